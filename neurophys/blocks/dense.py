@@ -1,0 +1,64 @@
+"""The dense (fully connected) layer, forward and backward side by side."""
+from __future__ import annotations
+
+import math
+
+from .. import backend as B
+
+
+class Dense:
+    """z = x W + b, with W of shape (n_in, n_out) and b of shape (n_out,).
+
+    ``forward`` caches its input; ``backward`` takes ∂L/∂z and fills
+    ``grads`` with ∂L/∂W and ∂L/∂b, returning ∂L/∂x.
+    """
+
+    def __init__(self, n_in: int, n_out: int, rng=None, init: str = "xavier", scale: float | None = None):
+        if int(n_in) < 1 or int(n_out) < 1:
+            raise ValueError(f"Dense needs n_in, n_out >= 1, got ({n_in}, {n_out})")
+        self.n_in, self.n_out = int(n_in), int(n_out)
+        rng = B.rng(0) if rng is None else rng
+        self.params = {"W": init_weights(rng, self.n_in, self.n_out, init, scale), "b": B.zeros((self.n_out,))}
+        self.grads = {k: None for k in self.params}
+        self._x = None
+
+    @property
+    def W(self):
+        return self.params["W"]
+
+    @property
+    def b(self):
+        return self.params["b"]
+
+    def forward(self, x):
+        """z = x W + b  for a batch x of shape (batch, n_in)."""
+        if x.ndim != 2 or x.shape[1] != self.n_in:
+            raise ValueError(f"Dense expects input of shape (batch, {self.n_in}), got {tuple(x.shape)}")
+        self._x = x
+        return x @ self.params["W"] + self.params["b"]
+
+    def backward(self, dz):
+        """∂L/∂W = xᵀ ∂L/∂z,  ∂L/∂b = Σ_batch ∂L/∂z,  ∂L/∂x = ∂L/∂z Wᵀ."""
+        if self._x is None:
+            raise RuntimeError("Dense.backward called before forward")
+        self.grads["W"] = self._x.T @ dz
+        self.grads["b"] = dz.sum(axis=0)
+        return dz @ self.params["W"].T
+
+
+def init_weights(rng, n_in: int, n_out: int, init: str = "xavier", scale: float | None = None):
+    """Initial weights of shape (n_in, n_out).
+
+    - ``xavier``: U(−a, a), a = √(6 / (n_in + n_out))  (Glorot & Bengio 2010)
+    - ``he``: N(0, 2 / n_in)
+    - ``normal``: N(0, scale²)  (document 001 uses scale = 0.1)
+    """
+    dtype = B.float_dtype()
+    if init == "xavier":
+        a = math.sqrt(6.0 / (n_in + n_out))
+        return rng.uniform(-a, a, size=(n_in, n_out)).astype(dtype)
+    if init == "he":
+        return (rng.standard_normal((n_in, n_out)) * math.sqrt(2.0 / n_in)).astype(dtype)
+    if init == "normal":
+        return (rng.standard_normal((n_in, n_out)) * (0.1 if scale is None else scale)).astype(dtype)
+    raise ValueError(f"unknown init {init!r}; valid names are: xavier, he, normal")

@@ -1,0 +1,98 @@
+"""Optimizers whose update rules are written out.
+
+An optimizer updates a dict of parameter arrays in place from a dict of
+gradients with the same keys: ``opt.step(params, grads)``. Keep one optimizer
+per parameter dict (its state is keyed by parameter name and array id).
+"""
+from __future__ import annotations
+
+import math
+
+from ..backend import get_array_module
+
+
+def _check(params, grads):
+    for k, p in params.items():
+        g = grads.get(k)
+        if g is None:
+            raise ValueError(f"no gradient for parameter {k!r}; run backward before step")
+        if g.shape != p.shape:
+            raise ValueError(f"gradient for {k!r} has shape {tuple(g.shape)}, parameter has {tuple(p.shape)}")
+
+
+class SGD:
+    """Gradient descent with momentum, read as inertial dynamics.
+
+    A particle of position θ and velocity v in the loss landscape L(θ), with
+    friction (1 − μ) per step:
+
+        v ← μ v − η ∇L(θ)
+        θ ← θ + v
+
+    μ = 0 is plain gradient descent; η is ``lr``, μ is ``momentum``.
+    """
+
+    def __init__(self, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0):
+        if lr <= 0 or not math.isfinite(lr):
+            raise ValueError(f"learning rate must be a positive number, got {lr}")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
+        self.velocity = {}
+
+    def step(self, params, grads):
+        _check(params, grads)
+        for k, theta in params.items():
+            g = grads[k] + self.weight_decay * theta if self.weight_decay else grads[k]
+            v = self.velocity.get(k)
+            if v is None:
+                v = self.velocity[k] = get_array_module(theta).zeros_like(theta)
+            v *= self.momentum
+            v -= self.lr * g
+            theta += v
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015):
+
+        m ← β₁ m + (1 − β₁) g            (first moment, the 'velocity')
+        v ← β₂ v + (1 − β₂) g²           (second moment, the 'temperature')
+        m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ)
+        θ ← θ − η m̂ / (√v̂ + ε)
+    """
+
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 weight_decay: float = 0.0):
+        if lr <= 0 or not math.isfinite(lr):
+            raise ValueError(f"learning rate must be a positive number, got {lr}")
+        if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
+            raise ValueError(f"Adam needs 0 <= beta1, beta2 < 1, got {beta1}, {beta2}")
+        self.lr, self.beta1, self.beta2, self.eps, self.weight_decay = lr, beta1, beta2, eps, weight_decay
+        self.m, self.v, self.t = {}, {}, {}
+
+    def step(self, params, grads):
+        _check(params, grads)
+        for k, theta in params.items():
+            xp = get_array_module(theta)
+            g = grads[k] + self.weight_decay * theta if self.weight_decay else grads[k]
+            if k not in self.m:
+                self.m[k], self.v[k], self.t[k] = xp.zeros_like(theta), xp.zeros_like(theta), 0
+            self.t[k] += 1
+            m, v, t = self.m[k], self.v[k], self.t[k]
+            m *= self.beta1
+            m += (1 - self.beta1) * g
+            v *= self.beta2
+            v += (1 - self.beta2) * g * g
+            m_hat = m / (1 - self.beta1 ** t)
+            v_hat = v / (1 - self.beta2 ** t)
+            theta -= self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+
+
+def get_optimizer(name: str, **kwargs):
+    """Build an optimizer by name ('sgd' or 'adam')."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; valid names are: {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[name](**kwargs)

@@ -1,0 +1,67 @@
+"""A multilayer perceptron assembled from :class:`~neurophys.blocks.Dense` layers.
+
+    h⁰ = x,   zˡ = hˡ⁻¹ Wˡ + bˡ,   hˡ = f(zˡ)   (f_out on the last layer)
+
+Parameters live in one flat dict (``W0, b0, W1, b1, ...``) so that any
+optimizer (``opt.step(net.params, net.grads)``) and any continual-learning
+penalty can work on them by name.
+"""
+from __future__ import annotations
+
+from .. import backend as B
+from ..blocks import Dense, get_activation
+
+
+class MLP:
+    def __init__(self, sizes, activation="tanh", out_activation="identity", rng=None,
+                 init: str = "xavier", init_scale: float | None = None):
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"MLP needs at least two positive layer sizes, got {sizes}")
+        self.sizes = sizes
+        self.act = get_activation(activation)
+        self.out_act = get_activation(out_activation)
+        rng = B.rng(0) if rng is None else rng
+        self.layers = [Dense(a, b, rng, init=init, scale=init_scale) for a, b in zip(sizes[:-1], sizes[1:])]
+        self.params, self.grads = {}, {}
+        for i, layer in enumerate(self.layers):
+            self.params[f"W{i}"], self.params[f"b{i}"] = layer.params["W"], layer.params["b"]
+        self._z = []
+
+    def _activation(self, i):
+        return self.out_act if i == len(self.layers) - 1 else self.act
+
+    def forward(self, x):
+        """Returns the output h^L; caches every pre-activation zˡ for backward."""
+        if x.ndim == 1:
+            x = x[None, :]
+        self._z = []
+        h = x
+        for i, layer in enumerate(self.layers):
+            layer.params["W"], layer.params["b"] = self.params[f"W{i}"], self.params[f"b{i}"]
+            z = layer.forward(h)
+            self._z.append(z)
+            h = self._activation(i).f(z)
+        return h
+
+    __call__ = forward
+
+    def backward(self, dout):
+        """Backpropagation: δᴸ = ∂L/∂hᴸ ⊙ f'(zᴸ);  δˡ = (δˡ⁺¹ Wˡ⁺¹ᵀ) ⊙ f'(zˡ).
+
+        Fills ``self.grads`` (∂L/∂Wˡ = hˡ⁻¹ᵀ δˡ, ∂L/∂bˡ = Σ δˡ) and returns ∂L/∂x.
+        """
+        if not self._z:
+            raise RuntimeError("MLP.backward called before forward")
+        g = dout
+        for i in reversed(range(len(self.layers))):
+            g = g * self._activation(i).df(self._z[i])
+            g = self.layers[i].backward(g)
+            self.grads[f"W{i}"], self.grads[f"b{i}"] = self.layers[i].grads["W"], self.layers[i].grads["b"]
+        return g
+
+    def predict(self, x):
+        return self.forward(x)
+
+    def n_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
