@@ -1,0 +1,410 @@
+"""Three classical systems, their equations of motion, their invariants, two integrators.
+
+Document 002 (NeurophysicsLab) learns conservation laws from the motion of a
+projectile, a spring and a Kepler orbit. This module makes that motion.
+
+Systems and state layouts (``STATE_NAMES``; the last axis of every state array)
+-------------------------------------------------------------------------------
+=============  ======================  =========================================
+system         state                   equations of motion
+=============  ======================  =========================================
+``projectile`` ``[x, y, vx, vy]``      ẍ = 0,  ÿ = −g            (no ground)
+``spring``     ``[x, v]``              m ẍ = −k x                 (1-D, Hooke)
+``orbit``      ``[x, y, vx, vy]``      r̈ = −GM r / |r|³           (Kepler)
+=============  ======================  =========================================
+
+The spring is one-dimensional, as in the document's table (state dim 2). The
+projectile flies for the whole window: there is no ground, so y may become
+negative and energy stays conserved. Physical constants (``DEFAULT_PARAMS``):
+m = 1, g = 9.81; m = 1, k = 5 (so k/2 = 2.5, the document's fit says 2.47);
+m = 1, GM = 3.986 (the document's orbit fit has −3.986/r).
+
+Invariants (:func:`invariants`)
+-------------------------------
+    projectile  K = ½ m (vx² + vy²),  U = m g y
+    spring      K = ½ m v²,           U = ½ k x²
+    orbit       K = ½ m (vx² + vy²),  U = −GM m / r,  L = m (x vy − y vx)
+and E = K + U for all three.
+
+Integrators (:func:`simulate`)
+------------------------------
+``"rk45"``: ``scipy.integrate.solve_ivp(method="RK45")``, one call per
+trajectory, with the tolerances ``rtol``/``atol`` (defaults ``RK45_RTOL`` =
+1e-9, ``RK45_ATOL`` = 1e-12), sampled on the output grid with ``t_eval``.
+``"verlet"``: hand-written velocity Verlet (kick–drift–kick leapfrog) with a
+fixed step ``dt``, vectorised over trajectories; it is symplectic, so its
+energy error stays bounded instead of drifting.
+
+Quick use::
+
+    from neurophys.physics import mechanics as M
+    t, s = M.simulate("orbit", n_trajectories=100, t_max=10.0, n_steps=200, integrator="verlet")
+    inv = M.invariants("orbit", s)          # dict of (100, 200) arrays
+    drift = M.relative_drift(inv["total"])  # (100,) max_t |E(t) − E(0)| / |E(0)|
+
+Simulation runs on the host in float64 (NumPy/SciPy); :func:`invariants` works
+on NumPy or CuPy arrays alike.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend as B
+
+SYSTEMS = ("projectile", "spring", "orbit")
+INTEGRATORS = ("rk45", "verlet")
+STATE_NAMES = {
+    "projectile": ("x", "y", "vx", "vy"),
+    "spring": ("x", "v"),
+    "orbit": ("x", "y", "vx", "vy"),
+}
+DEFAULT_PARAMS = {
+    "projectile": {"m": 1.0, "g": 9.81},
+    "spring": {"m": 1.0, "k": 5.0},
+    "orbit": {"m": 1.0, "GM": 3.986},
+}
+# Default time window (s), output samples, and Verlet step (s) per system.
+DEFAULT_T_MAX = {"projectile": 2.0, "spring": 10.0, "orbit": 10.0}
+DEFAULT_N_STEPS = 100
+DEFAULT_DT = {"projectile": 0.01, "spring": 0.005, "orbit": 0.001}
+RK45_RTOL, RK45_ATOL = 1e-9, 1e-12
+
+
+# ------------------------------------------------------------------ validation
+def check_system(system: str) -> str:
+    """Return ``system`` if known, else raise ValueError listing the valid names."""
+    if not isinstance(system, str) or system not in SYSTEMS:
+        raise ValueError(f"unknown system {system!r}; valid systems are: {', '.join(SYSTEMS)}")
+    return system
+
+
+def state_dim(system: str) -> int:
+    """Number of state variables: 4 for projectile and orbit, 2 for the spring."""
+    return len(STATE_NAMES[check_system(system)])
+
+
+def params_for(system: str, **params) -> dict:
+    """The system's constants: ``DEFAULT_PARAMS`` updated by ``params`` (unknown keys raise)."""
+    p = dict(DEFAULT_PARAMS[check_system(system)])
+    for key, value in params.items():
+        if key not in p:
+            raise ValueError(f"unknown parameter {key!r} for system {system!r}; valid: {', '.join(p)}")
+        value = float(value)
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"parameter {key!r} must be a positive finite number, got {value}")
+        p[key] = value
+    return p
+
+
+def check_states(system: str, states, name: str = "states"):
+    """Raise ValueError unless ``states[..., :]`` has the system's state size and is finite."""
+    check_system(system)
+    shape = tuple(getattr(states, "shape", ()))
+    d = state_dim(system)
+    if len(shape) == 0 or shape[-1] != d:
+        raise ValueError(f"{name} for {system!r} must end in {d} state variables "
+                         f"{list(STATE_NAMES[system])}, got shape {shape}")
+    B.check_finite(name, states)
+    return states
+
+
+# ------------------------------------------------------------------ physics
+def acceleration(system: str, q, **params):
+    """a(q) for positions q (..., n_pos): the force law divided by the mass.
+
+        projectile  a = (0, −g)
+        spring      a = −(k/m) x
+        orbit       a = −GM q / |q|³
+    """
+    p = params_for(system, **params)
+    xp = B.get_array_module(q)
+    if system == "projectile":
+        a = xp.zeros_like(q)
+        a[..., 1] = -p["g"]
+        return a
+    if system == "spring":
+        return -(p["k"] / p["m"]) * q
+    r = xp.sqrt((q * q).sum(axis=-1, keepdims=True))
+    return -p["GM"] * q / r ** 3
+
+
+def derivatives(system: str, state, **params):
+    """ds/dt = (velocity, acceleration) for states (..., state_dim)."""
+    xp = B.get_array_module(state)
+    n = state.shape[-1] // 2
+    q, v = state[..., :n], state[..., n:]
+    return xp.concatenate([v, acceleration(system, q, **params)], axis=-1)
+
+
+def invariants(system: str, states, **params) -> dict:
+    """Kinetic, potential and total energy (+ angular momentum for the orbit).
+
+    ``states`` has shape (..., state_dim); every returned array has shape
+    ``states.shape[:-1]``. Keys: ``kinetic``, ``potential``, ``total`` and, for
+    the orbit, ``angular_momentum``.
+
+        projectile  K = ½ m (vx² + vy²),  U = m g y
+        spring      K = ½ m v²,           U = ½ k x²
+        orbit       K = ½ m (vx² + vy²),  U = −GM m / r,  L = m (x vy − y vx)
+    """
+    check_states(system, states)
+    p = params_for(system, **params)
+    xp = B.get_array_module(states)
+    m = p["m"]
+    if system == "projectile":
+        x, y, vx, vy = (states[..., i] for i in range(4))
+        K = 0.5 * m * (vx ** 2 + vy ** 2)
+        U = m * p["g"] * y
+        return {"kinetic": K, "potential": U, "total": K + U}
+    if system == "spring":
+        x, v = states[..., 0], states[..., 1]
+        K = 0.5 * m * v ** 2
+        U = 0.5 * p["k"] * x ** 2
+        return {"kinetic": K, "potential": U, "total": K + U}
+    x, y, vx, vy = (states[..., i] for i in range(4))
+    r = xp.sqrt(x ** 2 + y ** 2)
+    K = 0.5 * m * (vx ** 2 + vy ** 2)
+    U = -p["GM"] * m / r
+    L = m * (x * vy - y * vx)
+    return {"kinetic": K, "potential": U, "total": K + U, "angular_momentum": L}
+
+
+def relative_drift(values, axis: int = -1):
+    """Relative drift of a quantity that should be constant along ``axis`` (time):
+
+        drift = max_t |Q(t) − Q(0)| / |Q(0)|
+
+    One number per trajectory; e.g. ``relative_drift(inv["total"])``.
+    """
+    xp = B.get_array_module(values)
+    v = xp.moveaxis(values, axis, -1)
+    q0 = v[..., :1]
+    return xp.abs(v - q0).max(axis=-1) / xp.maximum(xp.abs(q0[..., 0]), 1e-300)
+
+
+# ------------------------------------------------------------------ initial conditions
+def initial_conditions(system: str, n_trajectories: int, seed: int = 0, **params):
+    """Random initial states (n_trajectories, state_dim), float64, from a seeded NumPy generator.
+
+    projectile  x0 = 0, y0 ~ U(0, 5) m, speed v0 ~ U(5, 20) m/s, angle θ ~ U(15°, 75°):
+                (vx, vy) = v0 (cos θ, sin θ)
+    spring      amplitude A ~ U(0.5, 2), phase φ ~ U(0, 2π), ω = √(k/m):
+                x0 = A cos φ,  v0 = −A ω sin φ
+    orbit       semi-major axis a ~ U(1, 2), eccentricity e ~ U(0, 0.6), true anomaly
+                f ~ U(0, 2π), orientation ϖ ~ U(0, 2π), p = a(1 − e²), counter-clockwise:
+                r = p / (1 + e cos f),  position r (cos f, sin f),
+                velocity √(GM/p) (−sin f, e + cos f), both rotated by ϖ
+    """
+    p = params_for(system, **params)
+    n = int(n_trajectories)
+    if n < 1:
+        raise ValueError(f"n_trajectories must be >= 1, got {n_trajectories}")
+    rng = np.random.default_rng(seed)
+    if system == "projectile":
+        y0 = rng.uniform(0.0, 5.0, n)
+        v0 = rng.uniform(5.0, 20.0, n)
+        theta = np.deg2rad(rng.uniform(15.0, 75.0, n))
+        return np.stack([np.zeros(n), y0, v0 * np.cos(theta), v0 * np.sin(theta)], axis=1)
+    if system == "spring":
+        A = rng.uniform(0.5, 2.0, n)
+        phi = rng.uniform(0.0, 2 * np.pi, n)
+        omega = math.sqrt(p["k"] / p["m"])
+        return np.stack([A * np.cos(phi), -A * omega * np.sin(phi)], axis=1)
+    a = rng.uniform(1.0, 2.0, n)
+    e = rng.uniform(0.0, 0.6, n)
+    f = rng.uniform(0.0, 2 * np.pi, n)
+    varpi = rng.uniform(0.0, 2 * np.pi, n)
+    semi_latus = a * (1 - e ** 2)
+    r = semi_latus / (1 + e * np.cos(f))
+    pos = np.stack([r * np.cos(f), r * np.sin(f)], axis=1)
+    vel = np.sqrt(p["GM"] / semi_latus)[:, None] * np.stack([-np.sin(f), e + np.cos(f)], axis=1)
+    c, s = np.cos(varpi), np.sin(varpi)
+    rot = np.stack([np.stack([c, -s], 1), np.stack([s, c], 1)], 1)  # (n, 2, 2)
+    pos = np.einsum("nij,nj->ni", rot, pos)
+    vel = np.einsum("nij,nj->ni", rot, vel)
+    return np.concatenate([pos, vel], axis=1)
+
+
+# ------------------------------------------------------------------ integrators
+def velocity_verlet_step(system: str, q, v, dt: float, **params):
+    """One kick–drift–kick (velocity Verlet / leapfrog) step:
+
+        v_{½} = v_n + ½ dt a(q_n)
+        q_{n+1} = q_n + dt v_{½}
+        v_{n+1} = v_{½} + ½ dt a(q_{n+1})
+
+    Symplectic and time-reversible, second order in dt.
+    """
+    v_half = v + 0.5 * dt * acceleration(system, q, **params)
+    q_new = q + dt * v_half
+    v_new = v_half + 0.5 * dt * acceleration(system, q_new, **params)
+    return q_new, v_new
+
+
+def _verlet(system, y0, t, dt, **params):
+    """Integrate all trajectories at once, recording the state at the times ``t``."""
+    p = params_for(system, **params)
+    if system == "spring":
+        omega_dt = math.sqrt(p["k"] / p["m"]) * dt
+        if omega_dt >= 2.0:
+            raise ValueError(f"Verlet is unstable for the spring when ω·dt >= 2 (here {omega_dt:.3g}); "
+                             "lower dt")
+    n_pos = y0.shape[1] // 2
+    q, v = y0[:, :n_pos].copy(), y0[:, n_pos:].copy()
+    out = np.empty((y0.shape[0], len(t), y0.shape[1]))
+    out[:, 0] = y0
+    for i in range(1, len(t)):
+        interval = t[i] - t[i - 1]
+        n_sub = max(1, int(math.ceil(interval / dt - 1e-9)))
+        h = interval / n_sub  # the largest step <= dt that lands exactly on the output time
+        for _ in range(n_sub):
+            q, v = velocity_verlet_step(system, q, v, h, **p)
+        out[:, i, :n_pos], out[:, i, n_pos:] = q, v
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"Verlet integration of {system!r} produced NaN/inf; lower dt (was {dt})")
+    return out
+
+
+def _fast_rhs(system, p):
+    """ds/dt for one state vector, the same law as :func:`derivatives` without its checks
+    (solve_ivp calls it thousands of times per trajectory)."""
+    if system == "projectile":
+        g = p["g"]
+        return lambda _t, s: np.array([s[2], s[3], 0.0, -g])
+    if system == "spring":
+        w2 = p["k"] / p["m"]
+        return lambda _t, s: np.array([s[1], -w2 * s[0]])
+    GM = p["GM"]
+
+    def rhs(_t, s):
+        x, y = s[0], s[1]
+        c = -GM / (x * x + y * y) ** 1.5
+        return np.array([s[2], s[3], c * x, c * y])
+    return rhs
+
+
+def _rk45(system, y0, t, rtol, atol, **params):
+    """solve_ivp(RK45) per trajectory; returns states and the total number of RHS evaluations."""
+    from scipy.integrate import solve_ivp
+
+    p = params_for(system, **params)
+    rhs = _fast_rhs(system, p)
+
+    out = np.empty((y0.shape[0], len(t), y0.shape[1]))
+    nfev = 0
+    for i, s0 in enumerate(y0):
+        sol = solve_ivp(rhs, (t[0], t[-1]), s0, method="RK45", t_eval=t, rtol=rtol, atol=atol)
+        if not sol.success:
+            raise ValueError(f"RK45 failed on trajectory {i} of {system!r}: {sol.message}")
+        out[i] = sol.y.T
+        nfev += sol.nfev
+    return out, nfev
+
+
+def simulate(system: str, n_trajectories: int = 100, t_max: float | None = None,
+             n_steps: int = DEFAULT_N_STEPS, integrator: str = "rk45", seed: int = 0,
+             rtol: float = RK45_RTOL, atol: float = RK45_ATOL, dt: float | None = None,
+             initial_states=None, return_info: bool = False, **params):
+    """Simulate random trajectories of ``system``.
+
+    Returns ``(t, states)``: t of shape (n_steps,) from 0 to ``t_max``, and
+    states of shape (n_trajectories, n_steps, state_dim) in the layout of
+    ``STATE_NAMES[system]``, float64 NumPy arrays. With ``return_info=True`` a
+    third item, a dict with the integrator's cost (``nfev`` = evaluations of the
+    force law, ``dt``), is returned.
+
+    - ``integrator="rk45"``: scipy's adaptive RK45 with ``rtol``, ``atol``.
+    - ``integrator="verlet"``: velocity Verlet with fixed step ``dt`` (default
+      ``DEFAULT_DT[system]``; each output interval is split into equal substeps).
+    - ``initial_states`` (n, state_dim) overrides the random initial conditions
+      of :func:`initial_conditions` (which ``seed`` draws).
+    - ``params`` override the constants (``m``, ``g``, ``k``, ``GM``).
+    """
+    check_system(system)
+    if integrator not in INTEGRATORS:
+        raise ValueError(f"unknown integrator {integrator!r}; valid integrators are: {', '.join(INTEGRATORS)}")
+    p = params_for(system, **params)
+    t_max = DEFAULT_T_MAX[system] if t_max is None else float(t_max)
+    if not math.isfinite(t_max) or t_max <= 0:
+        raise ValueError(f"t_max must be a positive number of seconds, got {t_max}")
+    n_steps = int(n_steps)
+    if n_steps < 2:
+        raise ValueError(f"n_steps must be >= 2 (output samples including t = 0), got {n_steps}")
+    if initial_states is None:
+        y0 = initial_conditions(system, n_trajectories, seed=seed, **p)
+    else:
+        y0 = np.asarray(B.to_host(initial_states), dtype=np.float64)
+        if y0.ndim == 1:
+            y0 = y0[None, :]
+        check_states(system, y0, "initial_states")
+        if y0.ndim != 2:
+            raise ValueError(f"initial_states must have shape (n, {state_dim(system)}), got {y0.shape}")
+    t = np.linspace(0.0, t_max, n_steps)
+    if integrator == "verlet":
+        dt = DEFAULT_DT[system] if dt is None else float(dt)
+        if not math.isfinite(dt) or dt <= 0:
+            raise ValueError(f"dt must be a positive number of seconds, got {dt}")
+        states = _verlet(system, y0, t, dt, **p)
+        n_sub = np.ceil(np.diff(t) / dt - 1e-9).clip(min=1).sum()
+        info = {"integrator": "verlet", "dt": dt, "nfev": int(n_sub * y0.shape[0] * 2)}
+    else:
+        if not (rtol > 0 and atol > 0):
+            raise ValueError(f"rtol and atol must be positive, got rtol={rtol}, atol={atol}")
+        states, nfev = _rk45(system, y0, t, rtol, atol, **p)
+        info = {"integrator": "rk45", "rtol": rtol, "atol": atol, "nfev": int(nfev)}
+    return (t, states, info) if return_info else (t, states)
+
+
+# ------------------------------------------------------------------ datasets
+def save_dataset(path, system: str, t, states, integrator: str = "", seed: int = 0, **params) -> None:
+    """Save a dataset as .npz (no pickle): t, states, invariants, names and constants.
+
+    Keys: ``system`` (str), ``state_names`` (str array), ``t`` (n_steps,),
+    ``states`` (n, n_steps, state_dim), ``energy_total``, ``energy_kinetic``,
+    ``energy_potential`` (n, n_steps), ``angular_momentum`` (orbit only),
+    ``param_names``/``param_values``, ``integrator`` (str), ``seed`` (int).
+    """
+    check_states(system, states)
+    p = params_for(system, **params)
+    inv = invariants(system, np.asarray(states), **p)
+    arrays = {
+        "system": np.array(system), "state_names": np.array(STATE_NAMES[system]),
+        "t": np.asarray(t), "states": np.asarray(states),
+        "energy_total": inv["total"], "energy_kinetic": inv["kinetic"], "energy_potential": inv["potential"],
+        "param_names": np.array(list(p)), "param_values": np.array(list(p.values())),
+        "integrator": np.array(integrator), "seed": np.array(int(seed)),
+    }
+    if "angular_momentum" in inv:
+        arrays["angular_momentum"] = inv["angular_momentum"]
+    np.savez_compressed(path, **arrays)
+
+
+def load_dataset(path) -> dict:
+    """Load a dataset written by :func:`save_dataset` (allow_pickle=False) as a dict.
+
+    Strings come back as Python str, constants as ``params`` (a dict).
+    """
+    with np.load(path, allow_pickle=False) as f:
+        data = {k: f[k] for k in f.files}
+    for key in ("system", "integrator"):
+        data[key] = str(data[key])
+    data["state_names"] = tuple(str(s) for s in data["state_names"])
+    data["seed"] = int(data["seed"])
+    data["params"] = dict(zip((str(s) for s in data.pop("param_names")), map(float, data.pop("param_values"))))
+    check_states(data["system"], data["states"], f"states in {path}")
+    return data
+
+
+def generate_dataset(system: str, path=None, n_trajectories: int = 2000, t_max: float | None = None,
+                     n_steps: int = DEFAULT_N_STEPS, integrator: str = "rk45", seed: int = 0, **kw):
+    """Simulate ``n_trajectories`` (the document's 2,000) and, if ``path`` is given, save them.
+
+    Returns ``(t, states)``; extra keywords go to :func:`simulate`.
+    """
+    t, states = simulate(system, n_trajectories, t_max, n_steps, integrator=integrator, seed=seed, **kw)
+    if path is not None:
+        params = {k: v for k, v in kw.items() if k in DEFAULT_PARAMS[system]}
+        save_dataset(path, system, t, states, integrator=integrator, seed=seed, **params)
+    return t, states
