@@ -1,0 +1,505 @@
+"""Equilibrium Propagation: a layered network that computes by relaxing and learns locally.
+
+Layers s_0 (input), s_1, ..., s_L (output) interact through weights W_l of shape
+(n_l, n_{l+1}) and biases b_l of shape (n_{l+1},). The Hopfield-like energy is
+
+    E(s) = ½ Σ_{l≥1} ‖s_l‖² − Σ_l ρ(s_l) W_l ρ(s_{l+1}) − Σ_{l≥1} b_{l−1} ρ(s_l)     (energy="scellier")
+    E(s) = ½ Σ_{l≥1} ‖s_l‖² − Σ_l s_l W_l s_{l+1}       − Σ_{l≥1} b_{l−1} s_l        (energy="raw")
+
+("scellier" is Scellier & Bengio 2017 with the hard sigmoid ρ(s) = clip(s, 0, 1);
+"raw" is document 004's variant on the states themselves.) The input layer always
+enters linearly, ρ(s_0) = s_0, so inputs of any range can be clamped; when the input
+is free (dreaming) it gets its own ½‖s_0‖² term. With a target t on the output the
+cost is C = ½‖s_L − t‖² and the total energy F = E + βC.
+
+Inference: clamp the input and relax, s ← clip(s − ε ∂F/∂s, lo, hi), to a minimum
+of F (the *free phase*, β = 0). Learning (Scellier & Bengio 2017): relax again from
+the free state with a small β > 0 (the *nudged phase*); then
+
+    ∂L/∂θ ≈ [∂E/∂θ(s^β) − ∂E/∂θ(s^0)] / β,     L = C(s^0)   (exact as β → 0),
+
+with ∂E/∂W_l = −ρ(s_l)ᵀ ρ(s_{l+1}) and ∂E/∂b_l = −ρ(s_{l+1}): each weight's update
+needs only the two neurons it connects, at two equilibria. The symmetric estimate
+[∂E/∂θ(s^β) − ∂E/∂θ(s^−β)] / 2β (Laborieux et al. 2021) removes the O(β) bias.
+
+Note: while the states stay inside the box [0, 1], ρ(s) = s, so the two energies
+give the same dynamics; they differ when clipping is turned off (``clip=None``) or
+with a smooth ρ (``rho='sigmoid'``).
+
+The relaxation's inner loop is :func:`relax_step`, one explicit Euler step on all
+free layers; it is module-level so that a GPU kernel can replace it.
+
+Regression works the same way: float targets of any width, ``linear_output=True``
+(an output layer without ρ and clipping, so targets need not lie in [0, 1]) and
+``train_step(x, target)`` with a batch of one.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy
+
+from .. import backend as B
+from ..blocks import SGD, get_activation
+from ..blocks.dense import init_weights
+
+ENERGIES = ("scellier", "raw")
+NUDGINGS = ("symmetric", "one-sided", "random-sign")
+
+
+class RelaxationDiverged(FloatingPointError):
+    """A relaxation produced NaN or inf; the message names the setting to change."""
+
+
+# ------------------------------------------------------------------ ρ and ρ'
+def _rho_pair(energy: str, rho: str, clip):
+    """(ρ, ρ') for the hidden layers.
+
+    For the hard sigmoid the derivative is taken as 1 on the *closed* box [0, 1]:
+    a state sitting on the boundary (s = 0 at the start of every relaxation) must be
+    able to move, so we take the one-sided derivative that points inwards. Inside
+    the box this is the ordinary derivative, and the gradient checks probe there.
+    """
+    if energy == "raw":
+        act = get_activation("identity")
+        return act.f, act.df
+    if rho == "hard_sigmoid":
+        def f(s):
+            return B.get_array_module(s).clip(s, 0.0, 1.0)
+
+        def df(s):
+            return ((s >= 0.0) & (s <= 1.0)).astype(s.dtype)
+        return f, df
+    act = get_activation(rho)
+    return act.f, act.df
+
+
+def _identity(s):
+    return s
+
+
+def _ones(s):
+    return B.get_array_module(s).ones_like(s)
+
+
+# ------------------------------------------------------------------ the hot loop
+def relax_step(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_layer=-1,
+               const_drive=None, lo=None, hi=None):
+    """One explicit Euler step of the relaxation on every free layer (returns the new list).
+
+        ∂F/∂s_l = s_l − ρ'(s_l) ⊙ (ρ(s_{l−1}) W_{l−1} + b_{l−1} + ρ(s_{l+1}) W_lᵀ) + β (s_l − t)·[l = target]
+        s_l ← clip(s_l − ε ∂F/∂s_l, lo_l, hi_l)
+
+    Arguments (lists indexed by layer 0..L):
+      s: the states; W[l]: (n_l, n_{l+1}); b[l]: (n_{l+1},) bias of layer l+1 (layer 0 has none).
+      free[l]: update layer l? rho[l], drho[l]: ρ and ρ' of layer l.
+      const_drive[l]: a precomputed part of layer l's drive (the contribution of clamped
+        neighbours and the bias, e.g. x W_0 + b_0), or None to compute it here.
+      lo[l], hi[l]: the box of layer l (None: no clipping).
+    Synchronous (Jacobi): every layer sees its neighbours' states from before the step.
+    """
+    L = len(s) - 1
+    xp = B.get_array_module(s[0])
+    tl = target_layer % (L + 1)
+    rs = [None] * (L + 1)
+
+    def r(k):  # ρ(s_k), computed at most once per step
+        if rs[k] is None:
+            rs[k] = rho[k](s[k])
+        return rs[k]
+
+    new = list(s)
+    for l in range(L + 1):
+        if not free[l]:
+            continue
+        if const_drive is not None and const_drive[l] is not None:
+            drive = const_drive[l]  # never modified in place below
+            if l > 0 and free[l - 1]:
+                drive = drive + r(l - 1) @ W[l - 1]
+            if l < L and free[l + 1]:
+                drive = drive + r(l + 1) @ W[l].T
+        else:
+            drive = b[l - 1] if l > 0 else 0.0
+            if l > 0:
+                drive = drive + r(l - 1) @ W[l - 1]
+            if l < L:
+                drive = drive + r(l + 1) @ W[l].T
+        grad = s[l] - drho[l](s[l]) * drive
+        if beta and l == tl:
+            grad = grad + beta * (s[l] - target)
+        out = s[l] - eps * grad
+        if lo is not None and lo[l] is not None:
+            out = xp.clip(out, lo[l], hi[l])
+        new[l] = out
+    return new
+
+
+# ------------------------------------------------------------------ the network
+class EqPropNet:
+    """A layered energy-based network trained by Equilibrium Propagation.
+
+    sizes: [n_in, n_hidden..., n_out] (any number of hidden layers).
+    energy: 'scellier' (ρ = ``rho``, default the hard sigmoid) or 'raw' (document 004).
+    clip: the box (lo, hi) the hidden states (and the output, unless ``linear_output``)
+        are kept in; None for no clipping.
+    linear_output: output units with ρ = identity and no clipping (regression targets
+        of any range).
+    eps, n_free, n_nudged: step size and step counts of the free and nudged phases.
+    beta: nudging strength β (> 0); nudging: 'symmetric' (±β), 'one-sided' (+β), or
+        'random-sign' (β with a random sign each step, Scellier & Bengio 2017).
+    lr: learning rate, one number or one per layer of weights (layer-wise rates);
+        momentum: SGD momentum. Updates are averaged over the batch.
+    persistent: keep each training example's free state between epochs and start the
+        next free phase from it (needs ``index=`` in :meth:`train_step`).
+    """
+
+    def __init__(self, sizes, energy: str = "scellier", rho: str = "hard_sigmoid", clip=(0.0, 1.0),
+                 linear_output: bool = False, eps: float = 0.5, n_free: int = 20, n_nudged: int = 4,
+                 beta: float = 0.5, nudging: str = "symmetric", lr=0.05, momentum: float = 0.0,
+                 init: str = "xavier", init_scale: float | None = None, persistent: bool = False,
+                 rng=None):
+        sizes = [int(n) for n in sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"EqPropNet needs sizes [n_in, (hidden...,) n_out] of positive ints, got {sizes}")
+        if energy not in ENERGIES:
+            raise ValueError(f"unknown energy {energy!r}; valid names are: {', '.join(ENERGIES)}")
+        if nudging not in NUDGINGS:
+            raise ValueError(f"unknown nudging {nudging!r}; valid names are: {', '.join(NUDGINGS)}")
+        if clip is not None:
+            clip = (float(clip[0]), float(clip[1]))
+            if not clip[0] < clip[1]:
+                raise ValueError(f"clip must be (lo, hi) with lo < hi, got {clip}")
+        self.sizes, self.energy_name, self.clip = sizes, energy, clip
+        self.linear_output = bool(linear_output)
+        self.L = len(sizes) - 1
+        self.eps = _check_eps(eps)
+        self.n_free, self.n_nudged = _check_steps("n_free", n_free), _check_steps("n_nudged", n_nudged)
+        self.beta = _check_beta(beta)
+        self.nudging = nudging
+        lrs = list(lr) if isinstance(lr, (list, tuple)) else [lr] * self.L
+        if len(lrs) != self.L:
+            raise ValueError(f"lr needs one rate per weight layer ({self.L}), got {len(lrs)}")
+        self.lrs = [float(v) for v in lrs]
+        self.momentum = float(momentum)
+        self.optimizers = [SGD(lr=v, momentum=self.momentum) for v in self.lrs]
+        rng = B.rng(0) if rng is None else rng
+        self.rng = rng
+        self.params = {}
+        for l in range(self.L):
+            self.params[f"W{l}"] = init_weights(rng, sizes[l], sizes[l + 1], init, init_scale)
+            self.params[f"b{l}"] = B.zeros((sizes[l + 1],))
+        self.grads = {}
+        f, df = _rho_pair(energy, rho, clip)
+        self.rho = [_identity] + [f] * self.L
+        self.drho = [_ones] + [df] * self.L
+        if self.linear_output:
+            self.rho[-1], self.drho[-1] = _identity, _ones
+        self.persistent = bool(persistent)
+        self._bank = None  # persistent free states, allocated on first use
+
+    # -------------------------------------------------------------- parameters
+    @property
+    def W(self):
+        return [self.params[f"W{l}"] for l in range(self.L)]
+
+    @property
+    def b(self):
+        return [self.params[f"b{l}"] for l in range(self.L)]
+
+    def n_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def _box(self, input_free=False, input_range=None):
+        lo, hi = [None] * (self.L + 1), [None] * (self.L + 1)
+        if self.clip is not None:
+            for l in range(1, self.L + 1):
+                lo[l], hi[l] = self.clip
+        if self.linear_output:
+            lo[-1] = hi[-1] = None
+        if input_free and input_range is not None:
+            lo[0], hi[0] = input_range
+        return lo, hi
+
+    # -------------------------------------------------------------- input checks
+    def _as_input(self, x):
+        x = B.asarray(x) if not hasattr(x, "ndim") else x
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[1] != self.sizes[0]:
+            raise ValueError(f"input must have shape (batch, {self.sizes[0]}) or ({self.sizes[0]},), got "
+                             f"{tuple(x.shape)}; flatten images (load_mnist(flatten=True)) or change sizes[0]")
+        B.check_finite("input x", x)
+        return x.astype(B.float_dtype(), copy=False)
+
+    def as_target(self, target, batch: int):
+        """Integer labels → one-hot rows; float arrays → (batch, n_out) targets (checked)."""
+        xp = B.xp()
+        n_out = self.sizes[-1]
+        t = target if hasattr(target, "dtype") else xp.asarray(target)
+        if t.dtype.kind in "iu":
+            t = t.reshape(-1)
+            if t.shape[0] != batch:
+                raise ValueError(f"got {t.shape[0]} labels for a batch of {batch} inputs")
+            if t.size and (int(t.min()) < 0 or int(t.max()) >= n_out):
+                raise ValueError(f"labels must be in 0..{n_out - 1} (the output layer has {n_out} units), "
+                                 f"got values in {int(t.min())}..{int(t.max())}")
+            out = xp.zeros((batch, n_out), dtype=B.float_dtype())
+            out[xp.arange(batch), xp.asarray(t)] = 1.0
+            return out
+        t = B.asarray(t)
+        if t.ndim == 1 and (batch == 1 and t.shape[0] == n_out or n_out == 1 and t.shape[0] == batch):
+            t = t.reshape(batch, n_out)
+        if t.shape != (batch, n_out):
+            raise ValueError(f"target must have shape ({batch}, {n_out}) (or integer labels), got {tuple(t.shape)}")
+        B.check_finite("target", t)
+        return t
+
+    # -------------------------------------------------------------- physics
+    def energy(self, s):
+        """E(s) per example (shape (batch,)); s = [s_0, ..., s_L].
+
+        E = ½ Σ_{l≥1} ‖s_l‖² − Σ_l ρ(s_l) W_l ρ(s_{l+1}) − Σ_{l≥1} b_{l−1} ρ(s_l)
+        (the input's ½‖s_0‖² is constant while it is clamped and is left out).
+        """
+        E = 0.0
+        for l in range(1, self.L + 1):
+            E = E + 0.5 * (s[l] * s[l]).sum(axis=1) - self.rho[l](s[l]) @ self.params[f"b{l - 1}"]
+        for l in range(self.L):
+            E = E - ((self.rho[l](s[l]) @ self.params[f"W{l}"]) * self.rho[l + 1](s[l + 1])).sum(axis=1)
+        return E
+
+    @staticmethod
+    def cost(s_out, target):
+        """C = ½‖s_L − t‖² per example."""
+        d = s_out - target
+        return 0.5 * (d * d).sum(axis=1)
+
+    def dE_ds(self, s, input_free=False):
+        """∂E/∂s_l = s_l − ρ'(s_l) ⊙ (ρ(s_{l−1}) W_{l−1} + b_{l−1} + ρ(s_{l+1}) W_lᵀ), per example.
+
+        Layer 0's entry is for a free input (its energy ½‖s_0‖² − s_0 W_0 ρ(s_1)).
+        """
+        free = [True] * (self.L + 1)
+        # a step of size 1 from s with no clipping: s − 1·∂E/∂s  →  ∂E/∂s = s − new
+        new = relax_step(s, self.W, self.b, free, self.rho, self.drho, 1.0)
+        g = [s[l] - new[l] for l in range(self.L + 1)]
+        return g if input_free else [None] + g[1:]
+
+    def dE_dtheta(self, s):
+        """∂E/∂W_l = −ρ(s_l)ᵀ ρ(s_{l+1}),  ∂E/∂b_l = −Σ_batch ρ(s_{l+1})  (summed over the batch)."""
+        out = {}
+        for l in range(self.L):
+            out[f"W{l}"] = -(self.rho[l](s[l]).T @ self.rho[l + 1](s[l + 1]))
+            out[f"b{l}"] = -self.rho[l + 1](s[l + 1]).sum(axis=0)
+        return out
+
+    def init_states(self, x):
+        """Zero hidden and output states, with the input s_0 = x."""
+        return [x] + [B.zeros((x.shape[0], n)) for n in self.sizes[1:]]
+
+    def relax(self, s, beta: float = 0.0, target=None, n_steps=None, eps=None, input_free: bool = False,
+              clamp_output=None, target_layer: int = -1, input_range=None, record_energy: bool = False):
+        """Relax the states ``s`` (a list [s_0, ..., s_L], s_0 the input) to a minimum of F = E + βC.
+
+        beta, target: the nudging (β = 0 is the free phase); target_layer: which layer the
+          cost C = ½‖s_k − t‖² acts on (the output by default; 0 to nudge a free input).
+        n_steps, eps: number and size of Euler steps (default: the net's n_free, eps).
+        input_free: let s_0 relax too (dreaming); input_range: its box, e.g. (0, 1).
+        clamp_output: hold the output layer at these values (dreaming a label).
+        record_energy: also return the list of mean E + βC after every step.
+        The clamped layers' contribution to their neighbours (x W_0 + b_0) is computed once.
+        """
+        n_steps = self.n_free if n_steps is None else _check_steps("n_steps", n_steps)
+        eps = self.eps if eps is None else _check_eps(eps)
+        s = list(s)
+        if clamp_output is not None:
+            s[-1] = clamp_output
+        free = [input_free] + [True] * (self.L - 1) + [clamp_output is None]
+        if beta and target is None:
+            raise ValueError("a nudged relaxation (beta != 0) needs a target")
+        W, b = self.W, self.b
+        const = [None] * (self.L + 1)
+        for l in range(self.L + 1):
+            if not free[l]:
+                continue
+            c = b[l - 1] if l > 0 else B.zeros((self.sizes[0],))
+            if l > 0 and not free[l - 1]:
+                c = c + self.rho[l - 1](s[l - 1]) @ W[l - 1]
+            if l < self.L and not free[l + 1]:
+                c = c + self.rho[l + 1](s[l + 1]) @ W[l].T
+            const[l] = c
+        lo, hi = self._box(input_free, input_range)
+        energies = []
+        for _ in range(n_steps):
+            s = relax_step(s, W, b, free, self.rho, self.drho, eps, beta, target, target_layer, const, lo, hi)
+            if record_energy:
+                F = self.energy(s) + (beta * self.cost(s[target_layer], target) if beta else 0.0)
+                if input_free:
+                    F = F + 0.5 * (s[0] * s[0]).sum(axis=1)
+                energies.append(float(B.to_host(F.mean())))
+        xp = B.xp()
+        if any(not bool(xp.all(xp.abs(s[l]) < 1e8)) for l in (1, self.L)):  # also catches NaN
+            raise RelaxationDiverged(
+                f"the relaxation diverged (NaN/inf states) with eps={eps}, beta={beta}; lower eps "
+                "(or the learning rate lr), or keep the states boxed with clip=(0, 1)")
+        return (s, energies) if record_energy else s
+
+    # -------------------------------------------------------------- inference
+    def free_phase(self, x, s=None, n_steps=None):
+        """The free equilibrium s^0 for clamped inputs x (from zero states, or from ``s``)."""
+        x = self._as_input(x)
+        if s is None:
+            s = self.init_states(x)
+        else:
+            s = [x] + list(s[1:])
+        return self.relax(s, 0.0, None, n_steps=n_steps)
+
+    def predict(self, x, n_steps=None, batch_size: int = 1000):
+        """The output layer at the free equilibrium, shape (batch, n_out)."""
+        x = self._as_input(x)
+        outs = [self.free_phase(x[i:i + batch_size], n_steps=n_steps)[-1] for i in range(0, len(x), batch_size)]
+        return B.xp().concatenate(outs, axis=0)
+
+    def classify(self, x, **kw):
+        """argmax of the free-phase output (integer labels)."""
+        return self.predict(x, **kw).argmax(axis=1)
+
+    def accuracy(self, x, labels, **kw) -> float:
+        return float(B.to_host((self.classify(x, **kw) == labels).mean()))
+
+    # -------------------------------------------------------------- learning
+    def eqprop_gradient(self, s_free, target, beta=None, n_nudged=None, nudging=None):
+        """The EqProp estimate of ∂L/∂θ (averaged over the batch) from a free equilibrium.
+
+        one-sided:   g = [∂E/∂θ(s^β) − ∂E/∂θ(s^0)] / β
+        symmetric:   g = [∂E/∂θ(s^β) − ∂E/∂θ(s^−β)] / 2β
+        random-sign: one-sided with β of a random sign.
+        Returns (grads, s_nudged).
+        """
+        beta = self.beta if beta is None else _check_beta(beta)
+        nudging = self.nudging if nudging is None else nudging
+        n = s_free[0].shape[0]
+        if nudging == "random-sign" and float(B.to_host(self.rng.random())) < 0.5:
+            beta = -beta
+        s_plus = self.relax(s_free, beta, target, n_steps=n_nudged or self.n_nudged)
+        g_plus = self.dE_dtheta(s_plus)
+        if nudging == "symmetric":
+            s_minus = self.relax(s_free, -beta, target, n_steps=n_nudged or self.n_nudged)
+            g_ref, scale = self.dE_dtheta(s_minus), 2.0 * beta
+        else:
+            g_ref, scale = self.dE_dtheta(s_free), beta
+        grads = {k: (g_plus[k] - g_ref[k]) / (scale * n) for k in g_plus}
+        return grads, s_plus
+
+    def apply_update(self, grads, lr_scale=1.0):
+        """θ ← θ − η_l · lr_scale · g_l with each weight layer's own SGD (layer-wise rates)."""
+        for l, opt in enumerate(self.optimizers):
+            opt.lr = self.lrs[l] * float(lr_scale)
+            p = {"W": self.params[f"W{l}"], "b": self.params[f"b{l}"]}
+            opt.step(p, {"W": grads[f"W{l}"], "b": grads[f"b{l}"]})
+
+    def enable_persistent(self, n_examples: int):
+        """Allocate the bank of free states for ``n_examples`` training examples."""
+        self.persistent = True
+        self._bank = [B.zeros((int(n_examples), n)) for n in self.sizes[1:]]
+
+    def train_step(self, x, target, lr_scale=1.0, index=None, sample_weight=None) -> dict:
+        """One EqProp update on a batch (a single example is a batch of one).
+
+        x: (batch, n_in) or (n_in,); target: float (batch, n_out) / (n_out,) or integer labels.
+        lr_scale: multiplies every learning rate (0 skips the update, used by surprise gating).
+        index: the examples' positions in the training set, for persistent states.
+        sample_weight: optional per-example weights (batch,) of the update.
+        Returns dict(cost = mean C at the free equilibrium, energy_free, energy_nudged,
+        surprise = mean (F(s^β) − E(s^0)) / β, output = free-phase output).
+        """
+        x = self._as_input(x)
+        t = self.as_target(target, x.shape[0])
+        s0 = None
+        if self.persistent and index is not None:
+            if self._bank is None:
+                raise ValueError("persistent=True needs enable_persistent(n_examples) before training with index=")
+            idx = B.xp().asarray(index)
+            s0 = [x] + [bank[idx] for bank in self._bank]
+        s_free = self.free_phase(x, s0)
+        if self.persistent and index is not None:
+            for bank, s_l in zip(self._bank, s_free[1:]):
+                bank[idx] = s_l
+        cost = self.cost(s_free[-1], t)
+        info = {"cost": float(B.to_host(cost.mean())), "output": s_free[-1],
+                "energy_free": float(B.to_host(self.energy(s_free).mean()))}
+        if float(lr_scale) == 0.0:
+            info.update(energy_nudged=float("nan"), surprise=float("nan"), updated=False)
+            return info
+        if sample_weight is not None:
+            wts = B.asarray(sample_weight).reshape(-1, 1)
+            t_eff = s_free[-1] + wts * (t - s_free[-1])  # a zero weight: the target is the free output
+        else:
+            t_eff = t
+        grads, s_nudged = self.eqprop_gradient(s_free, t_eff)
+        self.grads = grads
+        self.apply_update(grads, lr_scale)
+        e_n = self.energy(s_nudged) + self.beta * self.cost(s_nudged[-1], t)
+        info.update(energy_nudged=float(B.to_host(e_n.mean())),
+                    surprise=float(B.to_host(((e_n - self.energy(s_free)) / self.beta).mean())),
+                    updated=True)
+        return info
+
+    def train_epoch(self, x, target, batch_size: int = 32, rng=None, lr_scale=1.0) -> dict:
+        """One pass over (x, target) in shuffled minibatches; returns the mean free-phase cost."""
+        x = self._as_input(x)
+        n = x.shape[0]
+        order = (rng or numpy.random.default_rng()).permutation(n)
+        total = 0.0
+        for start in range(0, n, int(batch_size)):
+            idx = B.xp().asarray(order[start:start + int(batch_size)])
+            info = self.train_step(x[idx], target[idx], lr_scale=lr_scale,
+                                   index=idx if self.persistent else None)
+            total += info["cost"] * len(idx)
+        return {"cost": total / n}
+
+    # -------------------------------------------------------------- dreaming
+    def dream(self, labels, n_steps: int = 200, eps=None, x0=None, input_range=(0.0, 1.0), noise: float = 0.0,
+              rng=None):
+        """Clamp the output to one-hot ``labels`` (or given output rows), free the input, relax.
+
+        Returns the imagined inputs s_0 (batch, n_in). The input relaxes on
+        E + ½‖s_0‖², i.e. towards s_0 = W_0 ρ(s_1), kept inside ``input_range``;
+        ``noise`` > 0 adds Langevin-like Gaussian kicks of that size to s_0 each step.
+        """
+        xp = B.xp()
+        labels = labels if hasattr(labels, "dtype") else xp.asarray(labels)
+        batch = labels.shape[0]
+        y = self.as_target(labels, batch)
+        x = B.zeros((batch, self.sizes[0])) if x0 is None else self._as_input(x0).copy()
+        s = [x] + [B.zeros((batch, n)) for n in self.sizes[1:-1]] + [y]
+        if noise <= 0:
+            return self.relax(s, n_steps=n_steps, eps=eps, input_free=True, clamp_output=y,
+                              input_range=input_range)[0]
+        rng = rng or self.rng
+        for _ in range(int(n_steps)):
+            s = self.relax(s, n_steps=1, eps=eps, input_free=True, clamp_output=y, input_range=input_range)
+            s[0] = xp.clip(s[0] + noise * rng.standard_normal(s[0].shape, dtype=s[0].dtype), *input_range)
+        return s[0]
+
+
+def _check_eps(eps):
+    eps = float(eps)
+    if not 0.0 < eps <= 1.0 or not math.isfinite(eps):
+        raise ValueError(f"step size eps must be in (0, 1]; got {eps} (larger steps overshoot the minimum "
+                         "and the relaxation oscillates or diverges)")
+    return eps
+
+
+def _check_beta(beta):
+    beta = float(beta)
+    if beta == 0.0 or not math.isfinite(beta):
+        raise ValueError(f"beta must be a finite nonzero number (the nudging strength, e.g. 0.5), got {beta}; "
+                         "the EqProp update divides by beta")
+    return abs(beta)
+
+
+def _check_steps(name, n):
+    if int(n) != n or int(n) < 1:
+        raise ValueError(f"{name} must be a positive integer, got {n}")
+    return int(n)

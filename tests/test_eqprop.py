@@ -1,0 +1,165 @@
+"""EqPropNet: energy gradients by finite differences, the EqProp ≈ gradient hallmark, learning, errors."""
+import numpy
+import pytest
+
+from neurophys import backend as B
+from neurophys.gradcheck import check_gradient, cosine_similarity, numerical_gradient
+from neurophys.models.eqprop import EqPropNet, RelaxationDiverged, relax_step
+
+
+def _states(net, rng, batch=3, lo=0.1, hi=0.9):
+    """Random states strictly inside the box (away from the hard sigmoid's kinks)."""
+    return [B.asarray(rng.uniform(lo, hi, size=(batch, n))) for n in net.sizes]
+
+
+@pytest.mark.parametrize("energy,rho", [("scellier", "hard_sigmoid"), ("scellier", "sigmoid"), ("raw", "hard_sigmoid")])
+def test_dE_ds_matches_finite_differences(f64, energy, rho):
+    net = EqPropNet([4, 5, 3, 2], energy=energy, rho=rho, rng=B.rng(1))
+    s = _states(net, f64)
+
+    def E_total():  # E plus the free input's own ½‖s_0‖²
+        return float((net.energy(s) + 0.5 * (s[0] * s[0]).sum(axis=1)).sum())
+
+    g = net.dE_ds(s, input_free=True)
+    for l in range(len(s)):
+        assert check_gradient(E_total, s[l], g[l]) < 1e-6, f"layer {l}"
+
+
+@pytest.mark.parametrize("energy,rho", [("scellier", "hard_sigmoid"), ("scellier", "sigmoid"), ("raw", "hard_sigmoid")])
+def test_dE_dtheta_matches_finite_differences(f64, energy, rho):
+    net = EqPropNet([4, 5, 3], energy=energy, rho=rho, rng=B.rng(2))
+    net.params["b0"][:] = B.asarray(f64.normal(size=5))
+    s = _states(net, f64)
+    g = net.dE_dtheta(s)
+    for k, theta in net.params.items():
+        assert check_gradient(lambda: float(net.energy(s).sum()), theta, g[k]) < 1e-6, k
+
+
+def test_cost_gradient_is_what_relax_step_uses(f64):
+    """With every layer free and β > 0, one unit step moves s_L by −(∂E/∂s_L + β(s_L − t))."""
+    net = EqPropNet([3, 4, 2], rng=B.rng(3))
+    s = _states(net, f64)
+    t = B.asarray(f64.uniform(size=(3, 2)))
+    new = relax_step(s, net.W, net.b, [True] * 3, net.rho, net.drho, 1.0, beta=0.3, target=t)
+    dE = net.dE_ds(s)[-1]
+    numeric = numerical_gradient(lambda: float((net.energy(s) + 0.3 * net.cost(s[-1], t)).sum()), s[-1])
+    assert numpy.allclose(B.to_host(s[-1] - new[-1]), numeric, atol=1e-6)
+    assert numpy.allclose(B.to_host(s[-1] - new[-1]), B.to_host(dE + 0.3 * (s[-1] - t)))
+
+
+@pytest.mark.parametrize("energy,clip", [("scellier", (0.0, 1.0)), ("raw", None)])
+def test_hallmark_eqprop_update_equals_gradient_of_the_cost(f64, energy, clip):
+    """β → 0: [∂E/∂θ(s^β) − ∂E/∂θ(s^−β)]/2β ≈ dC(s^0(θ))/dθ, the latter by finite differences
+    through a converged free relaxation (independent of the EqProp machinery)."""
+    net = EqPropNet([5, 6, 4, 3], energy=energy, clip=clip, eps=0.5, n_free=400, n_nudged=400,
+                    init="normal", init_scale=0.4 if clip else 0.2, rng=B.rng(4))
+    for l in range(net.L):
+        net.params[f"b{l}"][:] = B.asarray(f64.uniform(0.1, 0.5, size=net.sizes[l + 1]))
+    x = B.asarray(f64.uniform(size=(4, 5)))
+    t = B.asarray(f64.uniform(size=(4, 3)))
+
+    def loss():
+        s0 = net.free_phase(x)
+        return float(net.cost(s0[-1], t).mean())
+
+    s_free = net.free_phase(x)
+    converged = net.relax(s_free, n_steps=50)
+    assert max(float(abs(a - b).max()) for a, b in zip(s_free[1:], converged[1:])) < 1e-10
+    g_eqprop, _ = net.eqprop_gradient(s_free, t, beta=1e-4, nudging="symmetric")
+    eq = numpy.concatenate([B.to_host(g_eqprop[k]).ravel() for k in net.params])
+    fd = numpy.concatenate([numerical_gradient(loss, theta, eps=1e-5).ravel() for theta in net.params.values()])
+    assert numpy.abs(fd).max() > 1e-3  # the cost really depends on θ
+    cos = cosine_similarity(eq, fd)
+    assert cos > 0.99, cos
+    assert numpy.abs(eq - fd).max() < 1e-3 * numpy.abs(fd).max() + 1e-6
+
+
+def test_one_sided_estimate_has_O_beta_bias_and_symmetric_removes_it(f64):
+    net = EqPropNet([5, 6, 3], clip=None, energy="raw", n_free=400, n_nudged=400, init="normal",
+                    init_scale=0.2, rng=B.rng(5))
+    x, t = B.asarray(f64.uniform(size=(4, 5))), B.asarray(f64.uniform(size=(4, 3)))
+    s_free = net.free_phase(x)
+    ref, _ = net.eqprop_gradient(s_free, t, beta=1e-5, nudging="symmetric")
+    err = {}
+    for nudging in ("one-sided", "symmetric"):
+        g, _ = net.eqprop_gradient(s_free, t, beta=0.05, nudging=nudging)
+        err[nudging] = max(float(abs(g[k] - ref[k]).max()) for k in g)
+    assert err["symmetric"] < 0.3 * err["one-sided"], err
+
+
+def test_learns_a_regression_online_batch_of_one():
+    """Continuous inputs and targets, linear output, one example per update: the cost drops."""
+    with B.using("numpy"):
+        rng = numpy.random.default_rng(0)
+        X = rng.uniform(-1, 1, size=(200, 3)).astype("float32")
+        T = numpy.stack([X[:, 0] * 2.0 - X[:, 1], 3.0 + X[:, 2] * X[:, 0]], axis=1).astype("float32")
+        net = EqPropNet([3, 32, 2], linear_output=True, lr=[0.05, 0.02], beta=0.2, n_free=20, n_nudged=6,
+                        rng=B.rng(0))
+        before = float(net.cost(net.predict(X), T).mean())
+        for epoch in range(4):
+            for i in rng.permutation(200):
+                info = net.train_step(X[i], T[i])
+        after = float(net.cost(net.predict(X), T).mean())
+        assert set(info) >= {"cost", "energy_free", "energy_nudged", "surprise"}
+        assert after < 0.2 * before, (before, after)
+
+
+def test_learns_to_classify_blobs_with_labels_and_two_hidden_layers():
+    with B.using("numpy"):
+        rng = numpy.random.default_rng(1)
+        centres = rng.uniform(0, 1, size=(3, 8))
+        y = rng.integers(0, 3, size=300)
+        x = (centres[y] + 0.1 * rng.normal(size=(300, 8))).astype("float32")
+        net = EqPropNet([8, 20, 16, 3], lr=[0.2, 0.1, 0.05], n_free=30, n_nudged=8, rng=B.rng(1))
+        acc0 = net.accuracy(x, y)
+        for _ in range(10):
+            net.train_epoch(x, y, batch_size=10, rng=rng)
+        assert net.accuracy(x, y) > max(0.9, acc0 + 0.2)
+
+
+def test_persistent_states_are_stored_and_reused():
+    with B.using("numpy"):
+        net = EqPropNet([4, 5, 2], persistent=True, rng=B.rng(0))
+        net.enable_persistent(10)
+        x = numpy.random.default_rng(0).uniform(size=(3, 4)).astype("float32")
+        net.train_step(x, numpy.array([0, 1, 1]), index=numpy.array([2, 5, 7]))
+        assert float(abs(net._bank[0][[2, 5, 7]]).sum()) > 0 and float(abs(net._bank[0][0]).sum()) == 0
+
+
+def test_dream_clamps_the_label_and_frees_the_input():
+    with B.using("numpy"):
+        net = EqPropNet([6, 5, 3], rng=B.rng(0))
+        net.params["W0"][:] = abs(net.params["W0"])
+        img = net.dream(numpy.array([0, 2]), n_steps=50)
+        assert img.shape == (2, 6) and img.min() >= 0 and img.max() <= 1 and img.max() > 0
+
+
+def test_bad_input_gives_clear_errors():
+    with B.using("numpy"):
+        net = EqPropNet([4, 5, 3], rng=B.rng(0))
+        with pytest.raises(ValueError, match="shape"):
+            net.predict(numpy.zeros((2, 5), "float32"))
+        with pytest.raises(ValueError, match="labels must be in 0..2"):
+            net.train_step(numpy.zeros((2, 4), "float32"), numpy.array([0, 3]))
+        with pytest.raises(ValueError, match="target must have shape"):
+            net.train_step(numpy.zeros((2, 4), "float32"), numpy.zeros((2, 4), "float32"))
+        with pytest.raises(ValueError, match="NaN"):
+            net.predict(numpy.full((1, 4), numpy.nan, "float32"))
+        with pytest.raises(ValueError, match="beta"):
+            EqPropNet([4, 5, 3], beta=0.0)
+        with pytest.raises(ValueError, match="eps"):
+            EqPropNet([4, 5, 3], eps=1.5)
+        with pytest.raises(ValueError, match="energy"):
+            EqPropNet([4, 5, 3], energy="hopfield")
+        with pytest.raises(ValueError, match="nudging"):
+            EqPropNet([4, 5, 3], nudging="both")
+        with pytest.raises(ValueError, match="lr"):
+            EqPropNet([4, 5, 3], lr=[0.1])
+
+
+def test_diverging_relaxation_stops_with_a_message():
+    with B.using("numpy"):
+        net = EqPropNet([3, 4, 2], energy="raw", clip=None, init="normal", init_scale=5.0, n_free=500,
+                        rng=B.rng(0))
+        with pytest.raises(RelaxationDiverged, match="lower eps"), numpy.errstate(all="ignore"):
+            net.predict(numpy.ones((1, 3), "float32"))
