@@ -1,0 +1,243 @@
+"""GPE steps on the GPU: launches of the kernels in ``gpe.cu``, with their adjoints.
+
+The physics (and the NumPy reference) lives in :mod:`neurophys.physics.gpe`; this
+module only runs the same arithmetic as fused kernels. Each function takes the
+field psi as a complex (batch, Ny, Nx) array, cupy on the GPU (``target='cuda'``,
+the default for cupy arrays) or NumPy with ``target='host'`` (the kernel compiled
+for the CPU, slow; what the tests use to check the arithmetic without a GPU).
+
+Time factor c: real time (i dpsi/dt = H psi) is c = -i, imaginary time (dpsi/dtau = -H psi)
+is c = -1.
+
+Adjoint convention: for a real loss L, a complex field's gradient is
+G = dL/dRe(psi) + i dL/dIm(psi).
+"""
+from __future__ import annotations
+
+import numpy
+
+from .loader import KernelError, blocks_for, module, real_suffix, resolve_target
+
+THREADS = 256
+NULL = numpy.uint64(0)  # a null pointer argument (an 8-byte zero), accepted by cupy and the emulation
+MAX_SHARED_BYTES = 48 * 1024  # dynamic shared memory without an opt-in, on every CUDA GPU
+
+
+def _xp(a):
+    from .. import backend as B
+    return B.get_array_module(a)
+
+
+def _check_field(psi, what: str):
+    if getattr(psi, "ndim", None) != 3:
+        raise KernelError(f"{what}: psi must be a complex array (batch, Ny, Nx), got shape "
+                          f"{getattr(psi, 'shape', None)}; add a batch axis with psi[None]")
+    if psi.dtype.kind != "c":
+        raise KernelError(f"{what}: psi must be complex64 or complex128, got {psi.dtype}; "
+                          "build it as psi_re + 1j * psi_im")
+    suffix, real = real_suffix(psi.dtype, what)
+    return suffix, real
+
+
+def _time_factor(imaginary_time: bool):
+    return (-1.0, 0.0) if imaginary_time else (0.0, -1.0)
+
+
+def _potential(V, psi, real, what: str):
+    """(array or None, scalar V0, batch stride) for a scalar, (Ny, Nx) or (batch, Ny, Nx) potential."""
+    xp = _xp(psi)
+    B_, Ny, Nx = psi.shape
+    if numpy.ndim(V) == 0:
+        return NULL, real(V), numpy.int64(0)
+    V = xp.ascontiguousarray(xp.asarray(V, dtype=real))
+    if V.shape == (Ny, Nx):
+        return V, real(0), numpy.int64(0)
+    if V.shape == (B_, Ny, Nx):
+        return V, real(0), numpy.int64(Ny * Nx)
+    raise KernelError(f"{what}: V must be a scalar, (Ny, Nx) = {(Ny, Nx)} or (batch, Ny, Nx), got {V.shape}")
+
+
+def _reduce_like(gmap, V):
+    """dL/dV in the shape of V (summing the per-point map over what V broadcasts over)."""
+    if numpy.ndim(V) == 0:
+        return gmap.sum()
+    if V.ndim == 2:
+        return gmap.sum(axis=0)
+    return gmap
+
+
+def multistep_fits(shape, dtype) -> bool:
+    """Whether one field (two ping-pong copies) fits in a block's shared memory."""
+    _, Ny, Nx = shape
+    return 2 * Ny * Nx * numpy.dtype(dtype).itemsize <= MAX_SHARED_BYTES
+
+
+def _multistep_threads(plane: int) -> int:
+    return int(min(1024, max(32, (plane + 31) // 32 * 32)))
+
+
+def euler_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 1.0, dx: float = 1.0,
+                imaginary_time: bool = False, store_trajectory: bool = False, fused=None, target=None):
+    """n_steps forward-Euler steps psi <- psi + c dt [-1/2 lap(psi) + (V + g|psi|^2) psi].
+
+    5-point periodic Laplacian with spacing dx. ``fused`` (default: when the field fits)
+    runs all steps in one launch with the field in shared memory; otherwise one launch
+    per step. Returns ``(psi_n, trajectory)``; the trajectory (n_steps, batch, Ny, Nx)
+    holds psi_0..psi_{n-1} (what :func:`euler_steps_adjoint` needs) or is None.
+    """
+    what = "euler_steps"
+    suffix, real = _check_field(psi, what)
+    target = resolve_target(target, psi, what)
+    n_steps = int(n_steps)
+    if n_steps < 1:
+        raise KernelError(f"{what}: n_steps must be >= 1, got {n_steps}")
+    xp = _xp(psi)
+    psi = xp.ascontiguousarray(psi)
+    Bn, Ny, Nx = psi.shape
+    Varr, V0, vstride = _potential(V, psi, real, what)
+    cr, ci = _time_factor(imaginary_time)
+    scal = [real(g), real(dt), real(cr), real(ci), real(1.0 / dx**2)]
+    dims = [numpy.int32(Bn), numpy.int32(Ny), numpy.int32(Nx)]
+    mod = module("gpe", target)
+    traj = xp.empty((n_steps,) + psi.shape, dtype=psi.dtype) if store_trajectory else None
+    if fused is None:
+        fused = n_steps > 1 and multistep_fits(psi.shape, psi.dtype)
+    if fused:
+        if not multistep_fits(psi.shape, psi.dtype):
+            raise KernelError(f"{what}: a {Ny}x{Nx} {psi.dtype} field does not fit in 48 KiB of shared memory "
+                              "for the fused kernel; pass fused=False (one launch per step)")
+        out = xp.empty_like(psi)
+        plane = Ny * Nx
+        mod.get_function(f"gpe_euler_multistep_{suffix}")(
+            (Bn,), (_multistep_threads(plane),),
+            [psi, out, NULL if traj is None else traj, Varr, V0, vstride, *scal, *dims, numpy.int32(n_steps)],
+            shared_mem=2 * plane * psi.dtype.itemsize)
+        return out, traj
+    kernel = mod.get_function(f"gpe_euler_step_{suffix}")
+    grid = (blocks_for(psi.size, THREADS),)
+    cur = psi
+    for k in range(n_steps):
+        if traj is not None:
+            traj[k] = cur
+        nxt = xp.empty_like(psi)
+        kernel(grid, (THREADS,), [cur, nxt, Varr, V0, vstride, *scal, *dims])
+        cur = nxt
+    return cur, traj
+
+
+def euler_steps_adjoint(trajectory, grad_out, dt: float, V=0.0, g: float = 1.0, dx: float = 1.0,
+                        imaginary_time: bool = False, fused=None, target=None):
+    """Backward of :func:`euler_steps` through the stored trajectory.
+
+    Returns ``(grad_psi0, grad_V, grad_g)``: G at the initial field, dL/dV in the
+    shape of V (a scalar for a scalar V), and dL/dg.
+    """
+    what = "euler_steps_adjoint"
+    if getattr(trajectory, "ndim", None) != 4:
+        raise KernelError(f"{what}: trajectory must be (n_steps, batch, Ny, Nx) as euler_steps returns "
+                          "with store_trajectory=True")
+    suffix, real = _check_field(grad_out, what)
+    if trajectory.shape[1:] != grad_out.shape or trajectory.dtype != grad_out.dtype:
+        raise KernelError(f"{what}: grad_out {grad_out.shape} {grad_out.dtype} does not match the trajectory "
+                          f"{trajectory.shape[1:]} {trajectory.dtype}")
+    target = resolve_target(target, grad_out, what)
+    xp = _xp(grad_out)
+    trajectory, grad_out = xp.ascontiguousarray(trajectory), xp.ascontiguousarray(grad_out)
+    n_steps = trajectory.shape[0]
+    Bn, Ny, Nx = grad_out.shape
+    Varr, V0, vstride = _potential(V, grad_out, real, what)
+    cr, ci = _time_factor(imaginary_time)
+    scal = [real(g), real(dt), real(cr), real(ci), real(1.0 / dx**2)]
+    dims = [numpy.int32(Bn), numpy.int32(Ny), numpy.int32(Nx)]
+    gV = xp.zeros(grad_out.shape, dtype=real)
+    gg = xp.zeros(grad_out.shape, dtype=real)
+    mod = module("gpe", target)
+    if fused is None:
+        fused = n_steps > 1 and multistep_fits(grad_out.shape, grad_out.dtype)
+    if fused:
+        if not multistep_fits(grad_out.shape, grad_out.dtype):
+            raise KernelError(f"{what}: field too large for the fused kernel; pass fused=False")
+        gin = xp.empty_like(grad_out)
+        plane = Ny * Nx
+        mod.get_function(f"gpe_euler_adjoint_multistep_{suffix}")(
+            (Bn,), (_multistep_threads(plane),),
+            [trajectory, grad_out, gin, gV, gg, Varr, V0, vstride, *scal, *dims, numpy.int32(n_steps)],
+            shared_mem=2 * plane * grad_out.dtype.itemsize)
+    else:
+        kernel = mod.get_function(f"gpe_euler_adjoint_step_{suffix}")
+        grid = (blocks_for(grad_out.size, THREADS),)
+        gin = grad_out
+        for k in range(n_steps - 1, -1, -1):
+            nxt = xp.empty_like(grad_out)
+            kernel(grid, (THREADS,), [xp.ascontiguousarray(trajectory[k]), gin, nxt, gV, gg, Varr, V0, vstride,
+                                      *scal, *dims])
+            gin = nxt
+    return gin, _reduce_like(gV, V), gg.sum()
+
+
+def potential_step(psi, h: float, V=0.0, g: float = 1.0, imaginary_time: bool = False, target=None):
+    """The split-step's real-space step psi <- exp(c h (V + g|psi|^2)) psi (pointwise)."""
+    what = "potential_step"
+    suffix, real = _check_field(psi, what)
+    target = resolve_target(target, psi, what)
+    xp = _xp(psi)
+    psi = xp.ascontiguousarray(psi)
+    Varr, V0, vstride = _potential(V, psi, real, what)
+    cr, ci = _time_factor(imaginary_time)
+    out = xp.empty_like(psi)
+    module("gpe", target).get_function(f"gpe_potential_step_{suffix}")(
+        (blocks_for(psi.size, THREADS),), (THREADS,),
+        [psi, out, Varr, V0, vstride, real(g), real(h), real(cr), real(ci), *map(numpy.int32, psi.shape)])
+    return out
+
+
+def potential_step_adjoint(psi, grad_out, h: float, V=0.0, g: float = 1.0, imaginary_time: bool = False,
+                           target=None):
+    """Backward of :func:`potential_step` at its input psi: ``(grad_psi, gV_map, gg_map)``.
+
+    The maps are per point (batch, Ny, Nx); sum them as V and g broadcast.
+    """
+    what = "potential_step_adjoint"
+    suffix, real = _check_field(psi, what)
+    if grad_out.shape != psi.shape or grad_out.dtype != psi.dtype:
+        raise KernelError(f"{what}: grad_out {grad_out.shape} {grad_out.dtype} must match psi "
+                          f"{psi.shape} {psi.dtype}")
+    target = resolve_target(target, psi, what)
+    xp = _xp(psi)
+    psi, grad_out = xp.ascontiguousarray(psi), xp.ascontiguousarray(grad_out)
+    Varr, V0, vstride = _potential(V, psi, real, what)
+    cr, ci = _time_factor(imaginary_time)
+    gin = xp.empty_like(psi)
+    gV = xp.zeros(psi.shape, dtype=real)
+    gg = xp.zeros(psi.shape, dtype=real)
+    module("gpe", target).get_function(f"gpe_potential_adjoint_{suffix}")(
+        (blocks_for(psi.size, THREADS),), (THREADS,),
+        [psi, grad_out, gin, gV, gg, Varr, V0, vstride, real(g), real(h), real(cr), real(ci),
+         *map(numpy.int32, psi.shape)])
+    return gin, gV, gg
+
+
+def kinetic_factor(shape, dt: float, dx: float = 1.0, imaginary_time: bool = False, xp=numpy, dtype=None):
+    """exp(c dt k^2 / 2) on the FFT grid (Ny, Nx): the kinetic step in Fourier space."""
+    _, Ny, Nx = shape
+    ky = 2 * numpy.pi * numpy.fft.fftfreq(Ny, d=dx)
+    kx = 2 * numpy.pi * numpy.fft.fftfreq(Nx, d=dx)
+    k2 = ky[:, None] ** 2 + kx[None, :] ** 2
+    c = -1.0 if imaginary_time else -1j
+    return xp.asarray(numpy.exp(c * dt * 0.5 * k2), dtype=dtype or numpy.complex128)
+
+
+def split_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 1.0, dx: float = 1.0,
+                imaginary_time: bool = False, target=None):
+    """Strang split-step Fourier: per step, potential half step, FFT kinetic step, potential half step.
+
+    The FFTs are the array library's (cuFFT under cupy); the pointwise steps are kernels.
+    """
+    target = resolve_target(target, psi, "split_steps")
+    xp = _xp(psi)
+    K = kinetic_factor(psi.shape, dt, dx, imaginary_time, xp=xp, dtype=psi.dtype)
+    for _ in range(int(n_steps)):
+        psi = potential_step(psi, dt / 2, V, g, imaginary_time, target=target)
+        psi = xp.fft.ifft2(K * xp.fft.fft2(psi)).astype(psi.dtype, copy=False)
+        psi = potential_step(psi, dt / 2, V, g, imaginary_time, target=target)
+    return psi
