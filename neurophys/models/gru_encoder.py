@@ -1,0 +1,274 @@
+"""Document 002's "PhysicsNet": a GRU encoder, a trajectory decoder and an energy head.
+
+Architecture (hidden 128 and latent 32 are the document's sizes)::
+
+    X (batch, T, D)  ──GRU(D → H)──▶  h_1 … h_T  ──z_t = h_t W_z + b_z──▶  z_1 … z_T  (latent, dim L)
+                                                                            │
+                      decoder MLP(L → H_dec → T·D) on z_T  ◀────────────────┤
+                      energy head MLP(L → H_E → 1) on every z_t  ◀──────────┘
+
+    X̂ = decoder(z_T)     the whole trajectory reconstructed from one latent vector
+    Ê_t = head(z_t)       a "predicted energy" at every step
+
+Loss (the document's, with its names):
+
+    L = L_recon + λ_E · L_energy + λ_R · ‖θ‖²
+    L_recon  = mean_{b,t,d} (X̂ − X)²
+    L_energy = mean_b Var_t(Ê)                          (energy_loss="var")
+             = mean_b 1/(T−1) Σ_t (Ê_{t+1} − Ê_t)²       (energy_loss="diff", the document's formula)
+
+Nothing ties Ê to the physical energy: the head is never shown an energy label.
+A network can make Ê constant by making it the same for every trajectory
+(collapse), which the energy term cannot tell from learning a conserved
+quantity. :func:`conservation_ratio` measures which of the two happened.
+
+Every gradient is written by hand; ``tests/test_gru.py`` checks them all by
+central differences in float64.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend as B
+from ..blocks import Adam
+from ..blocks.gru import GRU
+from .mlp import MLP
+
+ENERGY_LOSSES = ("var", "diff")
+
+
+class GRUEnergyEncoder:
+    """GRU encoder (hidden ``n_hidden``) → latent ``latent_dim`` → decoder + energy head.
+
+    ``params``/``grads`` are flat dicts (``gru.Wx``, ``gru.Wh``, ``gru.b``,
+    ``gru.c``, ``Wz``, ``bz``, ``dec.W0`` …, ``head.W0`` …) for any optimizer.
+    Verbs: :meth:`forward`, :meth:`loss`, :meth:`backward`,
+    :meth:`loss_and_grads`, :meth:`latents`.
+    """
+
+    def __init__(self, n_state: int, seq_len: int, n_hidden: int = 128, latent_dim: int = 32,
+                 decoder_hidden: int = 128, energy_hidden: int = 64, lambda_e: float = 0.1,
+                 lambda_r: float = 1e-5, energy_loss: str = "var", rng=None):
+        for name, v in (("n_state", n_state), ("seq_len", seq_len), ("n_hidden", n_hidden),
+                        ("latent_dim", latent_dim), ("decoder_hidden", decoder_hidden),
+                        ("energy_hidden", energy_hidden)):
+            if int(v) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v}")
+        if int(seq_len) < 2:
+            raise ValueError(f"seq_len must be >= 2 (energy varies along time), got {seq_len}")
+        if energy_loss not in ENERGY_LOSSES:
+            raise ValueError(f"unknown energy_loss {energy_loss!r}; valid: {', '.join(ENERGY_LOSSES)}")
+        for name, v in (("lambda_e", lambda_e), ("lambda_r", lambda_r)):
+            if not (math.isfinite(v) and v >= 0):
+                raise ValueError(f"{name} must be a non-negative number, got {v}")
+        rng = B.rng(0) if rng is None else rng
+        self.n_state, self.seq_len, self.latent_dim = int(n_state), int(seq_len), int(latent_dim)
+        self.lambda_e, self.lambda_r, self.energy_loss = float(lambda_e), float(lambda_r), energy_loss
+        self.gru = GRU(self.n_state, int(n_hidden), rng=rng)
+        a = math.sqrt(6.0 / (n_hidden + latent_dim))
+        self.params = {f"gru.{k}": v for k, v in self.gru.params.items()}
+        self.params["Wz"] = rng.uniform(-a, a, size=(int(n_hidden), self.latent_dim)).astype(B.float_dtype())
+        self.params["bz"] = B.zeros((self.latent_dim,))
+        self.decoder = MLP([self.latent_dim, int(decoder_hidden), self.seq_len * self.n_state], "tanh", rng=rng)
+        self.head = MLP([self.latent_dim, int(energy_hidden), 1], "tanh", rng=rng)
+        for prefix, net in (("dec", self.decoder), ("head", self.head)):
+            for k, v in net.params.items():
+                self.params[f"{prefix}.{k}"] = v
+        self.grads = {k: None for k in self.params}
+        self._cache = None
+
+    def n_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    # ------------------------------------------------------------ forward
+    def _check_input(self, X):
+        if X.ndim != 3 or X.shape[1] != self.seq_len or X.shape[2] != self.n_state:
+            raise ValueError(f"input must have shape (batch, {self.seq_len}, {self.n_state}) "
+                             f"= (trajectories, time steps, state variables), got {tuple(X.shape)}")
+        B.check_finite("trajectory batch", X)
+
+    def encode(self, X):
+        """Latent code at every step, Z (batch, T, L): z_t = h_t W_z + b_z."""
+        self._check_input(X)
+        Hs = self.gru.forward(X)
+        batch, T, H = Hs.shape
+        Z = (Hs.reshape(batch * T, H) @ self.params["Wz"] + self.params["bz"]).reshape(batch, T, -1)
+        return Hs, Z
+
+    def latents(self, X):
+        """The trajectory's latent vector z_T (batch, L) — what the document calls z ∈ ℝ^32."""
+        return self.encode(X)[1][:, -1]
+
+    def forward(self, X):
+        """Returns (X̂ (batch, T, D), Ê (batch, T), Z (batch, T, L)); caches what backward needs."""
+        Hs, Z = self.encode(X)
+        batch, T, L = Z.shape
+        X_hat = self.decoder.forward(Z[:, -1]).reshape(batch, T, self.n_state)
+        E_hat = self.head.forward(Z.reshape(batch * T, L)).reshape(batch, T)
+        self._cache = (X, Hs, Z, X_hat, E_hat)
+        return X_hat, E_hat, Z
+
+    __call__ = forward
+
+    # ------------------------------------------------------------ loss
+    def energy_penalty(self, E_hat):
+        """L_energy of predicted energies Ê (batch, T) and its gradient ∂L_energy/∂Ê."""
+        xp = B.get_array_module(E_hat)
+        batch, T = E_hat.shape
+        if self.energy_loss == "var":
+            # Var_t(Ê) = (1/T) Σ_t (Ê_t − Ē)²;  ∂/∂Ê_t = 2 (Ê_t − Ē) / T  (the Ē terms cancel)
+            dev = E_hat - E_hat.mean(axis=1, keepdims=True)
+            return float((dev ** 2).mean()), 2.0 * dev / (batch * T)
+        # (1/(T−1)) Σ_t (Ê_{t+1} − Ê_t)²;  ∂/∂Ê_t = 2/(T−1) [(Ê_t − Ê_{t−1}) − (Ê_{t+1} − Ê_t)]
+        d = xp.diff(E_hat, axis=1)
+        grad = xp.zeros_like(E_hat)
+        grad[:, 1:] += d
+        grad[:, :-1] -= d
+        return float((d ** 2).mean()), 2.0 * grad / (batch * (T - 1))
+
+    def loss(self, X):
+        """Total loss and its parts {'recon', 'energy', 'reg', 'total'} for a batch X."""
+        X_hat, E_hat, _ = self.forward(X)
+        recon = float(((X_hat - X) ** 2).mean())
+        energy, _ = self.energy_penalty(E_hat)
+        reg = float(sum((p * p).sum() for p in self.params.values()))
+        total = recon + self.lambda_e * energy + self.lambda_r * reg
+        return total, {"recon": recon, "energy": energy, "reg": reg, "total": total}
+
+    def backward(self):
+        """Fill ``grads`` with ∂L/∂θ for the batch of the last :meth:`forward`.
+
+            ∂L/∂X̂ = 2 (X̂ − X) / (batch·T·D)            → decoder → ∂L/∂z_T
+            ∂L/∂Ê = λ_E ∂L_energy/∂Ê                     → head    → ∂L/∂z_t
+            ∂L/∂W_z = Σ_t h_tᵀ ∂L/∂z_t,  ∂L/∂h_t = ∂L/∂z_t W_zᵀ  → GRU (BPTT)
+            + 2 λ_R θ for every parameter
+        """
+        if self._cache is None:
+            raise RuntimeError("backward called before forward")
+        X, Hs, Z, X_hat, E_hat = self._cache
+        xp = B.get_array_module(X)
+        batch, T, L = Z.shape
+        H = Hs.shape[2]
+        dZ = xp.zeros_like(Z)
+        dX_hat = 2.0 * (X_hat - X) / X.size
+        dZ[:, -1] += self.decoder.backward(dX_hat.reshape(batch, T * self.n_state))
+        _, dE = self.energy_penalty(E_hat)
+        dZ += self.head.backward((self.lambda_e * dE).reshape(batch * T, 1)).reshape(batch, T, L)
+        dZ2 = dZ.reshape(batch * T, L)
+        self.grads["Wz"] = Hs.reshape(batch * T, H).T @ dZ2
+        self.grads["bz"] = dZ2.sum(axis=0)
+        self.gru.backward((dZ2 @ self.params["Wz"].T).reshape(batch, T, H))
+        for prefix, src in (("gru", self.gru.grads), ("dec", self.decoder.grads), ("head", self.head.grads)):
+            for k, g in src.items():
+                self.grads[f"{prefix}.{k}"] = g
+        if self.lambda_r:
+            for k, p in self.params.items():
+                self.grads[k] = self.grads[k] + 2.0 * self.lambda_r * p
+        return self.grads
+
+    def loss_and_grads(self, X):
+        total, parts = self.loss(X)
+        self.backward()
+        return total, parts
+
+
+# ------------------------------------------------------------------ training
+def standardise(states, mean=None, std=None):
+    """(s − μ) / σ per state variable; μ, σ from ``states`` unless given. Returns (s', μ, σ)."""
+    xp = B.get_array_module(states)
+    axes = tuple(range(states.ndim - 1))
+    mean = states.mean(axis=axes) if mean is None else mean
+    std = states.std(axis=axes) + 1e-12 if std is None else std
+    return (states - mean) / std, mean, std
+
+
+def train(model: GRUEnergyEncoder, X, epochs: int, batch_size: int = 64, lr: float = 1e-3,
+          rng=None, progress=None, clip: float = 5.0) -> dict:
+    """Adam on mini-batches of trajectories X (n, T, D); returns the history of loss parts per epoch.
+
+    Gradients are clipped to global norm ``clip`` (recurrent nets can spike).
+    ``progress`` wraps the epoch range (e.g. ``ctx.progress``).
+    """
+    if int(epochs) < 1 or int(batch_size) < 1:
+        raise ValueError(f"epochs and batch_size must be >= 1, got {epochs}, {batch_size}")
+    xp = B.get_array_module(X)
+    rng = np.random.default_rng(0) if rng is None else rng
+    opt = Adam(lr=lr)
+    history = {"recon": [], "energy": [], "reg": [], "total": []}
+    epochs_iter = range(int(epochs)) if progress is None else progress(range(int(epochs)), desc="epochs")
+    n = X.shape[0]
+    for _ in epochs_iter:
+        order = rng.permutation(n)
+        sums, count = {k: 0.0 for k in history}, 0
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            _, parts = model.loss_and_grads(X[xp.asarray(idx)] if xp is not np else X[idx])
+            norm = math.sqrt(sum(float((g * g).sum()) for g in model.grads.values()))
+            if norm > clip:
+                for k in model.grads:
+                    model.grads[k] = model.grads[k] * (clip / norm)
+            opt.step(model.params, model.grads)
+            for k in sums:
+                sums[k] += parts[k] * len(idx)
+            count += len(idx)
+        for k in history:
+            history[k].append(sums[k] / count)
+    return history
+
+
+def predict(model: GRUEnergyEncoder, X, batch_size: int = 256):
+    """(X̂, Ê, Z) for all trajectories X, in batches (no caching kept)."""
+    outs = [model.forward(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)]
+    xp = B.get_array_module(X)
+    model._cache = None
+    return tuple(xp.concatenate([o[j] for o in outs], axis=0) for j in range(3))
+
+
+# ------------------------------------------------------------------ measurements
+def conservation_ratio(E_hat):
+    """How much Ê varies along trajectories compared with between them:
+
+        ρ = mean_b Var_t(Ê) / Var_b(mean_t Ê)
+
+    ρ ≪ 1: Ê is constant along each trajectory AND tells trajectories apart (a
+    conserved quantity). A collapsed head (Ê the same everywhere) gives 0/0 → NaN.
+    """
+    xp = B.get_array_module(E_hat)
+    within = float(E_hat.var(axis=1).mean())
+    between = float(E_hat.mean(axis=1).var())
+    return within / between if between > 1e-12 * max(within, 1e-300) and between > 0 else float("nan")
+
+
+def linear_readout(Z_train, y_train, Z_test, y_test):
+    """Least-squares y ≈ Z w + w₀ fitted on train; returns (R² on test, w, w₀).
+
+        R² = 1 − Σ (y − ŷ)² / Σ (y − ȳ)²
+    """
+    Zt = np.asarray(B.to_host(Z_train), dtype=float)
+    Zs = np.asarray(B.to_host(Z_test), dtype=float)
+    yt = np.asarray(B.to_host(y_train), dtype=float)
+    ys = np.asarray(B.to_host(y_test), dtype=float)
+    A = np.hstack([Zt, np.ones((Zt.shape[0], 1))])
+    coef, *_ = np.linalg.lstsq(A, yt, rcond=None)
+    pred = np.hstack([Zs, np.ones((Zs.shape[0], 1))]) @ coef
+    r2 = 1.0 - ((ys - pred) ** 2).sum() / max(((ys - ys.mean()) ** 2).sum(), 1e-300)
+    return float(r2), coef[:-1], float(coef[-1])
+
+
+def pca(Z, n_components: int = 2):
+    """Principal components by the SVD of the centred data:
+
+        Z − Z̄ = U S Vᵀ,   projections = (Z − Z̄) V[:, :k],   explained variance ∝ S²
+
+    Returns (projections (n, k), explained variance ratios (k,), components Vᵀ[:k]).
+    """
+    Z = np.asarray(B.to_host(Z), dtype=float)
+    if Z.ndim != 2 or Z.shape[0] < 2:
+        raise ValueError(f"pca needs a (n >= 2, dim) array, got shape {Z.shape}")
+    Zc = Z - Z.mean(axis=0)
+    U, S, Vt = np.linalg.svd(Zc, full_matrices=False)
+    k = min(int(n_components), Vt.shape[0])
+    ratio = S ** 2 / max((S ** 2).sum(), 1e-300)
+    return Zc @ Vt[:k].T, ratio[:k], Vt[:k]
