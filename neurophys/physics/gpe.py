@@ -1,0 +1,575 @@
+"""The Gross–Pitaevskii equation on a periodic 2D grid, and its hand-written adjoints.
+
+    i ∂ψ/∂t = H(ψ) ψ,     H(ψ) = −½∇² + V + g|ψ|²                    (ħ = m = 1)
+
+Document 000 writes the same equation as  i ∂ψ/∂t = [−½∇² − a + 2b|ψ|²] ψ;
+that is  V = −a,  g = 2b  (see :func:`document_params`).
+
+Imaginary time (t = −iτ) turns the equation into a diffusion that relaxes any
+field towards the ground state:  ∂ψ/∂τ = −H(ψ) ψ.
+
+Fields are complex arrays of shape (Ny, Nx) or (batch, Ny, Nx), complex64 by
+default (complex128 inside ``backend.precision('float64')``); y is the row axis.
+V may be a number, an (Ny, Nx) map or a (batch, Ny, Nx) array; g and dt are numbers.
+
+Two steppers, ONE function each (a GPU kernel may replace either):
+
+- :func:`euler_step`  — the document's explicit forward Euler with the 5-point
+  periodic Laplacian:  ψ' = ψ − i dt H(ψ)ψ.  Never norm-preserving: each Fourier
+  mode of frequency ω is multiplied by |1 − i dt ω| = √(1 + dt²ω²) > 1.
+- :func:`splitstep_step` — Strang split-step Fourier:
+  ψ' = e^{−i dt/2 (V+g|ψ|²)} F⁻¹ e^{−i dt k²/2} F e^{−i dt/2 (V+g|ψ|²)} ψ.
+  Every factor has modulus 1, so the norm is conserved to round-off.
+
+Gradients. A loss L is real; for a complex field ψ = u + iv its gradient is the
+complex array  G = ∂L/∂u + i ∂L/∂v  (so that δL = Re Σ conj(G) δψ).  For a step
+ψ' = A ψ + B ψ̄ (linearised, A and B acting pointwise or as real-symmetric
+operators) the adjoint is  G = A^H G' + Bᵀ conj(G').  Each ``*_backward`` returns
+G and the gradients with respect to V, g and dt (a number for a number, an array
+of V's shape for an array).
+
+Memory of :func:`evolve`: by default it stores every field on the way
+(``(n_steps + 1)`` fields: n_steps · batch · Ny · Nx · 8 bytes in complex64);
+with ``checkpoint=k`` it keeps every k-th field and recomputes the others
+segment by segment in the backward (≈ n_steps/k + k fields, one extra forward).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy
+
+from .. import backend as B
+
+SCHEMES = ("euler", "splitstep")
+LAPLACIANS = ("fd5", "spectral")
+
+# Forward Euler's refusal thresholds on dt·ω_max (see euler_max_dt).
+EULER_REAL_LIMIT = 1.0       # real time: the fastest mode may grow at most by √2 per step
+EULER_IMAG_LIMIT = 2.0       # imaginary time: |1 − dt ω| < 1 needs dt ω < 2
+
+
+class StabilityError(ValueError):
+    """A forward-Euler step size is outside its stable range; the message gives the bound."""
+
+
+# ---------------------------------------------------------------- parameters and checks
+def document_params(a: float = 0.15, b: float = 0.15) -> dict:
+    """Document 000's  −a + 2b|ψ|²  as this module's  V + g|ψ|²:  V = −a, g = 2b."""
+    return {"V": -float(a), "g": 2.0 * float(b)}
+
+
+def check_field(psi, name: str = "psi"):
+    """Raise ValueError unless ψ is a finite complex array of shape (Ny, Nx) or (batch, Ny, Nx)."""
+    if not hasattr(psi, "dtype") or not hasattr(psi, "ndim"):
+        raise ValueError(f"{name} must be a complex array (numpy or cupy), got {type(psi).__name__}")
+    if psi.ndim not in (2, 3):
+        raise ValueError(f"{name} must have shape (Ny, Nx) or (batch, Ny, Nx), got {tuple(psi.shape)}; "
+                         "a single field is 2-D, a batch of fields 3-D")
+    if psi.dtype.kind != "c":
+        raise ValueError(f"{name} must be complex (complex64 or complex128), got {psi.dtype}; "
+                         "build it as re + 1j*im, or use psi.astype(numpy.complex64)")
+    if min(psi.shape[-2:]) < 3:
+        raise ValueError(f"{name} needs at least 3 grid points per side for the 5-point Laplacian, "
+                         f"got {tuple(psi.shape[-2:])}")
+    B.check_finite(name, psi)
+    return psi
+
+
+def _real_dtype(psi):
+    return numpy.float64 if psi.dtype == numpy.complex128 else numpy.float32
+
+
+def _prepare_V(V, psi):
+    """V as a number or an array of psi's real dtype that broadcasts against psi."""
+    if numpy.ndim(V) == 0 and not hasattr(V, "shape"):
+        return float(V)
+    xp = B.get_array_module(psi)
+    V = xp.asarray(V, dtype=_real_dtype(psi))
+    if V.ndim == 0:
+        return V
+    if V.ndim > psi.ndim or V.shape != psi.shape[psi.ndim - V.ndim:]:
+        raise ValueError(f"V of shape {tuple(V.shape)} does not match the field {tuple(psi.shape)}; "
+                         "use a number, an (Ny, Nx) map or a (batch, Ny, Nx) array")
+    B.check_finite("V", V)
+    return V
+
+
+def _reduce_like(grad, V):
+    """Sum a pointwise gradient down to V's shape (a float for a number)."""
+    if isinstance(V, float):
+        return float(grad.sum())
+    extra = grad.ndim - V.ndim
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    return grad.reshape(V.shape)
+
+
+def _check_dt(dt):
+    if not (isinstance(dt, (int, float, numpy.floating)) and math.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt must be a positive finite number, got {dt!r}")
+    return float(dt)
+
+
+# ---------------------------------------------------------------- the operators
+def laplacian5(psi, dx: float = 1.0, dy: float | None = None):
+    """The 5-point periodic Laplacian
+
+        ∇²ψ[j,i] ≈ (ψ[j,i+1] − 2ψ[j,i] + ψ[j,i−1]) / dx² + (ψ[j+1,i] − 2ψ[j,i] + ψ[j−1,i]) / dy².
+
+    It is real and symmetric, so it is its own adjoint.
+    """
+    dy = dx if dy is None else dy
+    xp = B.get_array_module(psi)
+    return ((xp.roll(psi, 1, axis=-1) + xp.roll(psi, -1, axis=-1) - 2 * psi) / dx ** 2
+            + (xp.roll(psi, 1, axis=-2) + xp.roll(psi, -1, axis=-2) - 2 * psi) / dy ** 2)
+
+
+def kinetic_symbol(shape, dx: float = 1.0, dy: float | None = None, laplacian: str = "spectral", dtype=None):
+    """T(k) = ½|k|², the kinetic energy of each Fourier mode, shape (Ny, Nx).
+
+    'spectral': T = ½(kx² + ky²) with k = 2π·fftfreq(N, dx) (exact derivatives);
+    'fd5': T = (2/dx²) sin²(kx dx/2) + (2/dy²) sin²(ky dy/2), the symbol of −½ × the 5-point
+    Laplacian, so that split-step and Euler solve the same semi-discrete equation.
+    """
+    if laplacian not in LAPLACIANS:
+        raise ValueError(f"unknown laplacian {laplacian!r}; valid names are: {', '.join(LAPLACIANS)}")
+    dy = dx if dy is None else dy
+    xp = B.xp()
+    ny, nx = shape[-2:]
+    kx = 2 * numpy.pi * numpy.fft.fftfreq(nx, dx)
+    ky = 2 * numpy.pi * numpy.fft.fftfreq(ny, dy)
+    if laplacian == "spectral":
+        T = 0.5 * (ky[:, None] ** 2 + kx[None, :] ** 2)
+    else:
+        T = 2 / dy ** 2 * numpy.sin(ky[:, None] * dy / 2) ** 2 + 2 / dx ** 2 * numpy.sin(kx[None, :] * dx / 2) ** 2
+    return xp.asarray(T, dtype=dtype or B.float_dtype())
+
+
+def apply_hamiltonian(psi, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None):
+    """H(ψ)ψ = −½∇²ψ + Vψ + g|ψ|²ψ  with the 5-point Laplacian."""
+    return -0.5 * laplacian5(psi, dx, dy) + (V + g * (psi.real ** 2 + psi.imag ** 2)) * psi
+
+
+# ---------------------------------------------------------------- functionals
+def density(psi):
+    """n = |ψ|²."""
+    return psi.real ** 2 + psi.imag ** 2
+
+
+def norm(psi, dx: float = 1.0, dy: float | None = None):
+    """N = Σ |ψ|² dx dy  (the particle number), one value per field of the batch.
+
+    Accumulated in float64 so that the measurement is not limited by float32 round-off.
+    """
+    dy = dx if dy is None else dy
+    n = density(psi).astype(numpy.float64)
+    return n.sum(axis=(-2, -1)) * dx * dy
+
+
+def energy(psi, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None, laplacian: str = "fd5"):
+    """E = Σ [ ½|∇ψ|² + V|ψ|² + ½ g|ψ|⁴ ] dx dy, one value per field (float64).
+
+    The kinetic term is ½⟨ψ, −∇²ψ⟩ with the same Laplacian as the scheme
+    ('fd5' for Euler, 'spectral' for split-step); real-time evolution conserves E.
+    """
+    dy = dx if dy is None else dy
+    psi = psi.astype(numpy.complex128)
+    n = density(psi)
+    if laplacian == "fd5":
+        kinetic = 0.5 * (-(psi.conj() * laplacian5(psi, dx, dy)).real).sum(axis=(-2, -1))
+    else:
+        xp = B.get_array_module(psi)
+        T = kinetic_symbol(psi.shape, dx, dy, laplacian, dtype=numpy.float64)
+        psi_k = xp.fft.fft2(psi)
+        kinetic = (T * (psi_k.real ** 2 + psi_k.imag ** 2)).sum(axis=(-2, -1)) / (psi.shape[-1] * psi.shape[-2])
+    potential = (V * n).sum(axis=(-2, -1)) if not isinstance(V, float) else V * n.sum(axis=(-2, -1))
+    interaction = 0.5 * g * (n * n).sum(axis=(-2, -1))
+    return (kinetic + potential + interaction) * dx * dy
+
+
+# ---------------------------------------------------------------- forward Euler
+def euler_max_dt(psi, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None, imaginary: bool = False) -> float:
+    """The largest step forward Euler accepts for this field.
+
+    ω_max = 2/dx² + 2/dy² + max|V| + 2|g| max|ψ|²  bounds the frequencies of the
+    linearised H (the 5-point −½∇² has eigenvalues in [0, 2/dx² + 2/dy²]).
+
+    - imaginary time: a mode decays by (1 − dt ω); stable iff dt ω < 2, so dt < 2 / ω_max.
+    - real time: a mode is multiplied by |1 − i dt ω| = √(1 + dt²ω²) > 1: Euler is
+      never norm-preserving; we refuse dt ω_max > 1 (the fastest mode would grow
+      by more than √2 per step), so dt ≤ 1 / ω_max.
+    """
+    dy = dx if dy is None else dy
+    xp = B.get_array_module(psi)
+    v_max = abs(float(V)) if isinstance(V, float) else float(xp.abs(V).max())
+    omega = 2 / dx ** 2 + 2 / dy ** 2 + v_max + 2 * abs(g) * float(density(psi).max())
+    return (EULER_IMAG_LIMIT if imaginary else EULER_REAL_LIMIT) / omega
+
+
+def _check_euler_dt(psi, dt, V, g, dx, dy, imaginary):
+    dt_max = euler_max_dt(psi, V, g, dx, dy, imaginary)
+    if dt > dt_max:
+        if imaginary:
+            rule = "imaginary-time Euler is stable only for dt < 2/ω_max"
+        else:
+            rule = "real-time Euler amplifies every mode by √(1+dt²ω²); it is refused beyond dt = 1/ω_max"
+        raise StabilityError(
+            f"forward Euler step dt={dt:g} is beyond its stable range: {rule}, with "
+            f"ω_max = 2/dx² + 2/dy² + max|V| + 2|g|max|ψ|², i.e. dt ≤ {dt_max:.4g} here; "
+            "lower dt, coarsen the grid (larger dx), or use scheme='splitstep'")
+
+
+def euler_step(psi, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None,
+               imaginary: bool = False, check: bool = True):
+    """One forward-Euler step (the document's scheme):
+
+        real time:       ψ' = ψ − i dt [−½∇²ψ + Vψ + g|ψ|²ψ]
+        imaginary time:  ψ' = ψ −   dt [−½∇²ψ + Vψ + g|ψ|²ψ]
+
+    With ``check`` the field is validated and dt is compared with :func:`euler_max_dt`
+    (a :class:`StabilityError` names the bound).
+    """
+    dt = _check_dt(dt)
+    if check:
+        check_field(psi)
+    V = _prepare_V(V, psi)
+    if check:
+        _check_euler_dt(psi, dt, V, g, dx, dy, imaginary)
+    c = -dt if imaginary else -1j * dt
+    return psi + c * apply_hamiltonian(psi, V, g, dx, dy)
+
+
+def euler_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None,
+                        imaginary: bool = False):
+    """Adjoint of :func:`euler_step` at the input field ψ.
+
+    With c = −i dt (real time) or −dt (imaginary time), ψ' = ψ + c H(ψ)ψ is, to first order,
+    δψ' = [1 + c H_lin] δψ + c g ψ² δψ̄,   H_lin = −½∇² + V + 2g|ψ|²  (real symmetric), so
+
+        G      = G' + c̄ H_lin G' + c g ψ² conj(G')
+        ∂L/∂V  = Re[ conj(G') c ψ ]            (pointwise, summed to V's shape)
+        ∂L/∂g  = Σ Re[ conj(G') c |ψ|² ψ ]
+        ∂L/∂dt = Σ Re[ conj(G') (c/dt) H(ψ)ψ ]
+
+    Returns (G, {'V': ..., 'g': ..., 'dt': ...}).
+    """
+    dt = _check_dt(dt)
+    V = _prepare_V(V, psi)
+    c = -dt if imaginary else -1j * dt
+    n = density(psi)
+    Gp = grad_out
+    H_lin_G = -0.5 * laplacian5(Gp, dx, dy) + (V + 2 * g * n) * Gp
+    G = Gp + numpy.conj(c) * H_lin_G + c * g * psi * psi * Gp.conj()
+    cGbar = c * Gp.conj()
+    grads = {
+        "V": _reduce_like((cGbar * psi).real, V),
+        "g": float((cGbar * n * psi).real.sum()),
+        "dt": float((cGbar * apply_hamiltonian(psi, V, g, dx, dy)).real.sum()) / dt,
+    }
+    return G, grads
+
+
+# ---------------------------------------------------------------- Strang split-step Fourier
+def _phase(psi, dt, V, g, imaginary):
+    """θ = (dt/2)(V + g|ψ|²) and  e^{cθ} − 1  (c = −i real time, −1 imaginary time).
+
+    The factor is kept as e^{cθ} − 1 = −2 sin²(θ/2) − i sin θ (or expm1(−θ)): in float32 a
+    number like cos θ ≈ 1 − θ²/2 is rounded to a spacing of 6·10⁻⁸ near 1, so |e^{−iθ}| ≠ 1 by
+    a bias that adds up step after step; e^{cθ} − 1 is small and kept to full relative precision.
+    """
+    xp = B.get_array_module(psi)
+    theta = 0.5 * dt * (V + g * density(psi))
+    if imaginary:
+        return theta, xp.expm1(-theta)
+    return theta, -2 * xp.sin(0.5 * theta) ** 2 - 1j * xp.sin(theta)
+
+
+def _kinetic_factor(T, dt, imaginary):
+    """K = e^{c dt T} in complex128 (T is float64)."""
+    xp = B.get_array_module(T)
+    return xp.exp(-dt * T).astype(numpy.complex128) if imaginary else xp.exp(-1j * dt * T)
+
+
+def _kinetic(psi, K):
+    """F⁻¹ K F ψ, computed in complex128 and returned in ψ's dtype.
+
+    NumPy's float32 FFT (pocketfft) is not norm-neutral: with a phase between F and F⁻¹
+    it shrinks Σ|ψ|² by a few 10⁻⁸ per step, a bias (measured in lesson 02) that would
+    dominate the split-step's drift over 1000 steps, so the transform is done in double.
+    """
+    xp = B.get_array_module(psi)
+    return xp.fft.ifft2(K * xp.fft.fft2(psi.astype(numpy.complex128))).astype(psi.dtype)
+
+
+def splitstep_step(psi, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None,
+                   imaginary: bool = False, laplacian: str = "spectral", check: bool = True):
+    """One Strang split-step Fourier step (second order in dt):
+
+        ψ₁ = e^{c dt/2 (V + g|ψ|²)} ψ          half step of potential + interaction
+        ψ₂ = F⁻¹ e^{c dt T(k)} F ψ₁             full kinetic step, T = ½k²
+        ψ' = e^{c dt/2 (V + g|ψ₂|²)} ψ₂         half step again
+
+    with c = −i (real time: every factor has modulus 1, the norm is kept to round-off)
+    or c = −1 (imaginary time). ``laplacian='fd5'`` uses the 5-point Laplacian's symbol.
+    """
+    dt = _check_dt(dt)
+    if check:
+        check_field(psi)
+    V = _prepare_V(V, psi)
+    K = _kinetic_factor(kinetic_symbol(psi.shape, dx, dy, laplacian, dtype=numpy.float64), dt, imaginary)
+    _, m1 = _phase(psi, dt, V, g, imaginary)
+    psi1 = psi + m1 * psi
+    psi2 = _kinetic(psi1, K)
+    _, m3 = _phase(psi2, dt, V, g, imaginary)
+    return psi2 + m3 * psi2
+
+
+def _phase_backward(psi, psi_out, m, G_out, dt, g, imaginary):
+    """Adjoint of ψ' = e^{cθ}ψ with θ = (dt/2)(V + g|ψ|²):
+
+        r = Re[conj(G') c ψ']  (= ∂L/∂θ, pointwise)
+        G = conj(e^{cθ}) G' + dt g r ψ
+    """
+    c = -1.0 if imaginary else -1j
+    r = (c * G_out.conj() * psi_out).real
+    G = G_out + m.conj() * G_out + (dt * g) * r * psi     # e^{cθ} = 1 + m
+    return G, r
+
+
+def splitstep_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None,
+                            imaginary: bool = False, laplacian: str = "spectral"):
+    """Adjoint of :func:`splitstep_step` at the input field ψ (recomputes the step's inner fields).
+
+    Backwards through the three factors:  the phase steps by :func:`_phase_backward`
+    (∂L/∂θ = r; θ = (dt/2)(V + g|ψ|²) gives ∂L/∂V = (dt/2) r, ∂L/∂g = (dt/2) r|ψ|²,
+    ∂L/∂dt ∋ ½(V + g|ψ|²) r), the kinetic step by F⁻¹ conj(e^{c dt T}) F (the adjoint of a
+    unitary Fourier multiplier), with ∂L/∂dt ∋ Re Σ conj(G₂) F⁻¹ c T e^{c dt T} F ψ₁.
+
+    Returns (G, {'V': ..., 'g': ..., 'dt': ...}).
+    """
+    dt = _check_dt(dt)
+    xp = B.get_array_module(psi)
+    V = _prepare_V(V, psi)
+    T = kinetic_symbol(psi.shape, dx, dy, laplacian, dtype=numpy.float64)
+    K = _kinetic_factor(T, dt, imaginary)
+    c = -1.0 if imaginary else -1j
+    # forward again, keeping the inner fields
+    th1, m1 = _phase(psi, dt, V, g, imaginary)
+    psi1 = psi + m1 * psi
+    psi1_k = xp.fft.fft2(psi1.astype(numpy.complex128))
+    psi2 = xp.fft.ifft2(K * psi1_k).astype(psi.dtype)
+    th3, m3 = _phase(psi2, dt, V, g, imaginary)
+    psi3 = psi2 + m3 * psi2
+    # backwards
+    G2, r3 = _phase_backward(psi2, psi3, m3, grad_out, dt, g, imaginary)
+    G1 = _kinetic(G2, K.conj())
+    dK = xp.fft.ifft2(c * T * K * psi1_k)
+    grad_dt_kin = float((G2.conj() * dK).real.sum())
+    G, r1 = _phase_backward(psi, psi1, m1, G1, dt, g, imaginary)
+    grads = {
+        "V": _reduce_like(0.5 * dt * (r1 + r3), V),
+        "g": float((0.5 * dt * (r1 * density(psi) + r3 * density(psi2))).sum()),
+        "dt": grad_dt_kin + float((r1 * th1 + r3 * th3).sum()) / dt,
+    }
+    return G, grads
+
+
+# ---------------------------------------------------------------- many steps
+STEPPERS = {"euler": (euler_step, euler_step_backward), "splitstep": (splitstep_step, splitstep_step_backward)}
+
+
+def get_stepper(scheme: str):
+    """(step, step_backward) for 'euler' or 'splitstep'."""
+    if scheme not in STEPPERS:
+        raise ValueError(f"unknown scheme {scheme!r}; valid names are: {', '.join(SCHEMES)}")
+    return STEPPERS[scheme]
+
+
+class Tape:
+    """What :func:`evolve` keeps for its backward: the stored fields and the step's settings."""
+
+    def __init__(self, scheme, n_steps, kwargs, stored, every):
+        self.scheme, self.n_steps, self.kwargs = scheme, n_steps, kwargs
+        self.stored, self.every = stored, every   # stored[j] = field after j·every steps
+
+    @property
+    def nbytes(self) -> int:
+        return int(sum(p.nbytes for p in self.stored))
+
+
+def evolve(psi, n_steps: int, dt: float, V=0.0, g=0.0, scheme: str = "splitstep", dx: float = 1.0,
+           dy: float | None = None, imaginary: bool = False, checkpoint: int | None = None,
+           record=None, check: bool = True, **scheme_kw):
+    """Apply ``n_steps`` steps of ``scheme``; returns (ψ_final, tape) for :func:`evolve_backward`.
+
+    checkpoint=None stores all n_steps + 1 fields; checkpoint=k stores every k-th and the
+    backward recomputes the steps in between. ``record(step, psi)``, if given, is called
+    after each step (for plots of norm and energy). ``check=False`` skips Euler's per-step
+    stability refusal (the field is still checked once at the start and once at the end).
+    """
+    step, _ = get_stepper(scheme)
+    n_steps = int(n_steps)
+    if n_steps < 0:
+        raise ValueError(f"n_steps must be >= 0, got {n_steps}")
+    every = 1 if checkpoint is None else int(checkpoint)
+    if every < 1:
+        raise ValueError(f"checkpoint must be a positive number of steps, got {checkpoint}")
+    check_field(psi)
+    kwargs = dict(dt=dt, V=V, g=g, dx=dx, dy=dy, imaginary=imaginary, **scheme_kw)
+    stored = [psi]
+    for k in range(1, n_steps + 1):
+        psi = step(psi, check=check and scheme == "euler", **kwargs)
+        if k % every == 0 and k < n_steps:
+            stored.append(psi)
+        if record is not None:
+            record(k, psi)
+    B.check_finite("the evolved field", psi)
+    return psi, Tape(scheme, n_steps, kwargs, stored, every)
+
+
+def evolve_backward(tape: Tape, grad_out):
+    """Back through all steps of :func:`evolve`: (∂L/∂ψ₀, {'V', 'g', 'dt'}).
+
+    Walks the checkpoints from last to first, recomputing each segment's fields
+    (nothing to recompute when every field was stored).
+    """
+    step, step_backward = get_stepper(tape.scheme)
+    kw = dict(tape.kwargs)
+    G = grad_out
+    if tape.n_steps == 0:
+        V = _prepare_V(kw["V"], G)
+        return G, {"V": 0.0 if isinstance(V, float) else 0 * V, "g": 0.0, "dt": 0.0}
+    totals = None
+    for j in range(len(tape.stored) - 1, -1, -1):
+        start = j * tape.every
+        stop = min(start + tape.every, tape.n_steps)
+        fields = [tape.stored[j]]
+        for _ in range(start, stop - 1):
+            fields.append(step(fields[-1], check=False, **kw))
+        for psi in reversed(fields):
+            G, grads = step_backward(psi, G, **kw)
+            totals = grads if totals is None else {k: totals[k] + grads[k] for k in grads}
+    return G, totals
+
+
+# ---------------------------------------------------------------- imaginary time and fields to look at
+def normalise(psi, N: float = 1.0, dx: float = 1.0, dy: float | None = None):
+    """ψ · √(N / Σ|ψ|² dx dy), per field."""
+    xp = B.get_array_module(psi)
+    scale = xp.sqrt(N / norm(psi, dx, dy)).astype(_real_dtype(psi))
+    return psi * (scale[..., None, None] if psi.ndim == 3 else scale)
+
+
+def ground_state(psi0, V=0.0, g=0.0, dt: float = 0.01, n_steps: int = 2000, N: float = 1.0, dx: float = 1.0,
+                 dy: float | None = None, scheme: str = "splitstep", tol: float | None = 1e-10, **scheme_kw):
+    """The ground state by imaginary time: ψ ← normalise(step_τ(ψ)) until E stops changing.
+
+    Imaginary time damps each eigenmode as e^{−E_n τ}; renormalising after each step
+    keeps N fixed, so the lowest-energy mode is what survives.
+    Returns (ψ, energies per step as a NumPy array). (No backward: use it to prepare fields.)
+    """
+    step, _ = get_stepper(scheme)
+    psi = normalise(check_field(psi0), N, dx, dy)
+    lap = "fd5" if scheme == "euler" else scheme_kw.get("laplacian", "spectral")
+    energies = []
+    for _ in range(int(n_steps)):
+        psi = normalise(step(psi, dt, V, g, dx=dx, dy=dy, imaginary=True, **scheme_kw), N, dx, dy)
+        energies.append(float(numpy.sum(B.to_host(energy(psi, V, g, dx, dy, laplacian=lap)))))
+        if tol is not None and len(energies) > 10 and abs(energies[-1] - energies[-2]) < tol * abs(energies[-1]):
+            break
+    return psi, numpy.asarray(energies)
+
+
+def grid(nx: int, ny: int | None = None, dx: float = 1.0, dy: float | None = None):
+    """Centred coordinates (X, Y) of an (ny, nx) grid, on the active backend."""
+    ny = nx if ny is None else ny
+    dy = dx if dy is None else dy
+    xp = B.xp()
+    x = (numpy.arange(nx) - nx / 2) * dx
+    y = (numpy.arange(ny) - ny / 2) * dy
+    X, Y = numpy.meshgrid(x, y)
+    return xp.asarray(X, dtype=B.float_dtype()), xp.asarray(Y, dtype=B.float_dtype())
+
+
+def complex_dtype():
+    """complex64 in float32 mode, complex128 in float64 mode."""
+    return numpy.complex128 if B.float_dtype() == numpy.float64 else numpy.complex64
+
+
+def gaussian(X, Y, width: float = 4.0, x0: float = 0.0, y0: float = 0.0, kx: float = 0.0, ky: float = 0.0):
+    """ψ = exp(−((x−x₀)² + (y−y₀)²) / (2w²)) · e^{i(kx x + ky y)}  (a wave packet)."""
+    xp = B.get_array_module(X)
+    r2 = (X - x0) ** 2 + (Y - y0) ** 2
+    return (xp.exp(-r2 / (2 * width ** 2)) * xp.exp(1j * (kx * X + ky * Y))).astype(complex_dtype())
+
+
+def imprint_vortex(psi, X, Y, x0: float = 0.0, y0: float = 0.0, charge: int = 1, core: float = 1.0):
+    """ψ · e^{i m φ} · tanh(r / ξ): a vortex of charge m (phase winds by 2πm) with core size ξ."""
+    xp = B.get_array_module(psi)
+    dxv, dyv = X - x0, Y - y0
+    r = xp.sqrt(dxv ** 2 + dyv ** 2)
+    phase = xp.exp(1j * charge * xp.arctan2(dyv, dxv))
+    return (psi * phase * xp.tanh(r / core)).astype(psi.dtype)
+
+
+def harmonic_trap(X, Y, omega: float = 0.1):
+    """V = ½ ω² (x² + y²)."""
+    return 0.5 * omega ** 2 * (X ** 2 + Y ** 2)
+
+
+# ---------------------------------------------------------------- the field as a network layer
+class GPELayer:
+    """A GPE field as a network block: real channels (batch, Ny, Nx, 2) = (Re ψ₀, Im ψ₀) in,
+    the evolved field's channels out (``readout='field'``) or its density |ψ|² (``readout='density'``,
+    shape (batch, Ny, Nx, 1)).
+
+    ``scheme``: 'euler' (document 000), 'splitstep', or 'identity' (the control: no physics).
+    Nothing is learnable (as in the document); ``backward`` returns ∂L/∂input and keeps the
+    gradients with respect to V and g in ``self.grads`` for who wants them.
+    """
+
+    def __init__(self, n_steps: int = 5, dt: float = 0.01, V=-0.15, g=0.30, scheme: str = "euler",
+                 dx: float = 1.0, readout: str = "field", check: bool = True, **scheme_kw):
+        if scheme not in SCHEMES + ("identity",):
+            raise ValueError(f"unknown scheme {scheme!r}; valid names are: {', '.join(SCHEMES + ('identity',))}")
+        if readout not in ("field", "density"):
+            raise ValueError(f"unknown readout {readout!r}; valid names are: field, density")
+        self.n_steps, self.dt, self.V, self.g, self.scheme = int(n_steps), float(dt), V, g, scheme
+        self.dx, self.readout, self.check, self.scheme_kw = dx, readout, check, scheme_kw
+        self.params, self.grads = {}, {}
+        self.max_dt_omega = 0.0  # largest dt·ω_max met in forward (Euler's stability margin)
+        self._tape = self._psi = None
+
+    def forward(self, x):
+        if x.ndim != 4 or x.shape[-1] != 2:
+            raise ValueError(f"GPELayer expects (batch, Ny, Nx, 2) = (Re, Im) channels, got {tuple(x.shape)}")
+        psi0 = (x[..., 0] + 1j * x[..., 1]).astype(numpy.complex128 if x.dtype == numpy.float64
+                                                   else numpy.complex64)
+        if self.scheme == "identity":
+            psi = psi0
+        else:
+            if self.scheme == "euler":  # Euler's stability margin, dt·ω_max (refused above 1)
+                dt_omega = EULER_REAL_LIMIT * self.dt / euler_max_dt(psi0, self.V, self.g, self.dx)
+                self.max_dt_omega = max(self.max_dt_omega, dt_omega)
+            psi, self._tape = evolve(psi0, self.n_steps, self.dt, self.V, self.g, scheme=self.scheme, dx=self.dx,
+                                     check=self.check, **self.scheme_kw)
+        self._psi = psi
+        xp = B.get_array_module(x)
+        if self.readout == "density":
+            return density(psi)[..., None].astype(x.dtype)
+        return xp.stack([psi.real, psi.imag], axis=-1).astype(x.dtype)
+
+    def backward(self, dout):
+        if self._psi is None:
+            raise RuntimeError("GPELayer.backward called before forward")
+        if self.readout == "density":
+            G = 2 * dout[..., 0] * self._psi       # ∂L/∂ψ of L(|ψ|²): 2 (∂L/∂n) ψ
+        else:
+            G = dout[..., 0] + 1j * dout[..., 1]
+        G = G.astype(self._psi.dtype)
+        if self.scheme != "identity":
+            G, self.grads = evolve_backward(self._tape, G)
+        xp = B.get_array_module(dout)
+        return xp.stack([G.real, G.imag], axis=-1).astype(dout.dtype)
+
