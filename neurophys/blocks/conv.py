@@ -1,0 +1,153 @@
+"""2D convolution and max-pooling, forward and backward side by side (channels-last images).
+
+Images are (batch, H, W, C) arrays ("NHWC"): the channel is the last axis, so a
+pixel's channels sit together in memory and a convolution becomes one matrix
+product (im2col):
+
+    cols[n, y, x, (i, j, c)] = x_pad[n, y + i, x + j, c]          (the k×k patch around each pixel)
+    z[n, y, x, f] = Σ_{i,j,c} cols[n, y, x, (i, j, c)] W[f, c, i, j] + b[f]
+
+Weights are stored as (C_out, C_in, kh, kw), the layout of PyTorch's Conv2d, so a
+reader can compare them one to one. Stride 1 only (all that document 000 needs).
+"""
+from __future__ import annotations
+
+import math
+
+from .. import backend as B
+
+
+def uniform_fan_in(rng, shape, fan_in: int):
+    """U(−1/√fan_in, 1/√fan_in): PyTorch's default init of Conv2d and Linear weights and biases."""
+    bound = 1.0 / math.sqrt(fan_in)
+    return rng.uniform(-bound, bound, size=shape).astype(B.float_dtype())
+
+
+def _check_nhwc(x, c_in, who):
+    if x.ndim != 4 or x.shape[-1] != c_in:
+        raise ValueError(f"{who} expects images of shape (batch, H, W, {c_in}) (channels last), "
+                         f"got {tuple(x.shape)}")
+
+
+def im2col(x, kh: int, kw: int, pad: int):
+    """(N, H, W, C) → patches (N, Ho, Wo, kh·kw, C), Ho = H + 2·pad − kh + 1 (zero padding)."""
+    xp = B.get_array_module(x)
+    N, H, W, C = x.shape
+    x_pad = xp.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0))) if pad else x
+    Ho, Wo = H + 2 * pad - kh + 1, W + 2 * pad - kw + 1
+    cols = xp.empty((N, Ho, Wo, kh * kw, C), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, :, i * kw + j, :] = x_pad[:, i:i + Ho, j:j + Wo, :]
+    return cols
+
+
+def col2im(dcols, x_shape, kh: int, kw: int, pad: int):
+    """Adjoint of :func:`im2col`: add each patch's gradient back onto the pixels it came from."""
+    xp = B.get_array_module(dcols)
+    N, H, W, C = x_shape
+    Ho, Wo = dcols.shape[1:3]
+    dx_pad = xp.zeros((N, H + 2 * pad, W + 2 * pad, C), dtype=dcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dx_pad[:, i:i + Ho, j:j + Wo, :] += dcols[:, :, :, i * kw + j, :]
+    return dx_pad[:, pad:pad + H, pad:pad + W, :] if pad else dx_pad
+
+
+class Conv2D:
+    """z = W ⋆ x + b  (cross-correlation, stride 1, zero padding ``pad``), channels last.
+
+    ``forward`` caches the patches; ``backward`` takes ∂L/∂z and fills ``grads``:
+
+        ∂L/∂W[f, c, i, j] = Σ_{n,y,x} ∂L/∂z[n,y,x,f] · cols[n,y,x,(i,j,c)]
+        ∂L/∂b[f]          = Σ_{n,y,x} ∂L/∂z[n,y,x,f]
+        ∂L/∂x             = col2im( ∂L/∂z · W )
+    """
+
+    def __init__(self, c_in: int, c_out: int, kernel: int = 3, pad: int = 1, rng=None):
+        if min(int(c_in), int(c_out), int(kernel)) < 1 or int(pad) < 0:
+            raise ValueError(f"Conv2D needs c_in, c_out, kernel >= 1 and pad >= 0, "
+                             f"got ({c_in}, {c_out}, {kernel}, {pad})")
+        self.c_in, self.c_out, self.k, self.pad = int(c_in), int(c_out), int(kernel), int(pad)
+        rng = B.rng(0) if rng is None else rng
+        fan_in = self.c_in * self.k * self.k
+        self.params = {"W": uniform_fan_in(rng, (self.c_out, self.c_in, self.k, self.k), fan_in),
+                       "b": uniform_fan_in(rng, (self.c_out,), fan_in)}
+        self.grads = {k: None for k in self.params}
+        self._cols = self._x_shape = None
+
+    def _W_matrix(self):
+        """W (F, C, kh, kw) as the (kh·kw·C, F) matrix that multiplies the patches."""
+        W = self.params["W"]
+        return W.transpose(2, 3, 1, 0).reshape(self.k * self.k * self.c_in, self.c_out)
+
+    def forward(self, x):
+        _check_nhwc(x, self.c_in, "Conv2D")
+        cols = im2col(x, self.k, self.k, self.pad)
+        self._cols, self._x_shape = cols, x.shape
+        N, Ho, Wo = cols.shape[:3]
+        z = cols.reshape(N * Ho * Wo, -1) @ self._W_matrix() + self.params["b"]
+        return z.reshape(N, Ho, Wo, self.c_out)
+
+    def backward(self, dz):
+        if self._cols is None:
+            raise RuntimeError("Conv2D.backward called before forward")
+        N, Ho, Wo = self._cols.shape[:3]
+        dz2 = dz.reshape(N * Ho * Wo, self.c_out)
+        dWmat = self._cols.reshape(N * Ho * Wo, -1).T @ dz2                     # (kh·kw·C, F)
+        self.grads["W"] = dWmat.reshape(self.k, self.k, self.c_in, self.c_out).transpose(3, 2, 0, 1)
+        self.grads["b"] = dz2.sum(axis=0)
+        dcols = (dz2 @ self._W_matrix().T).reshape(self._cols.shape)
+        return col2im(dcols, self._x_shape, self.k, self.k, self.pad)
+
+
+class MaxPool2D:
+    """y[n, Y, X, c] = max over the k×k window {x[n, kY + i, kX + j, c]}  (stride k; a ragged edge
+    is dropped, as in PyTorch).
+
+    The backward sends ∂L/∂y to the one input that was the maximum (the first one in
+    reading order when several tie), and zero to the others.
+    """
+
+    def __init__(self, k: int = 2):
+        if int(k) < 1:
+            raise ValueError(f"MaxPool2D needs k >= 1, got {k}")
+        self.k = int(k)
+        self.params, self.grads = {}, {}
+        self._mask = self._x_shape = None
+
+    def forward(self, x):
+        if x.ndim != 4:
+            raise ValueError(f"MaxPool2D expects images of shape (batch, H, W, C), got {tuple(x.shape)}")
+        k = self.k
+        N, H, W, C = x.shape
+        Ho, Wo = H // k, W // k
+        if Ho < 1 or Wo < 1:
+            raise ValueError(f"MaxPool2D with k={k} needs images of at least {k}×{k}, got {H}×{W}")
+        xr = x[:, :Ho * k, :Wo * k, :].reshape(N, Ho, k, Wo, k, C)
+        y = xr.max(axis=(2, 4))
+        # the argmax as a one-hot mask over the window, first maximum wins
+        xp = B.get_array_module(x)
+        mask = xp.zeros(xr.shape, dtype=bool)
+        taken = xp.zeros(y.shape, dtype=bool)
+        for i in range(k):
+            for j in range(k):
+                hit = (xr[:, :, i, :, j, :] == y) & ~taken
+                mask[:, :, i, :, j, :] = hit
+                taken |= hit
+        self._mask, self._x_shape = mask, x.shape
+        return y
+
+    def backward(self, dy):
+        if self._mask is None:
+            raise RuntimeError("MaxPool2D.backward called before forward")
+        xp = B.get_array_module(dy)
+        N, H, W, C = self._x_shape
+        k = self.k
+        Ho, Wo = dy.shape[1:3]
+        dxr = self._mask * dy[:, :, None, :, None, :]
+        if Ho * k == H and Wo * k == W:
+            return dxr.reshape(N, H, W, C)
+        dx = xp.zeros(self._x_shape, dtype=dy.dtype)
+        dx[:, :Ho * k, :Wo * k, :] = dxr.reshape(N, Ho * k, Wo * k, C)
+        return dx

@@ -1,0 +1,89 @@
+"""Conv2D and MaxPool2D: forward against a plain loop, every backward against central differences."""
+import numpy
+import pytest
+
+from neurophys import backend as B
+from neurophys.blocks.conv import Conv2D, MaxPool2D, col2im, im2col
+from neurophys.gradcheck import check_gradient
+
+
+def _conv_loop(x, W, b, pad):
+    """The definition, one output pixel at a time."""
+    N, H, Wd, C = x.shape
+    F, _, k, _ = W.shape
+    xp = numpy.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    Ho, Wo = H + 2 * pad - k + 1, Wd + 2 * pad - k + 1
+    out = numpy.zeros((N, Ho, Wo, F))
+    for y in range(Ho):
+        for xx in range(Wo):
+            patch = xp[:, y:y + k, xx:xx + k, :]                      # (N, k, k, C)
+            out[:, y, xx, :] = numpy.einsum("nijc,fcij->nf", patch, W) + b
+    return out
+
+
+@pytest.mark.parametrize("c_in,c_out,k,pad", [(1, 3, 3, 1), (2, 4, 3, 1), (3, 2, 3, 0), (2, 2, 1, 0)])
+def test_conv_forward_matches_the_definition(f64, c_in, c_out, k, pad):
+    conv = Conv2D(c_in, c_out, k, pad, rng=B.rng(1))
+    x = f64.standard_normal((2, 6, 5, c_in))
+    assert numpy.allclose(conv.forward(x), _conv_loop(x, conv.params["W"], conv.params["b"], pad))
+
+
+@pytest.mark.parametrize("c_in,c_out,k,pad", [(1, 3, 3, 1), (2, 4, 3, 1), (3, 2, 3, 0)])
+def test_conv_backward(f64, c_in, c_out, k, pad):
+    conv = Conv2D(c_in, c_out, k, pad, rng=B.rng(2))
+    x = f64.standard_normal((2, 5, 6, c_in))
+    R = f64.standard_normal(conv.forward(x).shape)
+
+    def loss():
+        return float((R * conv.forward(x)).sum())
+
+    loss()
+    dx = conv.backward(R)
+    grads = {k_: v.copy() for k_, v in conv.grads.items()}
+    assert check_gradient(loss, x, dx) < 1e-7
+    assert check_gradient(loss, conv.params["W"], grads["W"]) < 1e-7
+    assert check_gradient(loss, conv.params["b"], grads["b"]) < 1e-7
+
+
+def test_col2im_is_the_adjoint_of_im2col(f64):
+    x = f64.standard_normal((2, 5, 4, 3))
+    cols = im2col(x, 3, 3, 1)
+    d = f64.standard_normal(cols.shape)
+    assert abs((cols * d).sum() - (x * col2im(d, x.shape, 3, 3, 1)).sum()) < 1e-10
+
+
+@pytest.mark.parametrize("shape", [(2, 6, 8, 3), (1, 7, 5, 2)])
+def test_maxpool_forward_and_backward(f64, shape):
+    pool = MaxPool2D(2)
+    x = f64.standard_normal(shape)
+    y = pool.forward(x)
+    N, H, W, C = shape
+    assert y.shape == (N, H // 2, W // 2, C)
+    assert numpy.allclose(y[0, 0, 0], x[0, :2, :2].max(axis=(0, 1)))
+    R = f64.standard_normal(y.shape)
+
+    def loss():
+        return float((R * pool.forward(x)).sum())
+
+    loss()
+    dx = pool.backward(R)
+    assert check_gradient(loss, x, dx) < 1e-7
+
+
+def test_maxpool_ties_go_to_the_first_maximum(f64):
+    pool = MaxPool2D(2)
+    x = numpy.zeros((1, 2, 2, 1))
+    pool.forward(x)
+    dx = pool.backward(numpy.ones((1, 1, 1, 1)))
+    assert dx.sum() == 1.0 and dx[0, 0, 0, 0] == 1.0
+
+
+def test_bad_inputs_are_refused():
+    with pytest.raises(ValueError, match="channels last"):
+        Conv2D(1, 4).forward(numpy.zeros((2, 1, 28, 28), numpy.float32))
+    with pytest.raises(ValueError, match="at least"):
+        MaxPool2D(4).forward(numpy.zeros((1, 3, 3, 1)))
+    with pytest.raises(ValueError, match="c_in"):
+        Conv2D(0, 4)
+    with pytest.raises(RuntimeError, match="before forward"):
+        Conv2D(1, 2).backward(numpy.zeros((1, 2, 2, 2)))
