@@ -2,8 +2,8 @@
 
 The physics (and the NumPy reference) lives in :mod:`neurophys.physics.gpe`; this
 module only runs the same arithmetic as fused kernels. Each function takes the
-field psi as a complex (batch, Ny, Nx) array, cupy on the GPU (``target='cuda'``,
-the default for cupy arrays) or NumPy with ``target='host'`` (the kernel compiled
+field psi as a complex (batch, Ny, Nx) array, cupy on the GPU (``device='cuda'``,
+the default for cupy arrays) or NumPy with ``device='host'`` (the kernel compiled
 for the CPU, slow; what the tests use to check the arithmetic without a GPU).
 
 Time factor c: real time (i dpsi/dt = H psi) is c = -i, imaginary time (dpsi/dtau = -H psi)
@@ -77,7 +77,7 @@ def _multistep_threads(plane: int) -> int:
 
 
 def euler_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 1.0, dx: float = 1.0,
-                imaginary_time: bool = False, store_trajectory: bool = False, fused=None, target=None):
+                imaginary_time: bool = False, store_trajectory: bool = False, fused=None, device=None):
     """n_steps forward-Euler steps psi <- psi + c dt [-1/2 lap(psi) + (V + g|psi|^2) psi].
 
     5-point periodic Laplacian with spacing dx. ``fused`` (default: when the field fits)
@@ -87,7 +87,7 @@ def euler_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 1.0, dx: flo
     """
     what = "euler_steps"
     suffix, real = _check_field(psi, what)
-    target = resolve_target(target, psi, what)
+    device = resolve_target(device, psi, what)
     n_steps = int(n_steps)
     if n_steps < 1:
         raise KernelError(f"{what}: n_steps must be >= 1, got {n_steps}")
@@ -98,7 +98,7 @@ def euler_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 1.0, dx: flo
     cr, ci = _time_factor(imaginary_time)
     scal = [real(g), real(dt), real(cr), real(ci), real(1.0 / dx**2)]
     dims = [numpy.int32(Bn), numpy.int32(Ny), numpy.int32(Nx)]
-    mod = module("gpe", target)
+    mod = module("gpe", device)
     traj = xp.empty((n_steps,) + psi.shape, dtype=psi.dtype) if store_trajectory else None
     if fused is None:
         fused = n_steps > 1 and multistep_fits(psi.shape, psi.dtype)
@@ -126,7 +126,7 @@ def euler_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 1.0, dx: flo
 
 
 def euler_steps_adjoint(trajectory, grad_out, dt: float, V=0.0, g: float = 1.0, dx: float = 1.0,
-                        imaginary_time: bool = False, fused=None, target=None):
+                        imaginary_time: bool = False, fused=None, device=None):
     """Backward of :func:`euler_steps` through the stored trajectory.
 
     Returns ``(grad_psi0, grad_V, grad_g)``: G at the initial field, dL/dV in the
@@ -140,7 +140,7 @@ def euler_steps_adjoint(trajectory, grad_out, dt: float, V=0.0, g: float = 1.0, 
     if trajectory.shape[1:] != grad_out.shape or trajectory.dtype != grad_out.dtype:
         raise KernelError(f"{what}: grad_out {grad_out.shape} {grad_out.dtype} does not match the trajectory "
                           f"{trajectory.shape[1:]} {trajectory.dtype}")
-    target = resolve_target(target, grad_out, what)
+    device = resolve_target(device, grad_out, what)
     xp = _xp(grad_out)
     trajectory, grad_out = xp.ascontiguousarray(trajectory), xp.ascontiguousarray(grad_out)
     n_steps = trajectory.shape[0]
@@ -151,7 +151,7 @@ def euler_steps_adjoint(trajectory, grad_out, dt: float, V=0.0, g: float = 1.0, 
     dims = [numpy.int32(Bn), numpy.int32(Ny), numpy.int32(Nx)]
     gV = xp.zeros(grad_out.shape, dtype=real)
     gg = xp.zeros(grad_out.shape, dtype=real)
-    mod = module("gpe", target)
+    mod = module("gpe", device)
     if fused is None:
         fused = n_steps > 1 and multistep_fits(grad_out.shape, grad_out.dtype)
     if fused:
@@ -175,24 +175,24 @@ def euler_steps_adjoint(trajectory, grad_out, dt: float, V=0.0, g: float = 1.0, 
     return gin, _reduce_like(gV, V), gg.sum()
 
 
-def potential_step(psi, h: float, V=0.0, g: float = 1.0, imaginary_time: bool = False, target=None):
+def potential_step(psi, h: float, V=0.0, g: float = 1.0, imaginary_time: bool = False, device=None):
     """The split-step's real-space step psi <- exp(c h (V + g|psi|^2)) psi (pointwise)."""
     what = "potential_step"
     suffix, real = _check_field(psi, what)
-    target = resolve_target(target, psi, what)
+    device = resolve_target(device, psi, what)
     xp = _xp(psi)
     psi = xp.ascontiguousarray(psi)
     Varr, V0, vstride = _potential(V, psi, real, what)
     cr, ci = _time_factor(imaginary_time)
     out = xp.empty_like(psi)
-    module("gpe", target).get_function(f"gpe_potential_step_{suffix}")(
+    module("gpe", device).get_function(f"gpe_potential_step_{suffix}")(
         (blocks_for(psi.size, THREADS),), (THREADS,),
         [psi, out, Varr, V0, vstride, real(g), real(h), real(cr), real(ci), *map(numpy.int32, psi.shape)])
     return out
 
 
 def potential_step_adjoint(psi, grad_out, h: float, V=0.0, g: float = 1.0, imaginary_time: bool = False,
-                           target=None):
+                           device=None):
     """Backward of :func:`potential_step` at its input psi: ``(grad_psi, gV_map, gg_map)``.
 
     The maps are per point (batch, Ny, Nx); sum them as V and g broadcast.
@@ -202,7 +202,7 @@ def potential_step_adjoint(psi, grad_out, h: float, V=0.0, g: float = 1.0, imagi
     if grad_out.shape != psi.shape or grad_out.dtype != psi.dtype:
         raise KernelError(f"{what}: grad_out {grad_out.shape} {grad_out.dtype} must match psi "
                           f"{psi.shape} {psi.dtype}")
-    target = resolve_target(target, psi, what)
+    device = resolve_target(device, psi, what)
     xp = _xp(psi)
     psi, grad_out = xp.ascontiguousarray(psi), xp.ascontiguousarray(grad_out)
     Varr, V0, vstride = _potential(V, psi, real, what)
@@ -210,7 +210,7 @@ def potential_step_adjoint(psi, grad_out, h: float, V=0.0, g: float = 1.0, imagi
     gin = xp.empty_like(psi)
     gV = xp.zeros(psi.shape, dtype=real)
     gg = xp.zeros(psi.shape, dtype=real)
-    module("gpe", target).get_function(f"gpe_potential_adjoint_{suffix}")(
+    module("gpe", device).get_function(f"gpe_potential_adjoint_{suffix}")(
         (blocks_for(psi.size, THREADS),), (THREADS,),
         [psi, grad_out, gin, gV, gg, Varr, V0, vstride, real(g), real(h), real(cr), real(ci),
          *map(numpy.int32, psi.shape)])
@@ -228,16 +228,16 @@ def kinetic_factor(shape, dt: float, dx: float = 1.0, imaginary_time: bool = Fal
 
 
 def split_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 1.0, dx: float = 1.0,
-                imaginary_time: bool = False, target=None):
+                imaginary_time: bool = False, device=None):
     """Strang split-step Fourier: per step, potential half step, FFT kinetic step, potential half step.
 
     The FFTs are the array library's (cuFFT under cupy); the pointwise steps are kernels.
     """
-    target = resolve_target(target, psi, "split_steps")
+    device = resolve_target(device, psi, "split_steps")
     xp = _xp(psi)
     K = kinetic_factor(psi.shape, dt, dx, imaginary_time, xp=xp, dtype=psi.dtype)
     for _ in range(int(n_steps)):
-        psi = potential_step(psi, dt / 2, V, g, imaginary_time, target=target)
+        psi = potential_step(psi, dt / 2, V, g, imaginary_time, device=device)
         psi = xp.fft.ifft2(K * xp.fft.fft2(psi)).astype(psi.dtype, copy=False)
-        psi = potential_step(psi, dt / 2, V, g, imaginary_time, target=target)
+        psi = potential_step(psi, dt / 2, V, g, imaginary_time, device=device)
     return psi

@@ -68,7 +68,7 @@ def module(name: str, target: str):
     if target == "host":
         from .emulate import host_module
         return host_module(name)
-    raise KernelError(f"unknown kernel target {target!r}; valid targets are {', '.join(TARGETS)}")
+    raise KernelError(f"unknown kernel device {target!r}; valid targets are {', '.join(TARGETS)}")
 
 
 def is_device_array(a) -> bool:
@@ -84,13 +84,13 @@ def resolve_target(target, array, what: str) -> str:
         raise KernelError(
             f"the GPU kernel for {what} was asked for on NumPy arrays (backend {B.name()!r}): "
             "on the numpy backend use the NumPy implementation (neurophys.kernels.dispatch picks it for you), "
-            "switch to --backend cupy on a GPU, or pass target='host' to run the kernel's slow CPU emulation")
+            "switch to --backend cupy on a GPU, or pass device='host' to run the kernel's slow CPU emulation")
     if target not in TARGETS:
-        raise KernelError(f"unknown kernel target {target!r}; valid targets are {', '.join(TARGETS)}")
+        raise KernelError(f"unknown kernel device {target!r}; valid targets are {', '.join(TARGETS)}")
     if target == "cuda" and not on_gpu:
-        raise KernelError(f"target='cuda' for {what} needs cupy arrays (got {type(array).__module__} arrays)")
+        raise KernelError(f"device='cuda' for {what} needs cupy arrays (got {type(array).__module__} arrays)")
     if target == "host" and on_gpu:
-        raise KernelError(f"target='host' for {what} needs NumPy arrays (got cupy arrays); use target='cuda'")
+        raise KernelError(f"device='host' for {what} needs NumPy arrays (got cupy arrays); use device='cuda'")
     return target
 
 

@@ -1,0 +1,147 @@
+// Equilibrium Propagation kernels: the whole relaxation in one launch, and the
+// weight-update reduction.
+//
+// Layers s_0 (the clamped input), s_1 .. s_L (free), weights W_l (n_l, n_{l+1}),
+// row-major. One relaxation step (synchronous, every layer sees the old states):
+//
+//   drive_l = c_l + rho(s_{l-1}) W_{l-1} [l-1 >= 1] + rho(s_{l+1}) W_l^T [l < L]
+//   dF/ds_l = s_l - rho'(s_l) drive_l + beta (s_l - t) [l = L]
+//   s_l    <- clip(s_l - eps dF/ds_l, lo_l, hi_l)
+//
+// c_l is the part of the drive that does not change during the relaxation
+// (b_{l-1}, plus x W_0 for the first hidden layer), computed once by the caller.
+// This is neurophys.models.eqprop.relax_step, n_steps times.
+//
+// relax: one block relaxes a tile of `tile` examples for all n_steps, with their
+// states in shared memory (two copies, for the synchronous update), so a relaxation
+// of 30 steps is one launch instead of ~150 small ones. Weights are read from global
+// memory (L1/L2-resident for small and medium layers) and reused across the tile.
+#include "np_common.cuh"
+
+#define NP_EQ_MAX_LAYERS 8  // L + 1 <= 8
+
+// rho and rho' of a layer: kind 0 = identity (rho' = 1), kind 1 = hard sigmoid clip(s, 0, 1)
+// with rho' = 1 on the closed box [0, 1] (as neurophys.models.eqprop takes it).
+template <typename T> __device__ __forceinline__ T eq_rho(T s, int kind) {
+    return kind == 1 ? np_min(np_max(s, T(0)), T(1)) : s;
+}
+template <typename T> __device__ __forceinline__ T eq_drho(T s, int kind) {
+    return kind == 1 ? ((s >= T(0) && s <= T(1)) ? T(1) : T(0)) : T(1);
+}
+
+// Pointers travel as int64 arrays (cupy and the host emulation both pass addresses).
+template <typename T>
+__device__ void eqprop_relax(const long long* W_ptrs, const long long* c_ptrs, const long long* s_ptrs,
+                             const int* sizes, const int* rho_kind, const T* lo, const T* hi, const int* has_box,
+                             const T* target, T beta, T eps, int n_steps, int L, int batch, int tile) {
+    NP_DYNAMIC_SHARED(T, smem);
+    __shared__ int off[NP_EQ_MAX_LAYERS + 1];  // offset of layer l's tile in a state copy
+    int e0 = blockIdx.x * tile;
+    int nt = np_min(tile, batch - e0);  // examples in this block's tile
+    if (threadIdx.x == 0) {
+        int o = 0;
+        for (int l = 1; l <= L; ++l) { off[l] = o; o += tile * sizes[l]; }
+        off[L + 1] = o;
+    }
+    __syncthreads();
+    int total = off[L + 1];
+    T* cur = smem;
+    T* nxt = smem + total;
+    // load the tile's states: cur[off[l] + e * n_l + j] = s_l[e0 + e, j]
+    for (int l = 1; l <= L; ++l) {
+        const T* s = reinterpret_cast<const T*>(s_ptrs[l]);
+        int n = sizes[l];
+        for (int t = threadIdx.x; t < nt * n; t += blockDim.x) cur[off[l] + t] = s[(long)e0 * n + t];
+    }
+    __syncthreads();
+    for (int step = 0; step < n_steps; ++step) {
+        for (int l = 1; l <= L; ++l) {
+            int n = sizes[l];
+            const T* c = reinterpret_cast<const T*>(c_ptrs[l]);
+            const T* Wd = l >= 2 ? reinterpret_cast<const T*>(W_ptrs[l - 1]) : 0;  // from below, (n_{l-1}, n_l)
+            const T* Wu = l < L ? reinterpret_cast<const T*>(W_ptrs[l]) : 0;       // from above, (n_l, n_{l+1})
+            int kd = rho_kind[l - 1], ku = l < L ? rho_kind[l + 1] : 0, kl = rho_kind[l];
+            for (int t = threadIdx.x; t < nt * n; t += blockDim.x) {
+                int e = t / n, j = t - e * n;  // consecutive threads: consecutive units j (coalesced W reads)
+                T drive = c[(long)(e0 + e) * n + j];
+                if (Wd) {
+                    int m = sizes[l - 1];
+                    const T* r = cur + off[l - 1] + e * m;
+                    for (int i = 0; i < m; ++i) drive += eq_rho(r[i], kd) * Wd[(long)i * n + j];
+                }
+                if (Wu) {
+                    int m = sizes[l + 1];
+                    const T* r = cur + off[l + 1] + e * m;
+                    const T* w = Wu + (long)j * m;
+                    for (int k = 0; k < m; ++k) drive += eq_rho(r[k], ku) * w[k];
+                }
+                T s = cur[off[l] + t];
+                T grad = s - eq_drho(s, kl) * drive;
+                if (l == L && beta != T(0)) grad += beta * (s - target[(long)(e0 + e) * n + j]);
+                T out = s - eps * grad;
+                if (has_box[l]) out = np_min(np_max(out, lo[l]), hi[l]);
+                nxt[off[l] + t] = out;
+            }
+        }
+        __syncthreads();  // every layer's new state is written before anyone reads it
+        T* tmp = cur; cur = nxt; nxt = tmp;
+    }
+    for (int l = 1; l <= L; ++l) {
+        T* s = reinterpret_cast<T*>(s_ptrs[l]);
+        int n = sizes[l];
+        for (int t = threadIdx.x; t < nt * n; t += blockDim.x) s[(long)e0 * n + t] = cur[off[l] + t];
+    }
+}
+
+// The EqProp weight update, one layer, in one pass over the batch:
+//   dW[i, j] = coef * sum_e (rho(A+[e, i]) rho(B+[e, j]) - rho(A-[e, i]) rho(B-[e, j]))
+//   db[j]    = coef * sum_e (rho(B+[e, j]) - rho(B-[e, j]))
+// with (A+, B+) = (s_l, s_{l+1}) at the nudged equilibrium and (A-, B-) at the reference
+// (free, or -beta) one; coef = -1 / (scale * batch) makes it dE/dtheta's difference.
+// 16 x 16 output tiles; the batch is walked in chunks of 16 through shared memory.
+#define NP_EQ_TILE 16
+template <typename T>
+__device__ void eqprop_weight_grad(const T* Ap, const T* Bp, const T* Ar, const T* Br, T* dW, T* db, int batch,
+                                   int n_in, int n_out, int kA, int kB, T coef) {
+    __shared__ T sAp[NP_EQ_TILE][NP_EQ_TILE + 1], sAr[NP_EQ_TILE][NP_EQ_TILE + 1];
+    __shared__ T sBp[NP_EQ_TILE][NP_EQ_TILE + 1], sBr[NP_EQ_TILE][NP_EQ_TILE + 1];
+    int tx = threadIdx.x, ty = threadIdx.y;
+    int i = blockIdx.y * NP_EQ_TILE + ty;  // row of dW (input unit)
+    int j = blockIdx.x * NP_EQ_TILE + tx;  // column of dW (output unit)
+    T acc = T(0), accb = T(0);
+    for (int e0 = 0; e0 < batch; e0 += NP_EQ_TILE) {
+        // thread (ty, tx) loads example e0 + ty: A at input unit blockIdx.y*16 + tx, B at output unit j
+        int e = e0 + ty;
+        int ia = blockIdx.y * NP_EQ_TILE + tx;
+        bool ok_a = e < batch && ia < n_in, ok_b = e < batch && j < n_out;
+        sAp[ty][tx] = ok_a ? eq_rho(Ap[(long)e * n_in + ia], kA) : T(0);
+        sAr[ty][tx] = ok_a ? eq_rho(Ar[(long)e * n_in + ia], kA) : T(0);
+        sBp[ty][tx] = ok_b ? eq_rho(Bp[(long)e * n_out + j], kB) : T(0);
+        sBr[ty][tx] = ok_b ? eq_rho(Br[(long)e * n_out + j], kB) : T(0);
+        __syncthreads();
+        for (int k = 0; k < NP_EQ_TILE; ++k) acc += sAp[k][ty] * sBp[k][tx] - sAr[k][ty] * sBr[k][tx];
+        if (blockIdx.y == 0 && ty == 0)
+            for (int k = 0; k < NP_EQ_TILE; ++k) accb += sBp[k][tx] - sBr[k][tx];
+        __syncthreads();
+    }
+    if (i < n_in && j < n_out) dW[(long)i * n_out + j] = coef * acc;
+    if (blockIdx.y == 0 && ty == 0 && j < n_out) db[j] = coef * accb;
+}
+
+#define NP_EQ_EXPORT(T, SUF)                                                                                 \
+    extern "C" __global__ void eqprop_relax_##SUF(const long long* W_ptrs, const long long* c_ptrs,         \
+                                                  const long long* s_ptrs, const int* sizes,                \
+                                                  const int* rho_kind, const T* lo, const T* hi,            \
+                                                  const int* has_box, const T* target, T beta, T eps,       \
+                                                  int n_steps, int L, int batch, int tile) {                \
+        eqprop_relax<T>(W_ptrs, c_ptrs, s_ptrs, sizes, rho_kind, lo, hi, has_box, target, beta, eps, n_steps, \
+                        L, batch, tile);                                                                    \
+    }                                                                                                        \
+    extern "C" __global__ void eqprop_weight_grad_##SUF(const T* Ap, const T* Bp, const T* Ar, const T* Br,  \
+                                                        T* dW, T* db, int batch, int n_in, int n_out, int kA, \
+                                                        int kB, T coef) {                                    \
+        eqprop_weight_grad<T>(Ap, Bp, Ar, Br, dW, db, batch, n_in, n_out, kA, kB, coef);                      \
+    }
+
+NP_EQ_EXPORT(float, f32)
+NP_EQ_EXPORT(double, f64)
