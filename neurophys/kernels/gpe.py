@@ -39,8 +39,8 @@ def _check_field(psi, what: str):
     return suffix, real
 
 
-def _time_factor(imaginary_time: bool):
-    return (-1.0, 0.0) if imaginary_time else (0.0, -1.0)
+def _time_factor(imaginary: bool):
+    return (-1.0, 0.0) if imaginary else (0.0, -1.0)
 
 
 def _potential(V, psi, real, what: str):
@@ -76,8 +76,8 @@ def _multistep_threads(plane: int) -> int:
     return int(min(1024, max(32, (plane + 31) // 32 * 32)))
 
 
-def euler_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 1.0, dx: float = 1.0,
-                imaginary_time: bool = False, store_trajectory: bool = False, fused=None, device=None):
+def euler_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 0.0, dx: float = 1.0, dy=None,
+                imaginary: bool = False, store_trajectory: bool = False, fused=None, device=None):
     """n_steps forward-Euler steps psi <- psi + c dt [-1/2 lap(psi) + (V + g|psi|^2) psi].
 
     5-point periodic Laplacian with spacing dx. ``fused`` (default: when the field fits)
@@ -95,8 +95,9 @@ def euler_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 1.0, dx: flo
     psi = xp.ascontiguousarray(psi)
     Bn, Ny, Nx = psi.shape
     Varr, V0, vstride = _potential(V, psi, real, what)
-    cr, ci = _time_factor(imaginary_time)
-    scal = [real(g), real(dt), real(cr), real(ci), real(1.0 / dx**2)]
+    cr, ci = _time_factor(imaginary)
+    dy = dx if dy is None else dy
+    scal = [real(g), real(dt), real(cr), real(ci), real(1.0 / dx**2), real(1.0 / dy**2)]
     dims = [numpy.int32(Bn), numpy.int32(Ny), numpy.int32(Nx)]
     mod = module("gpe", device)
     traj = xp.empty((n_steps,) + psi.shape, dtype=psi.dtype) if store_trajectory else None
@@ -125,12 +126,13 @@ def euler_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 1.0, dx: flo
     return cur, traj
 
 
-def euler_steps_adjoint(trajectory, grad_out, dt: float, V=0.0, g: float = 1.0, dx: float = 1.0,
-                        imaginary_time: bool = False, fused=None, device=None):
+def euler_steps_adjoint(trajectory, grad_out, dt: float, V=0.0, g: float = 0.0, dx: float = 1.0, dy=None,
+                        imaginary: bool = False, fused=None, device=None):
     """Backward of :func:`euler_steps` through the stored trajectory.
 
-    Returns ``(grad_psi0, grad_V, grad_g)``: G at the initial field, dL/dV in the
-    shape of V (a scalar for a scalar V), and dL/dg.
+    Returns ``(grad_psi0, grads)``: G at the initial field and a dict of dL/dV (in the
+    shape of V; a 0-d array for a scalar V), dL/dg and dL/ddt (0-d arrays), as
+    :func:`neurophys.physics.gpe.evolve_backward` returns them.
     """
     what = "euler_steps_adjoint"
     if getattr(trajectory, "ndim", None) != 4:
@@ -146,11 +148,13 @@ def euler_steps_adjoint(trajectory, grad_out, dt: float, V=0.0, g: float = 1.0, 
     n_steps = trajectory.shape[0]
     Bn, Ny, Nx = grad_out.shape
     Varr, V0, vstride = _potential(V, grad_out, real, what)
-    cr, ci = _time_factor(imaginary_time)
-    scal = [real(g), real(dt), real(cr), real(ci), real(1.0 / dx**2)]
+    cr, ci = _time_factor(imaginary)
+    dy = dx if dy is None else dy
+    scal = [real(g), real(dt), real(cr), real(ci), real(1.0 / dx**2), real(1.0 / dy**2)]
     dims = [numpy.int32(Bn), numpy.int32(Ny), numpy.int32(Nx)]
     gV = xp.zeros(grad_out.shape, dtype=real)
     gg = xp.zeros(grad_out.shape, dtype=real)
+    gdt = xp.zeros(grad_out.shape, dtype=real)
     mod = module("gpe", device)
     if fused is None:
         fused = n_steps > 1 and multistep_fits(grad_out.shape, grad_out.dtype)
@@ -161,7 +165,7 @@ def euler_steps_adjoint(trajectory, grad_out, dt: float, V=0.0, g: float = 1.0, 
         plane = Ny * Nx
         mod.get_function(f"gpe_euler_adjoint_multistep_{suffix}")(
             (Bn,), (_multistep_threads(plane),),
-            [trajectory, grad_out, gin, gV, gg, Varr, V0, vstride, *scal, *dims, numpy.int32(n_steps)],
+            [trajectory, grad_out, gin, gV, gg, gdt, Varr, V0, vstride, *scal, *dims, numpy.int32(n_steps)],
             shared_mem=2 * plane * grad_out.dtype.itemsize)
     else:
         kernel = mod.get_function(f"gpe_euler_adjoint_step_{suffix}")
@@ -169,21 +173,24 @@ def euler_steps_adjoint(trajectory, grad_out, dt: float, V=0.0, g: float = 1.0, 
         gin = grad_out
         for k in range(n_steps - 1, -1, -1):
             nxt = xp.empty_like(grad_out)
-            kernel(grid, (THREADS,), [xp.ascontiguousarray(trajectory[k]), gin, nxt, gV, gg, Varr, V0, vstride,
+            kernel(grid, (THREADS,), [xp.ascontiguousarray(trajectory[k]), gin, nxt, gV, gg, gdt, Varr, V0, vstride,
                                       *scal, *dims])
             gin = nxt
-    return gin, _reduce_like(gV, V), gg.sum()
+    return gin, {"V": _reduce_like(gV, V), "g": gg.sum(), "dt": gdt.sum()}
 
 
-def potential_step(psi, h: float, V=0.0, g: float = 1.0, imaginary_time: bool = False, device=None):
-    """The split-step's real-space step psi <- exp(c h (V + g|psi|^2)) psi (pointwise)."""
+def potential_step(psi, h: float, V=0.0, g: float = 0.0, imaginary: bool = False, device=None):
+    """The split-step's real-space step psi <- exp(c h (V + g|psi|^2)) psi (pointwise).
+
+    Computed as psi + (e^{c h a} - 1) psi with the small factor kept to full precision,
+    as :func:`neurophys.physics.gpe._phase` does."""
     what = "potential_step"
     suffix, real = _check_field(psi, what)
     device = resolve_target(device, psi, what)
     xp = _xp(psi)
     psi = xp.ascontiguousarray(psi)
     Varr, V0, vstride = _potential(V, psi, real, what)
-    cr, ci = _time_factor(imaginary_time)
+    cr, ci = _time_factor(imaginary)
     out = xp.empty_like(psi)
     module("gpe", device).get_function(f"gpe_potential_step_{suffix}")(
         (blocks_for(psi.size, THREADS),), (THREADS,),
@@ -191,7 +198,7 @@ def potential_step(psi, h: float, V=0.0, g: float = 1.0, imaginary_time: bool = 
     return out
 
 
-def potential_step_adjoint(psi, grad_out, h: float, V=0.0, g: float = 1.0, imaginary_time: bool = False,
+def potential_step_adjoint(psi, grad_out, h: float, V=0.0, g: float = 0.0, imaginary: bool = False,
                            device=None):
     """Backward of :func:`potential_step` at its input psi: ``(grad_psi, gV_map, gg_map)``.
 
@@ -206,7 +213,7 @@ def potential_step_adjoint(psi, grad_out, h: float, V=0.0, g: float = 1.0, imagi
     xp = _xp(psi)
     psi, grad_out = xp.ascontiguousarray(psi), xp.ascontiguousarray(grad_out)
     Varr, V0, vstride = _potential(V, psi, real, what)
-    cr, ci = _time_factor(imaginary_time)
+    cr, ci = _time_factor(imaginary)
     gin = xp.empty_like(psi)
     gV = xp.zeros(psi.shape, dtype=real)
     gg = xp.zeros(psi.shape, dtype=real)
@@ -217,27 +224,18 @@ def potential_step_adjoint(psi, grad_out, h: float, V=0.0, g: float = 1.0, imagi
     return gin, gV, gg
 
 
-def kinetic_factor(shape, dt: float, dx: float = 1.0, imaginary_time: bool = False, xp=numpy, dtype=None):
-    """exp(c dt k^2 / 2) on the FFT grid (Ny, Nx): the kinetic step in Fourier space."""
-    _, Ny, Nx = shape
-    ky = 2 * numpy.pi * numpy.fft.fftfreq(Ny, d=dx)
-    kx = 2 * numpy.pi * numpy.fft.fftfreq(Nx, d=dx)
-    k2 = ky[:, None] ** 2 + kx[None, :] ** 2
-    c = -1.0 if imaginary_time else -1j
-    return xp.asarray(numpy.exp(c * dt * 0.5 * k2), dtype=dtype or numpy.complex128)
-
-
-def split_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 1.0, dx: float = 1.0,
-                imaginary_time: bool = False, device=None):
-    """Strang split-step Fourier: per step, potential half step, FFT kinetic step, potential half step.
-
-    The FFTs are the array library's (cuFFT under cupy); the pointwise steps are kernels.
+def split_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 0.0, dx: float = 1.0, dy=None,
+                imaginary: bool = False, laplacian: str = "spectral", device=None):
+    """Strang split-step Fourier, n_steps: half potential step (kernel), kinetic step in Fourier
+    space (the array library's FFT: cuFFT under cupy, in complex128 as the NumPy reference does),
+    half potential step (kernel). The kinetic factor is neurophys.physics.gpe's.
     """
+    from ..physics import gpe as P
     device = resolve_target(device, psi, "split_steps")
-    xp = _xp(psi)
-    K = kinetic_factor(psi.shape, dt, dx, imaginary_time, xp=xp, dtype=psi.dtype)
+    K = P._kinetic_factor(P.kinetic_symbol(psi.shape, dx, dy, laplacian, dtype=numpy.float64), dt, imaginary)
+    K = _xp(psi).asarray(K)
     for _ in range(int(n_steps)):
-        psi = potential_step(psi, dt / 2, V, g, imaginary_time, device=device)
-        psi = xp.fft.ifft2(K * xp.fft.fft2(psi)).astype(psi.dtype, copy=False)
-        psi = potential_step(psi, dt / 2, V, g, imaginary_time, device=device)
+        psi = potential_step(psi, dt / 2, V, g, imaginary, device=device)
+        psi = P._kinetic(psi, K)
+        psi = potential_step(psi, dt / 2, V, g, imaginary, device=device)
     return psi

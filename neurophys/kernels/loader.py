@@ -12,6 +12,7 @@ clearly what to do when a GPU kernel is asked for on NumPy arrays.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy
@@ -24,6 +25,24 @@ COMMON_HEADER = "np_common.cuh"
 TARGETS = ("cuda", "host")
 
 _cuda_modules: dict = {}
+_emulating = [False]
+
+
+@contextmanager
+def host_emulation():
+    """Within this block, kernels run on NumPy arrays through the host emulation
+    (``device='host'`` by default, and :mod:`neurophys.kernels.dispatch` picks the kernels
+    on the numpy backend). For tests and teaching: the whole dispatch path, on a CPU."""
+    old = _emulating[0]
+    _emulating[0] = True
+    try:
+        yield
+    finally:
+        _emulating[0] = old
+
+
+def emulating() -> bool:
+    return _emulating[0]
 
 
 class KernelError(ValueError):
@@ -79,7 +98,7 @@ def resolve_target(target, array, what: str) -> str:
     """'cuda' for cupy arrays, 'host' only when asked for; a clear error otherwise."""
     on_gpu = is_device_array(array)
     if target is None:
-        target = "cuda" if on_gpu else None
+        target = "cuda" if on_gpu else ("host" if _emulating[0] else None)
     if target is None:
         raise KernelError(
             f"the GPU kernel for {what} was asked for on NumPy arrays (backend {B.name()!r}): "

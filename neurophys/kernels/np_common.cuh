@@ -52,6 +52,10 @@ template <typename T> __device__ __forceinline__ T np_exp(T x);
 template <> __device__ __forceinline__ float np_exp<float>(float x) { return expf(x); }
 template <> __device__ __forceinline__ double np_exp<double>(double x) { return exp(x); }
 
+template <typename T> __device__ __forceinline__ T np_expm1(T x);
+template <> __device__ __forceinline__ float np_expm1<float>(float x) { return expm1f(x); }
+template <> __device__ __forceinline__ double np_expm1<double>(double x) { return expm1(x); }
+
 template <typename T> __device__ __forceinline__ void np_sincos(T x, T* s, T* c);
 template <> __device__ __forceinline__ void np_sincos<float>(float x, float* s, float* c) { sincosf(x, s, c); }
 template <> __device__ __forceinline__ void np_sincos<double>(double x, double* s, double* c) { sincos(x, s, c); }
