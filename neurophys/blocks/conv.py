@@ -57,18 +57,20 @@ def col2im(dcols, x_shape, kh: int, kw: int, pad: int):
 class Conv2D:
     """z = W ⋆ x + b  (cross-correlation, stride 1, zero padding ``pad``), channels last.
 
-    ``forward`` caches the patches; ``backward`` takes ∂L/∂z and fills ``grads``:
+    ``forward`` caches the patches; ``backward`` takes ∂L/∂z and fills ``grads`` (and returns
+    ∂L/∂x, or None with ``input_grad=False``):
 
         ∂L/∂W[f, c, i, j] = Σ_{n,y,x} ∂L/∂z[n,y,x,f] · cols[n,y,x,(i,j,c)]
         ∂L/∂b[f]          = Σ_{n,y,x} ∂L/∂z[n,y,x,f]
         ∂L/∂x             = col2im( ∂L/∂z · W )
     """
 
-    def __init__(self, c_in: int, c_out: int, kernel: int = 3, pad: int = 1, rng=None):
+    def __init__(self, c_in: int, c_out: int, kernel: int = 3, pad: int = 1, rng=None, input_grad: bool = True):
         if min(int(c_in), int(c_out), int(kernel)) < 1 or int(pad) < 0:
             raise ValueError(f"Conv2D needs c_in, c_out, kernel >= 1 and pad >= 0, "
                              f"got ({c_in}, {c_out}, {kernel}, {pad})")
         self.c_in, self.c_out, self.k, self.pad = int(c_in), int(c_out), int(kernel), int(pad)
+        self.input_grad = bool(input_grad)  # False for a first layer: ∂L/∂image is not needed
         rng = B.rng(0) if rng is None else rng
         fan_in = self.c_in * self.k * self.k
         self.params = {"W": uniform_fan_in(rng, (self.c_out, self.c_in, self.k, self.k), fan_in),
@@ -86,7 +88,8 @@ class Conv2D:
         cols = im2col(x, self.k, self.k, self.pad)
         self._cols, self._x_shape = cols, x.shape
         N, Ho, Wo = cols.shape[:3]
-        z = cols.reshape(N * Ho * Wo, -1) @ self._W_matrix() + self.params["b"]
+        z = cols.reshape(N * Ho * Wo, -1) @ self._W_matrix()
+        z += self.params["b"]
         return z.reshape(N, Ho, Wo, self.c_out)
 
     def backward(self, dz):
@@ -97,6 +100,8 @@ class Conv2D:
         dWmat = self._cols.reshape(N * Ho * Wo, -1).T @ dz2                     # (kh·kw·C, F)
         self.grads["W"] = dWmat.reshape(self.k, self.k, self.c_in, self.c_out).transpose(3, 2, 0, 1)
         self.grads["b"] = dz2.sum(axis=0)
+        if not self.input_grad:
+            return None
         dcols = (dz2 @ self._W_matrix().T).reshape(self._cols.shape)
         return col2im(dcols, self._x_shape, self.k, self.k, self.pad)
 
@@ -114,7 +119,7 @@ class MaxPool2D:
             raise ValueError(f"MaxPool2D needs k >= 1, got {k}")
         self.k = int(k)
         self.params, self.grads = {}, {}
-        self._mask = self._x_shape = None
+        self._x = self._y = None
 
     def forward(self, x):
         if x.ndim != 4:
@@ -124,30 +129,27 @@ class MaxPool2D:
         Ho, Wo = H // k, W // k
         if Ho < 1 or Wo < 1:
             raise ValueError(f"MaxPool2D with k={k} needs images of at least {k}×{k}, got {H}×{W}")
-        xr = x[:, :Ho * k, :Wo * k, :].reshape(N, Ho, k, Wo, k, C)
-        y = xr.max(axis=(2, 4))
-        # the argmax as a one-hot mask over the window, first maximum wins
+        # the k² strided views x[:, i::k, j::k] hold the window entries; y is their maximum
         xp = B.get_array_module(x)
-        mask = xp.zeros(xr.shape, dtype=bool)
-        taken = xp.zeros(y.shape, dtype=bool)
-        for i in range(k):
-            for j in range(k):
-                hit = (xr[:, :, i, :, j, :] == y) & ~taken
-                mask[:, :, i, :, j, :] = hit
-                taken |= hit
-        self._mask, self._x_shape = mask, x.shape
+        views = [x[:, i:Ho * k:k, j:Wo * k:k, :] for i in range(k) for j in range(k)]
+        y = views[0].copy()
+        for v in views[1:]:
+            xp.maximum(y, v, out=y)
+        self._x, self._y = x, y
         return y
 
     def backward(self, dy):
-        if self._mask is None:
+        if self._x is None:
             raise RuntimeError("MaxPool2D.backward called before forward")
         xp = B.get_array_module(dy)
-        N, H, W, C = self._x_shape
-        k = self.k
+        k, x, y = self.k, self._x, self._y
         Ho, Wo = dy.shape[1:3]
-        dxr = self._mask * dy[:, :, None, :, None, :]
-        if Ho * k == H and Wo * k == W:
-            return dxr.reshape(N, H, W, C)
-        dx = xp.zeros(self._x_shape, dtype=dy.dtype)
-        dx[:, :Ho * k, :Wo * k, :] = dxr.reshape(N, Ho * k, Wo * k, C)
+        dx = xp.zeros(x.shape, dtype=dy.dtype)
+        taken = xp.zeros(y.shape, dtype=bool)
+        for n in range(k * k):  # the first entry equal to the maximum takes the gradient
+            i, j = divmod(n, k)
+            hit = x[:, i:Ho * k:k, j:Wo * k:k, :] == y
+            hit &= ~taken
+            taken |= hit
+            dx[:, i:Ho * k:k, j:Wo * k:k, :] = dy * hit
         return dx

@@ -241,7 +241,7 @@ def euler_step(psi, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | None =
 
 
 def euler_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None,
-                        imaginary: bool = False):
+                        imaginary: bool = False, param_grads: bool = True):
     """Adjoint of :func:`euler_step` at the input field ψ.
 
     With c = −i dt (real time) or −dt (imaginary time), ψ' = ψ + c H(ψ)ψ is, to first order,
@@ -252,7 +252,7 @@ def euler_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 1.0,
         ∂L/∂g  = Σ Re[ conj(G') c |ψ|² ψ ]
         ∂L/∂dt = Σ Re[ conj(G') (c/dt) H(ψ)ψ ]
 
-    Returns (G, {'V': ..., 'g': ..., 'dt': ...}).
+    Returns (G, {'V': ..., 'g': ..., 'dt': ...}) (an empty dict with ``param_grads=False``).
     """
     dt = _check_dt(dt)
     V = _prepare_V(V, psi)
@@ -261,6 +261,8 @@ def euler_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 1.0,
     Gp = grad_out
     H_lin_G = -0.5 * laplacian5(Gp, dx, dy) + (V + 2 * g * n) * Gp
     G = Gp + numpy.conj(c) * H_lin_G + c * g * psi * psi * Gp.conj()
+    if not param_grads:
+        return G, {}
     cGbar = c * Gp.conj()
     grads = {
         "V": _reduce_like((cGbar * psi).real, V),
@@ -338,7 +340,7 @@ def _phase_backward(psi, psi_out, m, G_out, dt, g, imaginary):
 
 
 def splitstep_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None,
-                            imaginary: bool = False, laplacian: str = "spectral"):
+                            imaginary: bool = False, laplacian: str = "spectral", param_grads: bool = True):
     """Adjoint of :func:`splitstep_step` at the input field ψ (recomputes the step's inner fields).
 
     Backwards through the three factors:  the phase steps by :func:`_phase_backward`
@@ -364,9 +366,11 @@ def splitstep_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 
     # backwards
     G2, r3 = _phase_backward(psi2, psi3, m3, grad_out, dt, g, imaginary)
     G1 = _kinetic(G2, K.conj())
+    G, r1 = _phase_backward(psi, psi1, m1, G1, dt, g, imaginary)
+    if not param_grads:
+        return G, {}
     dK = xp.fft.ifft2(c * T * K * psi1_k)
     grad_dt_kin = float((G2.conj() * dK).real.sum())
-    G, r1 = _phase_backward(psi, psi1, m1, G1, dt, g, imaginary)
     grads = {
         "V": _reduce_like(0.5 * dt * (r1 + r3), V),
         "g": float((0.5 * dt * (r1 * density(psi) + r3 * density(psi2))).sum()),
@@ -428,8 +432,8 @@ def evolve(psi, n_steps: int, dt: float, V=0.0, g=0.0, scheme: str = "splitstep"
     return psi, Tape(scheme, n_steps, kwargs, stored, every)
 
 
-def evolve_backward(tape: Tape, grad_out):
-    """Back through all steps of :func:`evolve`: (∂L/∂ψ₀, {'V', 'g', 'dt'}).
+def evolve_backward(tape: Tape, grad_out, param_grads: bool = True):
+    """Back through all steps of :func:`evolve`: (∂L/∂ψ₀, {'V', 'g', 'dt'}) ({} without ``param_grads``).
 
     Walks the checkpoints from last to first, recomputing each segment's fields
     (nothing to recompute when every field was stored).
@@ -438,6 +442,8 @@ def evolve_backward(tape: Tape, grad_out):
     kw = dict(tape.kwargs)
     G = grad_out
     if tape.n_steps == 0:
+        if not param_grads:
+            return G, {}
         V = _prepare_V(kw["V"], G)
         return G, {"V": 0.0 if isinstance(V, float) else 0 * V, "g": 0.0, "dt": 0.0}
     totals = None
@@ -448,7 +454,7 @@ def evolve_backward(tape: Tape, grad_out):
         for _ in range(start, stop - 1):
             fields.append(step(fields[-1], check=False, **kw))
         for psi in reversed(fields):
-            G, grads = step_backward(psi, G, **kw)
+            G, grads = step_backward(psi, G, param_grads=param_grads, **kw)
             totals = grads if totals is None else {k: totals[k] + grads[k] for k in grads}
     return G, totals
 
@@ -525,19 +531,20 @@ class GPELayer:
     shape (batch, Ny, Nx, 1)).
 
     ``scheme``: 'euler' (document 000), 'splitstep', or 'identity' (the control: no physics).
-    Nothing is learnable (as in the document); ``backward`` returns ∂L/∂input and keeps the
-    gradients with respect to V and g in ``self.grads`` for who wants them.
+    Nothing is learnable (as in the document); ``backward`` returns ∂L/∂input (with
+    ``param_grads=True`` it also keeps ∂L/∂V, ∂L/∂g, ∂L/∂dt in ``self.param_grads``).
     """
 
     def __init__(self, n_steps: int = 5, dt: float = 0.01, V=-0.15, g=0.30, scheme: str = "euler",
-                 dx: float = 1.0, readout: str = "field", check: bool = True, **scheme_kw):
+                 dx: float = 1.0, readout: str = "field", check: bool = True, param_grads: bool = False,
+                 **scheme_kw):
         if scheme not in SCHEMES + ("identity",):
             raise ValueError(f"unknown scheme {scheme!r}; valid names are: {', '.join(SCHEMES + ('identity',))}")
         if readout not in ("field", "density"):
             raise ValueError(f"unknown readout {readout!r}; valid names are: field, density")
         self.n_steps, self.dt, self.V, self.g, self.scheme = int(n_steps), float(dt), V, g, scheme
         self.dx, self.readout, self.check, self.scheme_kw = dx, readout, check, scheme_kw
-        self.params, self.grads = {}, {}
+        self.params, self.grads, self.want_param_grads, self.param_grads = {}, {}, param_grads, {}
         self.max_dt_omega = 0.0  # largest dt·ω_max met in forward (Euler's stability margin)
         self._tape = self._psi = None
 
@@ -569,7 +576,7 @@ class GPELayer:
             G = dout[..., 0] + 1j * dout[..., 1]
         G = G.astype(self._psi.dtype)
         if self.scheme != "identity":
-            G, self.grads = evolve_backward(self._tape, G)
+            G, self.param_grads = evolve_backward(self._tape, G, param_grads=self.want_param_grads)
         xp = B.get_array_module(dout)
         return xp.stack([G.real, G.imag], axis=-1).astype(dout.dtype)
 

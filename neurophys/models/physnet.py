@@ -1,0 +1,204 @@
+"""PhysNet (document 000): a convolutional network with a Gross–Pitaevskii field in the middle.
+
+The document's network (``neuron_grok5.py``, see ORIGINALS.md), layer by layer::
+
+    image (28×28×1)
+    → Conv 1→16 (3×3, pad 1), ReLU, MaxPool 2 → Conv 16→32, ReLU, MaxPool 2   (7×7×32)
+    → flatten 1568 → Linear 128 → ReLU → Linear 64
+    → Linear 64 → 2·32·32, reshaped to a field ψ₀ = Re + i·Im on a 32×32 grid
+    → 5 forward-Euler steps of  i ∂ψ/∂t = [−½∇² − a + 2b|ψ|²]ψ   (dt 0.01, a = b = 0.15)
+    → Conv 2→16, ReLU, MaxPool 2 → Conv 16→32, ReLU, MaxPool 2   (8×8×32)
+    → flatten 2048 → Linear 256 → ReLU → Linear 10 (logits)
+
+879,066 parameters; nothing in the physics is learnable. Images and fields are
+channels-last here ((batch, H, W, C)), which only relabels the flatten order.
+
+Variants (same verbs ``forward`` / ``backward`` / ``params`` / ``grads``):
+- ``physics='identity'``: the control the document never ran (ψ passes unchanged);
+- ``physics='splitstep'`` and/or more ``n_steps``: a field that actually evolves;
+- :class:`FieldOnlyNet`: the document's wording, the field as the only hidden layer
+  (input → Linear → field → |ψ|² → Linear → classes).
+"""
+from __future__ import annotations
+
+from .. import backend as B
+from ..blocks import Dense, get_activation
+from ..blocks.conv import Conv2D, MaxPool2D, uniform_fan_in
+from ..physics.gpe import GPELayer, document_params
+
+PHYSICS = ("euler", "splitstep", "identity")
+
+
+class ReLU:
+    """y = max(x, 0);  ∂L/∂x = ∂L/∂y · [x > 0]."""
+
+    def __init__(self):
+        self.params, self.grads, self._x = {}, {}, None
+        self._act = get_activation("relu")
+
+    def forward(self, x):
+        self._x = x
+        return self._act.f(x)
+
+    def backward(self, dy):
+        return dy * self._act.df(self._x)
+
+
+class Reshape:
+    """A view of each example with another shape (flatten, or a vector into a field); backward undoes it."""
+
+    def __init__(self, shape):
+        self.shape, self.params, self.grads, self._in = tuple(shape), {}, {}, None
+
+    def forward(self, x):
+        self._in = x.shape
+        return x.reshape((x.shape[0],) + self.shape)
+
+    def backward(self, dy):
+        return dy.reshape(self._in)
+
+
+def torch_like_dense(n_in, n_out, rng):
+    """A Dense layer with PyTorch's default Linear init, U(±1/√n_in) for W and b."""
+    layer = Dense(n_in, n_out, rng=rng)
+    layer.params["W"] = uniform_fan_in(rng, (n_in, n_out), n_in)
+    layer.params["b"] = uniform_fan_in(rng, (n_out,), n_in)
+    return layer
+
+
+class Sequential:
+    """Layers applied in order; ``params`` / ``grads`` are flat dicts named 'layer.param'.
+
+    Large batches in ``forward`` (more than ``chunk``) are run in chunks to bound the
+    memory of the im2col patches; such a forward (evaluation) cannot be followed by backward.
+    """
+
+    chunk = 500
+
+    def __init__(self, layers):
+        self.layers = list(layers)
+        self._backward_ok = False
+
+    @property
+    def params(self):
+        return {f"{name}.{k}": v for name, layer in self.layers for k, v in layer.params.items()}
+
+    @property
+    def grads(self):
+        return {f"{name}.{k}": v for name, layer in self.layers for k, v in layer.grads.items()}
+
+    def n_params(self) -> int:
+        return int(sum(v.size for v in self.params.values()))
+
+    def _forward(self, x):
+        for _, layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def forward(self, x):
+        if x.shape[0] > self.chunk:
+            xp = B.get_array_module(x)
+            out = xp.concatenate([self._forward(x[i:i + self.chunk]) for i in range(0, x.shape[0], self.chunk)])
+            self._backward_ok = False
+            return out
+        self._backward_ok = True
+        return self._forward(x)
+
+    def backward(self, dout):
+        if not self._backward_ok:
+            raise RuntimeError(f"backward needs a forward of at most {self.chunk} examples (a training batch)")
+        for _, layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def __getitem__(self, name):
+        return dict(self.layers)[name]
+
+
+class PhysNet(Sequential):
+    """Document 000's network; ``physics`` chooses the field block ('euler', 'splitstep', 'identity').
+
+    Input: flat images (batch, 784) or (batch, 28, 28, 1). Output: logits (batch, 10).
+    ``field`` is the last evolved field ψ (complex, (batch, 32, 32)) after a training-size forward.
+    """
+
+    def __init__(self, physics: str = "euler", n_steps: int = 5, dt: float = 0.01, a: float = 0.15,
+                 b: float = 0.15, grid: int = 32, rng=None, check_stability: bool = True, **scheme_kw):
+        if physics not in PHYSICS:
+            raise ValueError(f"unknown physics {physics!r}; valid names are: {', '.join(PHYSICS)}")
+        if grid % 4:
+            raise ValueError(f"the field grid must be a multiple of 4 (two 2×2 poolings), got {grid}")
+        rng = B.rng(0) if rng is None else rng
+        p = document_params(a, b)
+        self.physics, self.n_steps, self.dt, self.grid = physics, int(n_steps), float(dt), int(grid)
+        flat_out = 32 * (grid // 4) ** 2
+        super().__init__([
+            ("conv1", Conv2D(1, 16, 3, 1, rng, input_grad=False)), ("relu1", ReLU()), ("pool1", MaxPool2D(2)),
+            ("conv2", Conv2D(16, 32, 3, 1, rng)), ("relu2", ReLU()), ("pool2", MaxPool2D(2)),
+            ("flat1", Reshape((7 * 7 * 32,))),
+            ("fc1", torch_like_dense(1568, 128, rng)), ("relu3", ReLU()),
+            ("fc2", torch_like_dense(128, 64, rng)),
+            ("inject", torch_like_dense(64, 2 * grid * grid, rng)), ("to_field", Reshape((grid, grid, 2))),
+            ("gpe", GPELayer(n_steps, dt, V=p["V"], g=p["g"], scheme=physics, check=check_stability,
+                             **scheme_kw)),
+            ("conv3", Conv2D(2, 16, 3, 1, rng)), ("relu4", ReLU()), ("pool3", MaxPool2D(2)),
+            ("conv4", Conv2D(16, 32, 3, 1, rng)), ("relu5", ReLU()), ("pool4", MaxPool2D(2)),
+            ("flat2", Reshape((flat_out,))),
+            ("fc3", torch_like_dense(flat_out, 256, rng)), ("relu6", ReLU()),
+            ("fc4", torch_like_dense(256, 10, rng)),
+        ])
+
+    def forward(self, x):
+        if x.ndim == 2:
+            if x.shape[1] != 784:
+                raise ValueError(f"PhysNet expects MNIST images (batch, 784) or (batch, 28, 28, 1), "
+                                 f"got {tuple(x.shape)}")
+            x = x.reshape(x.shape[0], 28, 28, 1)
+        elif x.ndim != 4 or x.shape[1:] != (28, 28, 1):
+            raise ValueError(f"PhysNet expects MNIST images (batch, 784) or (batch, 28, 28, 1), got {tuple(x.shape)}")
+        return super().forward(x)
+
+    @property
+    def field(self):
+        """ψ after the physics block for the last forward (complex (batch, grid, grid))."""
+        return self["gpe"]._psi
+
+    def fields(self, x, batch: int = 500):
+        """(ψ₀, ψ) — the injected and the evolved field — for many images, in chunks (for figures)."""
+        xp = B.get_array_module(x)
+        names = [n for n, _ in self.layers]
+        stop = names.index("gpe")
+        psi0, psi = [], []
+        for i in range(0, x.shape[0], batch):
+            h = x[i:i + batch].reshape(-1, 28, 28, 1)
+            for _, layer in self.layers[:stop]:
+                h = layer.forward(h)
+            psi0.append(h[..., 0] + 1j * h[..., 1])
+            self["gpe"].forward(h)
+            psi.append(self["gpe"]._psi)
+        self._backward_ok = False
+        return xp.concatenate(psi0), xp.concatenate(psi)
+
+
+class FieldOnlyNet(Sequential):
+    """The field as the only hidden layer:  x → Linear → ψ₀ (grid×grid) → GPE → |ψ|² → Linear → logits."""
+
+    def __init__(self, physics: str = "euler", n_steps: int = 5, dt: float = 0.01, a: float = 0.15,
+                 b: float = 0.15, grid: int = 32, n_in: int = 784, n_classes: int = 10, rng=None,
+                 check_stability: bool = True, **scheme_kw):
+        if physics not in PHYSICS:
+            raise ValueError(f"unknown physics {physics!r}; valid names are: {', '.join(PHYSICS)}")
+        rng = B.rng(0) if rng is None else rng
+        p = document_params(a, b)
+        self.physics, self.n_steps, self.grid = physics, int(n_steps), int(grid)
+        super().__init__([
+            ("inject", torch_like_dense(n_in, 2 * grid * grid, rng)), ("to_field", Reshape((grid, grid, 2))),
+            ("gpe", GPELayer(n_steps, dt, V=p["V"], g=p["g"], scheme=physics, readout="density",
+                             check=check_stability, **scheme_kw)),
+            ("flat", Reshape((grid * grid,))),
+            ("out", torch_like_dense(grid * grid, n_classes, rng)),
+        ])
+
+    @property
+    def field(self):
+        return self["gpe"]._psi

@@ -1,0 +1,90 @@
+"""PhysNet (document 000) and its variants: size, gradients end to end (float64), learning, bad input."""
+import numpy
+import pytest
+
+from neurophys import backend as B
+from neurophys.data import load_mnist
+from neurophys.blocks import Adam, softmax_cross_entropy, softmax_cross_entropy_grad
+from neurophys.gradcheck import check_gradient
+from neurophys.models.physnet import FieldOnlyNet, PhysNet
+
+
+def test_document_network_has_879066_parameters():
+    assert PhysNet().n_params() == 879_066
+
+
+@pytest.mark.parametrize("physics", ["euler", "splitstep", "identity"])
+def test_physnet_gradients(f64, physics):
+    net = PhysNet(physics=physics, rng=B.rng(3))
+    x = f64.standard_normal((2, 784))
+    y = numpy.array([3, 7])
+
+    def loss():
+        return softmax_cross_entropy(net.forward(x), y)
+
+    net.backward(softmax_cross_entropy_grad(net.forward(x), y))
+    grads = {k: v.copy() for k, v in net.grads.items()}
+    for name in ("conv1.W", "fc1.W", "inject.W", "inject.b", "conv3.W", "fc4.b"):
+        err = check_gradient(loss, net.params[name], grads[name], max_entries=12)
+        assert err < 1e-5, (name, err)
+
+
+@pytest.mark.parametrize("physics", ["euler", "splitstep"])
+def test_field_only_gradients(f64, physics):
+    net = FieldOnlyNet(physics=physics, grid=8, n_in=20, rng=B.rng(4), n_steps=3, dt=0.05)
+    x = f64.standard_normal((3, 20))
+    y = numpy.array([0, 1, 2])
+
+    def loss():
+        return softmax_cross_entropy(net.forward(x), y)
+
+    net.backward(softmax_cross_entropy_grad(net.forward(x), y))
+    grads = {k: v.copy() for k, v in net.grads.items()}
+    for name in ("inject.W", "inject.b", "out.W"):
+        assert check_gradient(loss, net.params[name], grads[name], max_entries=30) < 1e-6, name
+
+
+def test_physnet_learns_a_small_batch():
+    """A few Adam steps on one batch of MNIST lower its loss (the network can learn at all)."""
+    with B.using("numpy"):
+        x, y, _, _ = load_mnist(normalise="standard", n_train=32, n_test=1)
+        net = PhysNet(rng=B.rng(0))
+        opt = Adam(1e-3)
+        first = softmax_cross_entropy(net.forward(x), y)
+        for _ in range(20):
+            net.backward(softmax_cross_entropy_grad(net.forward(x), y))
+            opt.step(net.params, net.grads)
+        assert softmax_cross_entropy(net.forward(x), y) < 0.5 * first
+        assert net["gpe"].max_dt_omega < 1.0       # Euler stayed within its stable range
+
+
+def test_identity_control_passes_the_field_through(f64):
+    net = PhysNet(physics="identity", rng=B.rng(0))
+    x = f64.standard_normal((2, 784))
+    net.forward(x)
+    psi0, psi = net.fields(x)
+    assert numpy.array_equal(psi0, psi)
+    net_e = PhysNet(physics="euler", rng=B.rng(0))
+    psi0_e, psi_e = net_e.fields(x)
+    assert numpy.allclose(psi0_e, psi0)           # same weights, same injected field
+    assert not numpy.allclose(psi_e, psi0_e)      # Euler changed it
+
+
+def test_large_forward_is_chunked_and_refuses_backward():
+    with B.using("numpy"):
+        net = FieldOnlyNet(grid=8, n_in=10, n_steps=1)
+        net.chunk = 4
+        out = net.forward(numpy.zeros((10, 10), numpy.float32))
+        assert out.shape == (10, 10)
+        with pytest.raises(RuntimeError, match="backward"):
+            net.backward(out)
+
+
+def test_bad_input_is_refused():
+    net = PhysNet()
+    with pytest.raises(ValueError, match="784"):
+        net.forward(numpy.zeros((2, 100), numpy.float32))
+    with pytest.raises(ValueError, match="physics"):
+        PhysNet(physics="rk4")
+    with pytest.raises(ValueError, match="multiple of 4"):
+        PhysNet(grid=30)
