@@ -171,8 +171,10 @@ def _splitstep_backward(tape, G, V):
 # ------------------------------------------------------------------ EqProp
 def rho_kind(f, df):
     """0 for the identity, 1 for the hard sigmoid of neurophys.models.eqprop, None otherwise."""
+    from ..blocks import get_activation
     from ..models import eqprop as M
-    if f is M._identity and df is M._ones:
+    ident = get_activation("identity")
+    if (f is M._identity or f is ident.f) and (df is M._ones or df is ident.df):
         return 0
     if getattr(f, "__qualname__", "") == "_rho_pair.<locals>.f" and \
             getattr(df, "__qualname__", "") == "_rho_pair.<locals>.df":
