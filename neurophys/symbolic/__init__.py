@@ -1,0 +1,27 @@
+"""Symbolic regression and conservation-law discovery (lesson 12).
+
+- ``expr``       expressions as trees: Const, Var, Op; evaluate, complexity,
+                 printing (text, HTML), canonical expansion
+- ``search``     a from-scratch genetic search (multi-gene GP) -> Pareto front
+- ``library``    candidate-term libraries and sparse regression (STLSQ)
+- ``engines``    ``discover(X, y, names, engine="builtin"|"sparse"|"pysr"|"auto")``
+- ``compare``    a discovered law against the true one, term by term
+- ``conserved``  conserved quantities from raw trajectories, no labels
+
+Everything here runs on the host with NumPy/SciPy (arrays from the CuPy backend
+are copied with ``neurophys.backend.to_host`` first): expressions are small and
+the data sets are a few thousand samples.
+"""
+from .compare import Comparison, compare_laws
+from .conserved import ConservedResult, find_conserved
+from .engines import ENGINES, EngineUnavailable, discover, from_sympy, pysr_status
+from .expr import Const, Node, Op, Var, evaluate, expand, inv, sqrt, square, to_html, to_string, variables
+from .library import library_matrix, linear_combination, polynomial_terms, sparse_fit, stlsq
+from .search import Candidate, GeneticSearch, ParetoFront, fit_constants, r2_score
+
+__all__ = [
+    "Candidate", "Comparison", "Const", "ConservedResult", "ENGINES", "EngineUnavailable", "GeneticSearch",
+    "Node", "Op", "ParetoFront", "Var", "compare_laws", "discover", "evaluate", "expand", "find_conserved",
+    "fit_constants", "from_sympy", "inv", "library_matrix", "linear_combination", "polynomial_terms",
+    "pysr_status", "r2_score", "sparse_fit", "sqrt", "square", "stlsq", "to_html", "to_string", "variables",
+]
