@@ -1,0 +1,1 @@
+"""Benchmarks: neurophys against PyTorch (the `bench` extra). Not part of the package."""

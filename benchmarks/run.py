@@ -1,0 +1,440 @@
+"""neurophys vs PyTorch, side by side in one process: prints a table, writes JSON.
+
+    python -m benchmarks.run                 # CPU: NumPy vs PyTorch CPU (+ GPU if one answers)
+    python -m benchmarks.run --cpu --quick   # a fast smoke run
+    python -m benchmarks.run --gpu           # CuPy kernels vs PyTorch CUDA eager, + bandwidth/peak fractions
+
+Each row times the same computation in neurophys and in PyTorch (benchmarks/torch_ref.py)
+with the same number of threads, after a warm-up, as the median of several repeats.
+``speedup`` = torch seconds / neurophys seconds (>= 1: neurophys at least as fast).
+An epoch row times ``--batches`` minibatches and scales to the full 60,000-image epoch
+(``epoch_s``); ``--batches 0`` runs the whole epoch.
+
+Threads: ``--threads N`` (or OMP_NUM_THREADS) gives NumPy's BLAS and PyTorch the same count.
+This is a benchmark, not a test: nothing here asserts a time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def _threads_from_argv():
+    """--threads N sets the BLAS/OpenMP threads of NumPy and PyTorch alike; it must act before numpy loads."""
+    for i, a in enumerate(sys.argv):
+        n = sys.argv[i + 1] if a == "--threads" and i + 1 < len(sys.argv) else (
+            a.split("=", 1)[1] if a.startswith("--threads=") else None)
+        if n is not None:
+            for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+                os.environ[var] = n
+
+
+if __name__ == "__main__":
+    _threads_from_argv()
+
+import numpy  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from neurophys import backend as B  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+MNIST_TRAIN = 60000
+
+# Lesson 06's default-tier recipe (lessons/06_eqprop_mnist.py) and document 004's configuration.
+EQPROP_LESSON06 = dict(sizes=[784, 500, 10], energy="scellier", eps=1.0, n_free=12, n_nudged=4, beta=0.5,
+                       nudging="symmetric", lr=[0.2, 0.1], batch=32)
+EQPROP_DOC004 = dict(sizes=[784, 500, 10], energy="raw", eps=0.5, n_free=30, n_nudged=10, beta=1.0,
+                     nudging="one-sided", lr=[0.1, 0.1], batch=128)
+
+
+# ------------------------------------------------------------------ timing
+def timeit(fn, repeat: int = 5, warmup: int = 1, sync=None) -> float:
+    """Median wall seconds of fn() over ``repeat`` runs after ``warmup`` runs."""
+    sync = sync or (lambda: None)
+    for _ in range(warmup):
+        fn()
+    sync()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def row(name, device, neuro_s, torch_s, **extra):
+    r = {"name": name, "device": device, "neurophys_s": neuro_s, "torch_s": torch_s,
+         "speedup": (torch_s / neuro_s) if (neuro_s and torch_s) else None}
+    r.update(extra)
+    return r
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+# ------------------------------------------------------------------ GPE layer
+def bench_gpe_layer(torch, device: str, scheme: str = "euler", batch: int = 128, grid: int = 32,
+                    n_steps: int = 5, repeat: int = 5, use_kernels=None):
+    """GPELayer forward + backward on (batch, grid, grid, 2), document 000's settings."""
+    from neurophys.kernels import dispatch as D
+    from neurophys.physics import gpe as P
+    prm = P.document_params()
+    rng = numpy.random.default_rng(0)
+    x_h = rng.normal(size=(batch, grid, grid, 2)).astype(numpy.float32)
+    d_h = rng.normal(size=x_h.shape).astype(numpy.float32)
+    xp = B.xp()
+    x, d = xp.asarray(x_h), xp.asarray(d_h)
+    if device == "cpu":
+        layer = P.GPELayer(n_steps, 0.01, V=prm["V"], g=prm["g"], scheme=scheme)
+
+        def neuro():
+            layer.forward(x)
+            layer.backward(d)
+        label = "GPELayer.forward+backward (NumPy)"
+    else:  # the kernels through dispatch: fused Euler / kernel phase steps around cuFFT
+        psi0 = x[..., 0] + 1j * x[..., 1]
+        G = (d[..., 0] + 1j * d[..., 1]).astype(psi0.dtype)
+
+        def neuro():
+            out, tape = D.gpe_evolve(psi0, n_steps, 0.01, prm["V"], prm["g"], scheme=scheme, use_kernels=True)
+            D.gpe_evolve_backward(tape, G)
+        label = "dispatch.gpe_evolve(+backward), CUDA kernels"
+    t_neuro = timeit(neuro, repeat, sync=B.synchronize)
+    t_torch = None
+    if torch is not None:
+        dev = "cuda" if device == "gpu" else "cpu"
+        xt, dt_ = torch.tensor(x_h, device=dev), torch.tensor(d_h, device=dev)
+        from benchmarks import torch_ref as T
+        sync = torch.cuda.synchronize if dev == "cuda" else None
+        t_torch = timeit(lambda: T.gpe_layer_forward_backward(xt, dt_, scheme, n_steps, 0.01, prm["V"], prm["g"]),
+                         repeat, sync=sync)
+    return row(f"GPE layer fwd+bwd ({scheme}, {batch}x{grid}x{grid}, {n_steps} steps)", device, t_neuro, t_torch,
+               neurophys_impl=label)
+
+
+# ------------------------------------------------------------------ EqProp relaxation
+def _eqprop_arrays(cfg, batch, seed=0):
+    rng = numpy.random.default_rng(seed)
+    sizes = cfg["sizes"]
+    x = rng.random((batch, sizes[0])).astype(numpy.float32)
+    t = numpy.eye(sizes[-1], dtype=numpy.float32)[rng.integers(0, sizes[-1], batch)]
+    return x, t
+
+
+def bench_eqprop_relax(torch, device: str, cfg=EQPROP_DOC004, batch: int = 128, repeat: int = 5):
+    """The free phase: n_free relaxation steps from zero states, clamped input."""
+    from neurophys.kernels import dispatch as D
+    from neurophys.models.eqprop import EqPropNet
+    n_steps = cfg["n_free"]
+    x_h, t_h = _eqprop_arrays(cfg, batch)
+    net = EqPropNet(cfg["sizes"], energy=cfg["energy"], eps=cfg["eps"], n_free=n_steps, rng=B.rng(0))
+    x = B.asarray(x_h)
+    if device == "cpu":
+        neuro = lambda: net.free_phase(x)
+        label = "EqPropNet.free_phase (NumPy)"
+    else:
+        s0 = net.init_states(x)
+        free = [False] + [True] * net.L
+        const = [None, net.b[0] + x @ net.W[0]] + [None] * (net.L - 1)
+        lo, hi = net._box()
+        neuro = lambda: D.eqprop_relax_steps(s0, net.W, net.b, free, net.rho, net.drho, cfg["eps"], 0.0, None, -1,
+                                             const, lo, hi, n_steps=n_steps, use_kernels=True)
+        label = "dispatch.eqprop_relax_steps, fused CUDA kernel"
+    t_neuro = timeit(neuro, repeat, sync=B.synchronize)
+    t_torch = None
+    if torch is not None:
+        from benchmarks import torch_ref as T
+        dev = "cuda" if device == "gpu" else "cpu"
+        W = [torch.tensor(B.to_host(w), device=dev) for w in net.W]
+        b = [torch.tensor(B.to_host(v), device=dev) for v in net.b]
+        xt = torch.tensor(x_h, device=dev)
+        s0 = [xt] + [torch.zeros(batch, n, device=dev) for n in cfg["sizes"][1:]]
+        sync = torch.cuda.synchronize if dev == "cuda" else None
+        t_torch = timeit(lambda: T.eqprop_relax(xt, W, b, s0, n_steps, cfg["eps"]), repeat, sync=sync)
+    sizes = cfg["sizes"]
+    # per step, each free-free connection W_l (l >= 1) is used twice (up and down): 2 matvecs
+    flops = 2 * batch * n_steps * 2 * sum(sizes[l] * sizes[l + 1] for l in range(1, len(sizes) - 1))
+    return row(f"EqProp relaxation ({'-'.join(map(str, sizes))}, batch {batch}, {n_steps} steps)", device,
+               t_neuro, t_torch, neurophys_impl=label, flops=flops)
+
+
+# ------------------------------------------------------------------ training epochs
+def _mnist(normalise):
+    from neurophys.data import load_mnist
+    return load_mnist(normalise=normalise)
+
+
+def bench_physnet_epoch(torch, device: str, n_batches: int = 10, batch: int = 128):
+    """Lesson 03: PhysNet (document 000) training, Adam lr 1e-3, batch 128."""
+    from neurophys.blocks import Adam, softmax_cross_entropy_grad
+    from neurophys.models.physnet import PhysNet
+    x_tr, y_tr, _, _ = _mnist("standard")
+    total = MNIST_TRAIN // batch + (MNIST_TRAIN % batch > 0)
+    n = total if n_batches in (0, None) else min(n_batches, total)
+    order = numpy.random.default_rng(0).permutation(len(x_tr))[: n * batch]
+    net = PhysNet(rng=B.rng(0))
+    opt = Adam(lr=1e-3)
+
+    def neuro_epoch():
+        for i in range(n):
+            idx = B.xp().asarray(order[i * batch:(i + 1) * batch])
+            xb, yb = x_tr[idx], y_tr[idx]
+            z = net.forward(xb)
+            net.backward(softmax_cross_entropy_grad(z, yb))
+            opt.step(net.params, net.grads)
+        B.synchronize()
+
+    _one_batch_warmup(net, x_tr, y_tr, batch)
+    t0 = time.perf_counter()
+    neuro_epoch()
+    t_neuro = time.perf_counter() - t0
+    t_torch = None
+    if torch is not None:
+        from benchmarks import torch_ref as T
+        dev = "cuda" if device == "gpu" else "cpu"
+        model = T.PhysNet().to(dev)
+        topt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        xh = B.to_host(x_tr).reshape(-1, 1, 28, 28)
+        yh = B.to_host(y_tr)
+        xt, yt = torch.tensor(xh, device=dev), torch.tensor(yh, device=dev)
+        T.physnet_train_step(model, topt, xt[:batch], yt[:batch])  # warm-up
+        sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+        idx_t = torch.tensor(order, device=dev)
+        sync()
+        t0 = time.perf_counter()
+        for i in range(n):
+            ib = idx_t[i * batch:(i + 1) * batch]
+            T.physnet_train_step(model, topt, xt[ib], yt[ib])
+        sync()
+        t_torch = time.perf_counter() - t0
+    scale = total / n
+    return row(f"Lesson 03 epoch: PhysNet (doc 000), batch {batch}", device, t_neuro * scale,
+               None if t_torch is None else t_torch * scale, batches_timed=n, batches_per_epoch=total,
+               neurophys_impl="PhysNet + Adam (NumPy; GPELayer through physics.gpe)",
+               note="epoch seconds scaled from the batches timed" if n < total else "full epoch")
+
+
+def _one_batch_warmup(net, x, y, batch):
+    from neurophys.blocks import softmax_cross_entropy_grad
+    z = net.forward(x[:batch])
+    net.backward(softmax_cross_entropy_grad(z, y[:batch]))
+    return True
+
+
+def bench_eqprop_epoch(torch, device: str, cfg=EQPROP_LESSON06, n_batches: int = 40, label="Lesson 06"):
+    """Lesson 06: one EqProp epoch (free phase, nudged phase(s), local update) over MNIST."""
+    from neurophys.models.eqprop import EqPropNet
+    x_tr, y_tr, _, _ = _mnist("unit")
+    batch = cfg["batch"]
+    total = MNIST_TRAIN // batch + (MNIST_TRAIN % batch > 0)
+    n = total if n_batches in (0, None) else min(n_batches, total)
+    order = numpy.random.default_rng(0).permutation(len(x_tr))[: n * batch]
+    net = EqPropNet(cfg["sizes"], energy=cfg["energy"], eps=cfg["eps"], n_free=cfg["n_free"],
+                    n_nudged=cfg["n_nudged"], beta=cfg["beta"], nudging=cfg["nudging"], lr=cfg["lr"], rng=B.rng(0))
+    net.train_step(x_tr[:batch], y_tr[:batch])  # warm-up
+    B.synchronize()
+    t0 = time.perf_counter()
+    for i in range(n):
+        idx = B.xp().asarray(order[i * batch:(i + 1) * batch])
+        net.train_step(x_tr[idx], y_tr[idx])
+    B.synchronize()
+    t_neuro = time.perf_counter() - t0
+    t_torch = None
+    if torch is not None:
+        from benchmarks import torch_ref as T
+        dev = "cuda" if device == "gpu" else "cpu"
+        ref = EqPropNet(cfg["sizes"], energy=cfg["energy"], rng=B.rng(0))
+        W = [torch.tensor(B.to_host(w), device=dev) for w in ref.W]
+        b = [torch.tensor(B.to_host(v), device=dev) for v in ref.b]
+        xt = torch.tensor(B.to_host(x_tr), device=dev)
+        tt = torch.nn.functional.one_hot(torch.tensor(B.to_host(y_tr), device=dev), cfg["sizes"][-1]).float()
+        idx_t = torch.tensor(order, device=dev)
+        args = (cfg["eps"], cfg["n_free"], cfg["n_nudged"], cfg["beta"], cfg["lr"], cfg["nudging"])
+        T.eqprop_train_step(xt[:batch], tt[:batch], W, b, *args)
+        sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+        sync()
+        t0 = time.perf_counter()
+        for i in range(n):
+            ib = idx_t[i * batch:(i + 1) * batch]
+            T.eqprop_train_step(xt[ib], tt[ib], W, b, *args)
+        sync()
+        t_torch = time.perf_counter() - t0
+    scale = total / n
+    return row(f"{label} epoch: EqProp {'-'.join(map(str, cfg['sizes']))}, batch {batch}, "
+               f"{cfg['n_free']}/{cfg['n_nudged']} steps, {cfg['nudging']}", device, t_neuro * scale,
+               None if t_torch is None else t_torch * scale, batches_timed=n, batches_per_epoch=total,
+               neurophys_impl="EqPropNet.train_step",
+               note="epoch seconds scaled from the batches timed" if n < total else "full epoch")
+
+
+# ------------------------------------------------------------------ GPU only: bandwidth and peak
+def gpu_peaks():
+    """Nominal memory bandwidth (if the driver reports it), measured copy bandwidth, measured SGEMM rate."""
+    cp = B.xp()
+    out = {}
+    dev = cp.cuda.Device()
+    try:
+        props = cp.cuda.runtime.getDeviceProperties(dev.id)
+        out["gpu"] = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
+    except Exception:
+        out["gpu"] = "unknown"
+    try:
+        clock_khz = dev.attributes["MemoryClockRate"]
+        bus_bits = dev.attributes["GlobalMemoryBusWidth"]
+        out["nominal_bandwidth_GBs"] = 2 * clock_khz * 1e3 * bus_bits / 8 / 1e9
+    except Exception:
+        out["nominal_bandwidth_GBs"] = None
+    a = cp.empty(64 * 2**20, dtype=cp.float32)  # 256 MiB
+    t = timeit(lambda: a.copy(), 10, sync=B.synchronize)
+    out["copy_bandwidth_GBs"] = 2 * a.nbytes / t / 1e9
+    m = cp.ones((8192, 8192), dtype=cp.float32)
+    t = timeit(lambda: m @ m, 5, sync=B.synchronize)
+    out["sgemm_TFLOPs"] = 2 * 8192**3 / t / 1e12
+    return out
+
+
+def bench_gpe_step_bandwidth(torch, peaks, batch: int = 16, grid: int = 512, n_steps: int = 20):
+    """The one-step Euler kernel on a large field: memory-bound, 16 bytes per point per step."""
+    from neurophys.kernels import gpe as KG
+    cp = B.xp()
+    rng = numpy.random.default_rng(0)
+    psi_h = (rng.normal(size=(batch, grid, grid)) + 1j * rng.normal(size=(batch, grid, grid))).astype(
+        numpy.complex64) * 0.1
+    psi = cp.asarray(psi_h)
+    t_k = timeit(lambda: KG.euler_steps(psi, 0.01, n_steps, -0.15, 0.3, fused=False), 5, sync=B.synchronize)
+    bytes_moved = 16 * psi.size * n_steps
+    bw = bytes_moved / t_k / 1e9
+    t_torch = None
+    if torch is not None:
+        from benchmarks import torch_ref as T
+        pt = torch.tensor(psi_h, device="cuda")
+        with torch.no_grad():
+            t_torch = timeit(lambda: T.gpe_euler(pt, n_steps, 0.01, -0.15, 0.3), 5, sync=torch.cuda.synchronize)
+    return row(f"GPE Euler step kernel ({batch}x{grid}x{grid} complex64, {n_steps} launches)", "gpu", t_k, t_torch,
+               bandwidth_GBs=bw,
+               fraction_of_nominal_bandwidth=(bw / peaks["nominal_bandwidth_GBs"]
+                                              if peaks.get("nominal_bandwidth_GBs") else None),
+               fraction_of_copy_bandwidth=bw / peaks["copy_bandwidth_GBs"])
+
+
+# ------------------------------------------------------------------ the suites
+def run_cpu(quick: bool, batches: int, repeat: int):
+    torch = _torch()
+    threads = int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+    if torch is not None:
+        torch.set_num_threads(threads)
+    rows = []
+    with B.using("numpy"):
+        rows.append(bench_gpe_layer(torch, "cpu", "euler", batch=16 if quick else 128, repeat=repeat))
+        rows.append(bench_gpe_layer(torch, "cpu", "splitstep", batch=16 if quick else 128, repeat=repeat))
+        rows.append(bench_eqprop_relax(torch, "cpu", batch=32 if quick else 128, repeat=repeat))
+        rows.append(bench_physnet_epoch(torch, "cpu", n_batches=1 if quick else batches))
+        rows.append(bench_eqprop_epoch(torch, "cpu", n_batches=2 if quick else 4 * batches))
+    meta = {"device": "cpu", "cpu": cpu_name(), "threads": threads,
+            "torch": getattr(torch, "__version__", None), "numpy": numpy.__version__}
+    return rows, meta
+
+
+def run_gpu(quick: bool, batches: int, repeat: int):
+    torch = _torch()
+    if torch is not None and not torch.cuda.is_available():
+        torch = None  # a CPU-only torch build: no CUDA reference here
+    rows = []
+    with B.using("cupy"):
+        peaks = gpu_peaks()
+        rows.append(bench_gpe_step_bandwidth(torch, peaks, batch=4 if quick else 16))
+        rows.append(bench_gpe_layer(torch, "gpu", "euler", repeat=repeat))
+        rows.append(bench_gpe_layer(torch, "gpu", "splitstep", repeat=repeat))
+        for batch in (32, 128):
+            r = bench_eqprop_relax(torch, "gpu", batch=batch, repeat=repeat)
+            r["fraction_of_sgemm"] = r["flops"] / r["neurophys_s"] / (peaks["sgemm_TFLOPs"] * 1e12)
+            rows.append(r)
+        r = bench_physnet_epoch(torch, "gpu", n_batches=2 if quick else batches)
+        r["neurophys_impl"] += " on cupy: library as-is (GPELayer not yet wired to the kernels)"
+        rows.append(r)
+        r = bench_eqprop_epoch(torch, "gpu", n_batches=4 if quick else 4 * batches)
+        r["neurophys_impl"] += " on cupy: library as-is (EqPropNet.relax not yet wired to the kernel)"
+        rows.append(r)
+    meta = {"device": "gpu", **peaks, "torch": getattr(torch, "__version__", None)}
+    return rows, meta
+
+
+def format_table(rows) -> str:
+    lines = [f"{'benchmark':74s} {'dev':4s} {'neurophys s':>12s} {'torch s':>10s} {'speedup':>8s}  extra"]
+    for r in rows:
+        extra = []
+        for k in ("fraction_of_nominal_bandwidth", "fraction_of_copy_bandwidth", "fraction_of_sgemm"):
+            if r.get(k) is not None:
+                extra.append(f"{k.replace('fraction_of_', '')} {100 * r[k]:.0f}%")
+        if r.get("batches_timed") and r["batches_timed"] < r.get("batches_per_epoch", 0):
+            extra.append(f"{r['batches_timed']}/{r['batches_per_epoch']} batches timed")
+        ts = "-" if r["torch_s"] is None else f"{r['torch_s']:.4g}"
+        sp = "-" if r["speedup"] is None else f"{r['speedup']:.2f}x"
+        lines.append(f"{r['name'][:74]:74s} {r['device']:4s} {r['neurophys_s']:12.4g} {ts:>10s} {sp:>8s}  "
+                     + ", ".join(extra))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cpu", action="store_true", help="CPU suite only")
+    ap.add_argument("--gpu", action="store_true", help="GPU suite only")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, one batch per epoch row (smoke run)")
+    ap.add_argument("--batches", type=int, default=10, help="batches timed per lesson-03 epoch row "
+                                                           "(lesson 06 rows time 4x as many; 0 = whole epoch)")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="BLAS/OpenMP threads for both NumPy and PyTorch (default: $OMP_NUM_THREADS or all cores; "
+                         "use 1 on a shared machine: multithreaded BLAS under contention is erratic)")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    want_cpu = args.cpu or not args.gpu
+    want_gpu = args.gpu or (not args.cpu and B.gpu_available())
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind, runner, wanted in (("cpu", run_cpu, want_cpu), ("gpu", run_gpu, want_gpu)):
+        if not wanted:
+            continue
+        if kind == "gpu" and not B.gpu_available():
+            print("GPU suite skipped: no CUDA GPU with cupy answers here", file=sys.stderr)
+            continue
+        rows, meta = runner(args.quick, args.batches, args.repeat)
+        meta.update(date=datetime.now(timezone.utc).isoformat(timespec="seconds"), quick=args.quick,
+                    batches=args.batches, repeat=args.repeat, python=platform.python_version())
+        print(f"\n== {kind.upper()}: {meta.get('cpu') or meta.get('gpu')}  (torch {meta.get('torch')})")
+        print(format_table(rows))
+        path = args.out / f"{kind}{'_quick' if args.quick else ''}.json"
+        path.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+        written.append(path)
+        print(f"wrote {path}")
+    return written
+
+
+if __name__ == "__main__":
+    main()
