@@ -91,3 +91,11 @@ def test_bad_input_is_refused_clearly():
         M.simulate("spring", 2, g=9.81)
     with pytest.raises(ValueError, match="initial_states"):
         M.simulate("orbit", initial_states=np.zeros((2, 2)))
+
+
+def test_verlet_step_matches_simulate():
+    """The public one-step function and the integrator's inner loop are the same scheme."""
+    y0 = M.initial_conditions("orbit", 3, seed=2)
+    _, s = M.simulate("orbit", t_max=0.01, n_steps=2, integrator="verlet", dt=0.01, initial_states=y0)
+    q, v, _ = M.velocity_verlet_step("orbit", y0[:, :2], y0[:, 2:], 0.01)
+    assert np.allclose(s[:, 1], np.concatenate([q, v], axis=1), rtol=0, atol=1e-14)
