@@ -51,6 +51,14 @@ class RelaxationDiverged(FloatingPointError):
     """A relaxation produced NaN or inf; the message names the setting to change."""
 
 
+def _identity(s):
+    return s
+
+
+def _ones(s):
+    return B.get_array_module(s).ones_like(s)
+
+
 # ------------------------------------------------------------------ ρ and ρ'
 def _rho_pair(energy: str, rho: str, clip):
     """(ρ, ρ') for the hidden layers.
@@ -64,6 +72,8 @@ def _rho_pair(energy: str, rho: str, clip):
         act = get_activation("identity")
         return act.f, act.df
     if rho == "hard_sigmoid":
+        if clip is not None and 0.0 <= clip[0] and clip[1] <= 1.0:
+            return _identity, _ones  # the states never leave [0, 1], where ρ(s) = s, ρ'(s) = 1
         def f(s):
             return B.get_array_module(s).clip(s, 0.0, 1.0)
 
@@ -74,63 +84,65 @@ def _rho_pair(energy: str, rho: str, clip):
     return act.f, act.df
 
 
-def _identity(s):
-    return s
-
-
-def _ones(s):
-    return B.get_array_module(s).ones_like(s)
-
-
 # ------------------------------------------------------------------ the hot loop
 def relax_step(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_layer=-1,
-               const_drive=None, lo=None, hi=None):
-    """One explicit Euler step of the relaxation on every free layer (returns the new list).
+               const_drive=None, lo=None, hi=None, order="alternating"):
+    """One step of the relaxation on every free layer (returns the new list of states).
 
         ∂F/∂s_l = s_l − ρ'(s_l) ⊙ (ρ(s_{l−1}) W_{l−1} + b_{l−1} + ρ(s_{l+1}) W_lᵀ) + β (s_l − t)·[l = target]
-        s_l ← clip(s_l − ε ∂F/∂s_l, lo_l, hi_l)
+        s_l ← clip(s_l − ε_l ∂F/∂s_l, lo_l, hi_l),   ε_l = ε / (1 + |β|) on the target layer, else ε
 
+    (the target layer's energy has curvature 1 + β, so ε_l = ε/(1 + |β|) makes ε = 1 the exact
+    minimum along that layer, as it is for the others when ρ(s) = s in the box).
+
+    order: 'alternating' updates the odd layers, then the even layers with the new odd
+      states (layers couple only to neighbours, so each half-sweep minimises F exactly
+      over its layers when ε = 1: F never increases); 'synchronous' (Jacobi) updates all
+      layers from the old states (what document 004 does; it can oscillate at ε = 1).
     Arguments (lists indexed by layer 0..L):
       s: the states; W[l]: (n_l, n_{l+1}); b[l]: (n_{l+1},) bias of layer l+1 (layer 0 has none).
       free[l]: update layer l? rho[l], drho[l]: ρ and ρ' of layer l.
       const_drive[l]: a precomputed part of layer l's drive (the contribution of clamped
         neighbours and the bias, e.g. x W_0 + b_0), or None to compute it here.
       lo[l], hi[l]: the box of layer l (None: no clipping).
-    Synchronous (Jacobi): every layer sees its neighbours' states from before the step.
     """
     L = len(s) - 1
     xp = B.get_array_module(s[0])
     tl = target_layer % (L + 1)
-    rs = [None] * (L + 1)
-
-    def r(k):  # ρ(s_k), computed at most once per step
-        if rs[k] is None:
-            rs[k] = rho[k](s[k])
-        return rs[k]
-
+    if order == "alternating":
+        sweeps = [range(1, L + 1, 2), range(0, L + 1, 2)]
+    elif order == "synchronous":
+        sweeps = [range(L + 1)]
+    else:
+        raise ValueError(f"unknown relaxation order {order!r}; valid: 'alternating', 'synchronous'")
     new = list(s)
-    for l in range(L + 1):
-        if not free[l]:
-            continue
-        if const_drive is not None and const_drive[l] is not None:
-            drive = const_drive[l]  # never modified in place below
-            if l > 0 and free[l - 1]:
-                drive = drive + r(l - 1) @ W[l - 1]
-            if l < L and free[l + 1]:
-                drive = drive + r(l + 1) @ W[l].T
-        else:
-            drive = b[l - 1] if l > 0 else 0.0
-            if l > 0:
-                drive = drive + r(l - 1) @ W[l - 1]
-            if l < L:
-                drive = drive + r(l + 1) @ W[l].T
-        grad = s[l] - drho[l](s[l]) * drive
-        if beta and l == tl:
-            grad = grad + beta * (s[l] - target)
-        out = s[l] - eps * grad
-        if lo is not None and lo[l] is not None:
-            out = xp.clip(out, lo[l], hi[l])
-        new[l] = out
+    for sweep in sweeps:
+        cur = list(new)  # the states this half-sweep reads
+        for l in sweep:
+            if not free[l]:
+                continue
+            if const_drive is not None and const_drive[l] is not None:
+                drive = const_drive[l]  # never modified in place below
+                if l > 0 and free[l - 1]:
+                    drive = drive + rho[l - 1](cur[l - 1]) @ W[l - 1]
+                if l < L and free[l + 1]:
+                    drive = drive + rho[l + 1](cur[l + 1]) @ W[l].T
+            else:
+                drive = b[l - 1] if l > 0 else 0.0
+                if l > 0:
+                    drive = drive + rho[l - 1](cur[l - 1]) @ W[l - 1]
+                if l < L:
+                    drive = drive + rho[l + 1](cur[l + 1]) @ W[l].T
+            sl = cur[l]
+            grad = sl - drive if drho[l] is _ones else sl - drho[l](sl) * drive
+            step = eps
+            if beta and l == tl:
+                grad = grad + beta * (sl - target)
+                step = eps / (1.0 + abs(beta))
+            out = sl - step * grad
+            if lo is not None and lo[l] is not None:
+                out = xp.clip(out, lo[l], hi[l])
+            new[l] = out
     return new
 
 
@@ -145,6 +157,8 @@ class EqPropNet:
     linear_output: output units with ρ = identity and no clipping (regression targets
         of any range).
     eps, n_free, n_nudged: step size and step counts of the free and nudged phases.
+    order: 'alternating' (odd layers, then even layers: F never rises at ε ≤ 1) or
+        'synchronous' (all layers at once, as document 004).
     beta: nudging strength β (> 0); nudging: 'symmetric' (±β), 'one-sided' (+β), or
         'random-sign' (β with a random sign each step, Scellier & Bengio 2017).
     lr: learning rate, one number or one per layer of weights (layer-wise rates);
@@ -157,7 +171,7 @@ class EqPropNet:
                  linear_output: bool = False, eps: float = 0.5, n_free: int = 20, n_nudged: int = 4,
                  beta: float = 0.5, nudging: str = "symmetric", lr=0.05, momentum: float = 0.0,
                  init: str = "xavier", init_scale: float | None = None, persistent: bool = False,
-                 rng=None):
+                 order: str = "alternating", rng=None):
         sizes = [int(n) for n in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"EqPropNet needs sizes [n_in, (hidden...,) n_out] of positive ints, got {sizes}")
@@ -176,6 +190,9 @@ class EqPropNet:
         self.n_free, self.n_nudged = _check_steps("n_free", n_free), _check_steps("n_nudged", n_nudged)
         self.beta = _check_beta(beta)
         self.nudging = nudging
+        if order not in ("alternating", "synchronous"):
+            raise ValueError(f"unknown relaxation order {order!r}; valid: 'alternating', 'synchronous'")
+        self.order = order
         lrs = list(lr) if isinstance(lr, (list, tuple)) else [lr] * self.L
         if len(lrs) != self.L:
             raise ValueError(f"lr needs one rate per weight layer ({self.L}), got {len(lrs)}")
@@ -281,7 +298,7 @@ class EqPropNet:
         """
         free = [True] * (self.L + 1)
         # a step of size 1 from s with no clipping: s − 1·∂E/∂s  →  ∂E/∂s = s − new
-        new = relax_step(s, self.W, self.b, free, self.rho, self.drho, 1.0)
+        new = relax_step(s, self.W, self.b, free, self.rho, self.drho, 1.0, order="synchronous")
         g = [s[l] - new[l] for l in range(self.L + 1)]
         return g if input_free else [None] + g[1:]
 
@@ -331,7 +348,8 @@ class EqPropNet:
         lo, hi = self._box(input_free, input_range)
         energies = []
         for _ in range(n_steps):
-            s = relax_step(s, W, b, free, self.rho, self.drho, eps, beta, target, target_layer, const, lo, hi)
+            s = relax_step(s, W, b, free, self.rho, self.drho, eps, beta, target, target_layer, const, lo, hi,
+                           self.order)
             if record_energy:
                 F = self.energy(s) + (beta * self.cost(s[target_layer], target) if beta else 0.0)
                 if input_free:
@@ -368,23 +386,24 @@ class EqPropNet:
         return float(B.to_host((self.classify(x, **kw) == labels).mean()))
 
     # -------------------------------------------------------------- learning
-    def eqprop_gradient(self, s_free, target, beta=None, n_nudged=None, nudging=None):
+    def eqprop_gradient(self, s_free, target, beta=None, n_nudged=None, nudging=None, **relax_kw):
         """The EqProp estimate of ∂L/∂θ (averaged over the batch) from a free equilibrium.
 
         one-sided:   g = [∂E/∂θ(s^β) − ∂E/∂θ(s^0)] / β
         symmetric:   g = [∂E/∂θ(s^β) − ∂E/∂θ(s^−β)] / 2β
         random-sign: one-sided with β of a random sign.
-        Returns (grads, s_nudged).
+        ``relax_kw`` go to :meth:`relax` (e.g. target_layer=0, input_free=True, clamp_output=y
+        for the generative direction). Returns (grads, s_nudged).
         """
         beta = self.beta if beta is None else _check_beta(beta)
         nudging = self.nudging if nudging is None else nudging
         n = s_free[0].shape[0]
         if nudging == "random-sign" and float(B.to_host(self.rng.random())) < 0.5:
             beta = -beta
-        s_plus = self.relax(s_free, beta, target, n_steps=n_nudged or self.n_nudged)
+        s_plus = self.relax(s_free, beta, target, n_steps=n_nudged or self.n_nudged, **relax_kw)
         g_plus = self.dE_dtheta(s_plus)
         if nudging == "symmetric":
-            s_minus = self.relax(s_free, -beta, target, n_steps=n_nudged or self.n_nudged)
+            s_minus = self.relax(s_free, -beta, target, n_steps=n_nudged or self.n_nudged, **relax_kw)
             g_ref, scale = self.dE_dtheta(s_minus), 2.0 * beta
         else:
             g_ref, scale = self.dE_dtheta(s_free), beta
@@ -403,15 +422,17 @@ class EqPropNet:
         self.persistent = True
         self._bank = [B.zeros((int(n_examples), n)) for n in self.sizes[1:]]
 
-    def train_step(self, x, target, lr_scale=1.0, index=None, sample_weight=None) -> dict:
+    def train_step(self, x, target, lr_scale=1.0, index=None, sample_weight=None, diagnostics=False) -> dict:
         """One EqProp update on a batch (a single example is a batch of one).
 
         x: (batch, n_in) or (n_in,); target: float (batch, n_out) / (n_out,) or integer labels.
         lr_scale: multiplies every learning rate (0 skips the update, used by surprise gating).
         index: the examples' positions in the training set, for persistent states.
         sample_weight: optional per-example weights (batch,) of the update.
-        Returns dict(cost = mean C at the free equilibrium, energy_free, energy_nudged,
-        surprise = mean (F(s^β) − E(s^0)) / β, output = free-phase output).
+        Returns dict(cost = mean C at the free equilibrium, cost_per_example (batch,),
+        output = free-phase output, updated = whether θ changed); with ``diagnostics``
+        also energy_free = mean E(s^0), energy_nudged = mean F(s^β) and
+        energy_jump = mean [F(s^β) − E(s^0)] / β (these cost an extra pass).
         """
         x = self._as_input(x)
         t = self.as_target(target, x.shape[0])
@@ -426,10 +447,11 @@ class EqPropNet:
             for bank, s_l in zip(self._bank, s_free[1:]):
                 bank[idx] = s_l
         cost = self.cost(s_free[-1], t)
-        info = {"cost": float(B.to_host(cost.mean())), "output": s_free[-1],
-                "energy_free": float(B.to_host(self.energy(s_free).mean()))}
+        info = {"cost": float(B.to_host(cost.mean())), "cost_per_example": cost, "output": s_free[-1],
+                "updated": False}
+        if diagnostics:
+            info["energy_free"] = float(B.to_host(self.energy(s_free).mean()))
         if float(lr_scale) == 0.0:
-            info.update(energy_nudged=float("nan"), surprise=float("nan"), updated=False)
             return info
         if sample_weight is not None:
             wts = B.asarray(sample_weight).reshape(-1, 1)
@@ -439,10 +461,11 @@ class EqPropNet:
         grads, s_nudged = self.eqprop_gradient(s_free, t_eff)
         self.grads = grads
         self.apply_update(grads, lr_scale)
-        e_n = self.energy(s_nudged) + self.beta * self.cost(s_nudged[-1], t)
-        info.update(energy_nudged=float(B.to_host(e_n.mean())),
-                    surprise=float(B.to_host(((e_n - self.energy(s_free)) / self.beta).mean())),
-                    updated=True)
+        info["updated"] = True
+        if diagnostics:
+            F_n = self.energy(s_nudged) + self.beta * self.cost(s_nudged[-1], t)
+            info.update(energy_nudged=float(B.to_host(F_n.mean())),
+                        energy_jump=float(B.to_host(((F_n - self.energy(s_free)) / self.beta).mean())))
         return info
 
     def train_epoch(self, x, target, batch_size: int = 32, rng=None, lr_scale=1.0) -> dict:
@@ -457,6 +480,24 @@ class EqPropNet:
                                    index=idx if self.persistent else None)
             total += info["cost"] * len(idx)
         return {"cost": total / n}
+
+    def train_generative_step(self, x, labels, lr_scale=1.0, n_free=None, input_range=(0.0, 1.0)) -> dict:
+        """EqProp in the other direction: clamp the label, free the input, nudge the input towards x.
+
+        Free phase: y clamped to the label, s_0 free (from zero), relax to s^0 (a dream).
+        Nudged phase: add β·½‖s_0 − x‖² and relax on. The same local rule then lowers the
+        cost ½‖dream − x‖², which teaches the network to imagine inputs of its labels.
+        Returns dict(cost = mean ½‖dream − x‖²).
+        """
+        x = self._as_input(x)
+        y = self.as_target(labels, x.shape[0])
+        kw = dict(input_free=True, clamp_output=y, input_range=input_range)
+        s = [B.zeros(x.shape)] + [B.zeros((x.shape[0], n)) for n in self.sizes[1:-1]] + [y]
+        s_free = self.relax(s, n_steps=n_free, **kw)
+        cost = self.cost(s_free[0], x)
+        grads, _ = self.eqprop_gradient(s_free, x, target_layer=0, **kw)
+        self.apply_update(grads, lr_scale)
+        return {"cost": float(B.to_host(cost.mean())), "dream": s_free[0]}
 
     # -------------------------------------------------------------- dreaming
     def dream(self, labels, n_steps: int = 200, eps=None, x0=None, input_range=(0.0, 1.0), noise: float = 0.0,
