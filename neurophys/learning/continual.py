@@ -197,11 +197,13 @@ def train_task(net, x, y, strategy: Strategy, opt, epochs: int, batch_size: int,
 
 def train_sequence(net, tasks: TaskSequence, strategy: Strategy | str = "finetune", epochs: int = 1,
                    batch_size: int = 64, optimizer: str = "adam", lr: float = 1e-3,
-                   reset_optimizer: bool = True, rng=None, progress=None) -> ContinualResult:
+                   reset_optimizer: bool = True, rng=None, progress=None,
+                   optimizer_kwargs: dict | None = None) -> ContinualResult:
     """Train ``net`` on ``tasks`` in order and fill the accuracy matrix R (T × T).
 
-    optimizer / lr: a fresh ``get_optimizer(optimizer, lr=lr)`` per task when
-    ``reset_optimizer`` (else one for the whole sequence). ``rng``: NumPy
+    optimizer / lr / optimizer_kwargs: a fresh ``get_optimizer(optimizer, lr=lr,
+    **optimizer_kwargs)`` per task when ``reset_optimizer`` (else one for the
+    whole sequence). ``rng``: NumPy
     generator (or seed) for the minibatch shuffles. ``progress``: an optional
     wrapper for the task loop (e.g. ``ctx.progress``).
     """
@@ -217,13 +219,13 @@ def train_sequence(net, tasks: TaskSequence, strategy: Strategy | str = "finetun
     R = numpy.full((T, T), numpy.nan)
     losses: list = []
     t0 = time.time()
-    opt = get_optimizer(optimizer, lr=lr)
+    opt = get_optimizer(optimizer, lr=lr, **(optimizer_kwargs or {}))
     loop = range(T) if progress is None else progress(range(T), desc=strategy.name)
     for i in loop:
         x, y = strategy.training_data(i, tasks)
         strategy.begin_task(net, i, tasks[i])
         if reset_optimizer and i > 0:
-            opt = get_optimizer(optimizer, lr=lr)
+            opt = get_optimizer(optimizer, lr=lr, **(optimizer_kwargs or {}))
         train_task(net, x, y, strategy, opt, epochs, batch_size, rng, losses)
         strategy.end_task(net, i, tasks[i])
         for j, task in enumerate(tasks):

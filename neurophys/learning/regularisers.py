@@ -72,14 +72,19 @@ class EWC(Strategy):
 
     lam: λ, the stiffness scale. n_fisher: how many training examples of each
     task estimate F. fisher: 'empirical' (the labels) or 'true' (labels drawn
-    from the model).
+    from the model). decay: online EWC (Schwarz et al. 2018) lets old springs
+    relax, A ← decay·A + F_k (and b, c alike); decay = 1 is the original EWC.
     """
 
     name = "ewc"
 
-    def __init__(self, lam: float = 100.0, n_fisher: int = 1000, fisher: str = "empirical", seed: int = 0):
+    def __init__(self, lam: float = 100.0, n_fisher: int = 1000, fisher: str = "empirical", decay: float = 1.0,
+                 seed: int = 0):
         if lam < 0:
             raise ValueError(f"EWC strength lam must be >= 0, got {lam}")
+        if not 0 < decay <= 1:
+            raise ValueError(f"EWC decay must be in (0, 1], got {decay}")
+        self.decay = float(decay)
         if fisher not in ("empirical", "true"):
             raise ValueError(f"fisher must be 'empirical' or 'true', got {fisher!r}")
         self.lam, self.n_fisher, self.fisher, self.seed = float(lam), int(n_fisher), fisher, seed
@@ -104,9 +109,9 @@ class EWC(Strategy):
         x = task.x_train[idx]
         F = diagonal_fisher(net, x, task.y_train[idx] if self.fisher == "empirical" else None, rng=rng)
         for k, th in net.params.items():
-            self.A[k] = self.A.get(k, 0) + F[k]
-            self.b[k] = self.b.get(k, 0) + F[k] * th
-            self.c[k] = self.c.get(k, 0) + F[k] * th * th
+            self.A[k] = self.decay * self.A.get(k, 0) + F[k]
+            self.b[k] = self.decay * self.b.get(k, 0) + F[k] * th
+            self.c[k] = self.decay * self.c.get(k, 0) + F[k] * th * th
 
 
 class SI(Strategy):
