@@ -1,0 +1,277 @@
+"""World models: predict the next observation s' from the observation s and the action code u.
+
+Every model here has the same two verbs, used online, one transition at a time:
+
+    s_next_hat = model.predict(s, u)      # (N, d), (N, k) -> (N, d), no learning
+    err = model.learn(s, u, s_next)       # test-then-train: squared error of the
+                                          # prediction made *before* the update
+
+The models predict the change Δ = s' − s and add it back, s'_hat = s + Δ_hat,
+because over one time step dt the state barely moves and Δ carries the physics.
+
+- :class:`StaticModel` — "nothing changes", Δ_hat = 0 (the floor to beat).
+- :class:`LinearModel` — Δ_hat = Wᵀφ(s, u) with φ = [s, u, 1], fitted by
+  recursive least squares (the exact online least-squares solution).
+- :class:`EqPropWorldModel` — an Equilibrium-Propagation network (``models.eqprop``)
+  reads the scaled (s, u) on its clamped input units and relaxes; its output
+  units, read back through the scaler, are Δ_hat. After each step the real Δ
+  nudges the outputs and the weights change at once (``EqPropNet.train_step``).
+"""
+from __future__ import annotations
+
+import numpy
+
+from .. import backend as B
+
+
+def _as_batch(a, size: int, name: str):
+    """(size,) or (N, size) -> (N, size) float64 host array, or a ValueError."""
+    a = numpy.asarray(B.to_host(a), dtype=numpy.float64)
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] != size:
+        raise ValueError(f"{name} has shape {a.shape}; expected ({size},) or (N, {size})")
+    return a
+
+
+class WorldModel:
+    """Shared edge checks; subclasses implement ``predict_delta`` and ``fit_delta``."""
+
+    name = "model"
+
+    def __init__(self, obs_size: int, action_size: int):
+        if int(obs_size) < 1 or int(action_size) < 1:
+            raise ValueError(f"obs_size and action_size must be >= 1, got {obs_size}, {action_size}")
+        self.obs_size, self.action_size = int(obs_size), int(action_size)
+        self.n_updates = 0
+
+    def _check(self, s, u):
+        s = _as_batch(s, self.obs_size, "observation s")
+        u = _as_batch(u, self.action_size, "action code u")
+        if s.shape[0] != u.shape[0]:
+            raise ValueError(f"s has {s.shape[0]} rows but u has {u.shape[0]}; give one action per state")
+        return s, u
+
+    def predict(self, s, u):
+        """s'_hat = s + Δ_hat(s, u) for a batch (N, d), (N, k) -> (N, d)."""
+        s, u = self._check(s, u)
+        return s + self.predict_delta(s, u)
+
+    def rollout(self, s, U):
+        """Imagine: states (N, H, d) from s (N, d) under action codes U (N, H, k), one predict per step."""
+        states = []
+        for t in range(U.shape[1]):
+            s = self.predict(s, U[:, t])
+            states.append(s)
+        return numpy.stack(states, axis=1)
+
+    def learn(self, s, u, s_next) -> float:
+        """Predict, then learn from the real s'. Returns the mean squared error ‖s' − s'_hat‖²/d before learning."""
+        s, u = self._check(s, u)
+        s_next = _as_batch(s_next, self.obs_size, "next observation s'")
+        delta = s_next - s
+        err = float(numpy.mean((delta - self.predict_delta(s, u)) ** 2))
+        self.fit_delta(s, u, delta)
+        self.n_updates += 1
+        return err
+
+    def predict_delta(self, s, u):
+        raise NotImplementedError
+
+    def fit_delta(self, s, u, delta):
+        raise NotImplementedError
+
+
+class StaticModel(WorldModel):
+    """"Nothing changes": s'_hat = s. Its error is the mean of Δ², the size of one step of motion."""
+
+    name = "static"
+
+    def predict_delta(self, s, u):
+        return numpy.zeros_like(s)
+
+    def fit_delta(self, s, u, delta):
+        pass
+
+
+class LinearModel(WorldModel):
+    """Online linear least squares by recursive least squares (RLS).
+
+    Features φ = [s, u, 1] (length m). After each transition with error
+    e = Δ − Wᵀφ the exact least-squares solution is updated by
+
+        g = P φ / (λ + φᵀ P φ)          (gain)
+        W ← W + g eᵀ
+        P ← (P − g φᵀ P) / λ
+
+    with P₀ = I/δ (δ a small ridge) and forgetting factor λ ≤ 1 (1 = remember all).
+    """
+
+    name = "linear"
+
+    def __init__(self, obs_size: int, action_size: int, ridge: float = 1e-3, forgetting: float = 1.0):
+        super().__init__(obs_size, action_size)
+        if ridge <= 0 or not 0 < forgetting <= 1:
+            raise ValueError(f"need ridge > 0 and 0 < forgetting <= 1, got {ridge}, {forgetting}")
+        m = self.obs_size + self.action_size + 1
+        self.W = numpy.zeros((m, self.obs_size))
+        self.P = numpy.eye(m) / ridge
+        self.lam = float(forgetting)
+
+    def features(self, s, u):
+        return numpy.concatenate([s, u, numpy.ones((s.shape[0], 1))], axis=1)
+
+    def predict_delta(self, s, u):
+        return self.features(s, u) @ self.W
+
+    def fit_delta(self, s, u, delta):
+        for phi, d in zip(self.features(s, u), delta):
+            Pphi = self.P @ phi
+            g = Pphi / (self.lam + phi @ Pphi)
+            self.W += numpy.outer(g, d - phi @ self.W)
+            self.P = (self.P - numpy.outer(g, Pphi)) / self.lam
+
+
+class RunningScaler:
+    """z = (v − μ)/σ, with μ and σ measured online (Welford) on the first ``n_fit`` samples, then frozen.
+
+    Freezing keeps the meaning of each network unit fixed once the scale is known;
+    σ has a floor ``min_std`` so that a component that never moved does not blow up.
+    """
+
+    def __init__(self, size: int, n_fit: int = 200, min_std: float = 1e-6):
+        self.size, self.n_fit, self.min_std = int(size), int(n_fit), float(min_std)
+        self.n = 0
+        self.mean = numpy.zeros(self.size)
+        self.m2 = numpy.zeros(self.size)
+
+    @property
+    def frozen(self) -> bool:
+        return self.n >= self.n_fit
+
+    @property
+    def std(self):
+        var = self.m2 / max(self.n - 1, 1) if self.n > 1 else numpy.ones(self.size)
+        return numpy.maximum(numpy.sqrt(var), self.min_std)
+
+    def update(self, v):
+        """Welford: μ ← μ + (v − μ)/n,  M₂ ← M₂ + (v − μ_old)(v − μ_new) (while not frozen)."""
+        for row in numpy.atleast_2d(v):
+            if self.frozen:
+                return
+            self.n += 1
+            d = row - self.mean
+            self.mean += d / self.n
+            self.m2 += d * (row - self.mean)
+
+    def scale(self, v):
+        return (v - self.mean) / self.std
+
+    def unscale(self, z):
+        return z * self.std + self.mean
+
+
+class EqPropWorldModel(WorldModel):
+    """An EqProp network predicts Δ = s' − s from (s, u); one nudge per real transition.
+
+    Scaling into the range the network's states can represent:
+      input   x = clip((s − μ_s)/σ_s, ±z_max) / z_max  and the action code u (one-hot or in [−1, 1]),
+              so every clamped input lies in [−1, 1];
+      target  y = ½ + clip((Δ − μ_Δ)/σ_Δ, ±z_max) / (2 z_max)  ∈ [0, 1],
+              the box of the hard-sigmoid output units, with "no change from the mean" at ½.
+    μ and σ come from :class:`RunningScaler` (the first ``n_scale`` transitions, then frozen).
+    With ``net.linear_output`` the target is the plain z-score instead (no box to fit into).
+
+    ``net`` is an :class:`neurophys.models.eqprop.EqPropNet` with sizes[0] = d + k and
+    sizes[-1] = d; build one with :func:`make_eqprop_world_model`.
+    """
+
+    name = "eqprop"
+
+    def __init__(self, net, obs_size: int, action_size: int, z_max: float = 2.0, n_scale: int = 200,
+                 n_warm: int = 6, lr_decay: float | None = None):
+        super().__init__(obs_size, action_size)
+        if net.sizes[0] != self.obs_size + self.action_size or net.sizes[-1] != self.obs_size:
+            raise ValueError(f"the EqProp net has sizes {net.sizes}; a world model for {self.obs_size}-component "
+                             f"observations and {self.action_size}-number action codes needs "
+                             f"sizes[0] = {self.obs_size + self.action_size} and sizes[-1] = {self.obs_size}")
+        if z_max <= 0:
+            raise ValueError(f"z_max must be positive, got {z_max}")
+        if int(n_warm) < 1:
+            raise ValueError(f"n_warm (relaxation steps of a warm-started imagined step) must be >= 1, got {n_warm}")
+        if lr_decay is not None and lr_decay <= 0:
+            raise ValueError(f"lr_decay (a number of steps) must be positive or None, got {lr_decay}")
+        self.net, self.z_max, self.n_warm = net, float(z_max), int(n_warm)
+        self.lr_decay = lr_decay
+        self.s_scaler = RunningScaler(self.obs_size, n_scale)
+        self.d_scaler = RunningScaler(self.obs_size, n_scale)
+        self.last_info = None
+
+    # -- the scaling described in the class docstring
+    def net_input(self, s, u):
+        z = numpy.clip(self.s_scaler.scale(s), -self.z_max, self.z_max) / self.z_max
+        return B.asarray(numpy.concatenate([z, u], axis=1))
+
+    def net_target(self, delta):
+        z = numpy.clip(self.d_scaler.scale(delta), -self.z_max, self.z_max)
+        return B.asarray(z if self.net.linear_output else 0.5 + z / (2 * self.z_max))
+
+    def delta_from_output(self, y):
+        y = numpy.asarray(B.to_host(y), dtype=numpy.float64)
+        z = y if self.net.linear_output else (y - 0.5) * 2 * self.z_max
+        return self.d_scaler.unscale(z)
+
+    @property
+    def lr_scale(self) -> float:
+        """η_n/η_0 = τ/(τ + n) after n updates (τ = lr_decay; 1 without decay): quiets online SGD noise."""
+        return 1.0 if self.lr_decay is None else self.lr_decay / (self.lr_decay + self.n_updates)
+
+    def predict_delta(self, s, u):
+        """Δ_hat: the output units at the free equilibrium, read back through the scaler."""
+        return self.delta_from_output(self.net.predict(self.net_input(s, u)))
+
+    def rollout(self, s, U):
+        """Imagined states (N, H, d), each step's relaxation warm-started from the last equilibrium.
+
+        The first step relaxes from zero for ``net.n_free`` steps; the next ones start
+        from the previous step's hidden and output states, which are already close to
+        the new equilibrium (the world moves little in one dt), and relax ``n_warm`` steps.
+        """
+        s, _ = self._check(s, U[:, 0])
+        states, eq = [], None
+        for t in range(U.shape[1]):
+            x = self.net_input(s, U[:, t])
+            eq = self.net.free_phase(x) if eq is None else self.net.free_phase(x, eq, n_steps=self.n_warm)
+            s = s + self.delta_from_output(eq[-1])
+            states.append(s)
+        return numpy.stack(states, axis=1)
+
+    def fit_delta(self, s, u, delta):
+        self.s_scaler.update(s)
+        self.d_scaler.update(delta)
+        self.last_info = self.net.train_step(self.net_input(s, u), self.net_target(delta), lr_scale=self.lr_scale)
+        return self.last_info
+
+    def learn(self, s, u, s_next) -> float:
+        """One EqProp step; the free phase of ``train_step`` is the prediction, so the error costs nothing extra."""
+        s, u = self._check(s, u)
+        s_next = _as_batch(s_next, self.obs_size, "next observation s'")
+        delta = s_next - s
+        if self.s_scaler.frozen and self.d_scaler.frozen:
+            info = self.fit_delta(s, u, delta)
+            err = float(numpy.mean((delta - self.delta_from_output(info["output"])) ** 2))
+        else:  # while the scales move, predict with the current ones, then learn
+            err = float(numpy.mean((delta - self.predict_delta(s, u)) ** 2))
+            self.fit_delta(s, u, delta)
+        self.n_updates += 1
+        return err
+
+
+def make_eqprop_world_model(obs_size: int, action_size: int, hidden=(64,), rng=None, z_max: float = 2.0,
+                            n_scale: int = 200, n_warm: int = 6, lr_decay: float | None = None, **net_kw):
+    """An :class:`EqPropWorldModel` on a fresh EqPropNet [d + k, *hidden, d] (``net_kw`` go to EqPropNet)."""
+    from .eqprop import EqPropNet
+    sizes = [int(obs_size) + int(action_size), *[int(h) for h in hidden], int(obs_size)]
+    net = EqPropNet(sizes, rng=rng, **net_kw)
+    return EqPropWorldModel(net, obs_size, action_size, z_max=z_max, n_scale=n_scale, n_warm=n_warm,
+                           lr_decay=lr_decay)
