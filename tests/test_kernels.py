@@ -154,14 +154,17 @@ def _net(sizes, energy="scellier", clip=(0.0, 1.0), seed=0):
 
 
 @needs_cxx
-@pytest.mark.parametrize("case", ["raw_boxed", "hard_sigmoid_unboxed", "two_hidden"])
-def test_relaxation_kernel_matches_relax_step(f64, case):
+@pytest.mark.parametrize("order", ["alternating", "synchronous"])
+@pytest.mark.parametrize("case", ["raw_boxed", "hard_sigmoid_unboxed", "two_hidden", "three_hidden"])
+def test_relaxation_kernel_matches_relax_step(f64, case, order):
     if case == "raw_boxed":
         net, scale = _net([11, 9, 4], energy="raw"), 1.0
     elif case == "hard_sigmoid_unboxed":
         net, scale = _net([11, 9, 4], clip=None), 1.6
-    else:
+    elif case == "two_hidden":
         net, scale = _net([11, 13, 7, 4]), 1.0
+    else:
+        net, scale = _net([11, 13, 7, 9, 4]), 1.0
     batch = 21
     s = [f64.random((batch, n)) * scale - 0.3 * (scale > 1) for n in net.sizes]
     const = [None, net.b[0] + s[0] @ net.W[0]] + [None] * (net.L - 1)
@@ -170,11 +173,11 @@ def test_relaxation_kernel_matches_relax_step(f64, case):
     free = [False] + [True] * net.L
     ref = list(s)
     for _ in range(5):
-        ref = M.relax_step(ref, net.W, net.b, free, net.rho, net.drho, 0.4, 0.7, target, -1, const, lo, hi)
+        ref = M.relax_step(ref, net.W, net.b, free, net.rho, net.drho, 0.4, 0.7, target, -1, const, lo, hi, order)
     with loader.host_emulation(), warnings.catch_warnings():
         warnings.simplefilter("error", D.KernelFallbackWarning)  # must not fall back here
         out = D.eqprop_relax_steps(s, net.W, net.b, free, net.rho, net.drho, 0.4, 0.7, target, -1, const, lo, hi,
-                                   n_steps=5)
+                                   order=order, n_steps=5)
     for l in range(1, net.L + 1):
         numpy.testing.assert_allclose(out[l], ref[l], atol=1e-12)
 
@@ -187,10 +190,12 @@ def test_relaxation_kernel_tiles_and_float32_agree():
     W = [rng.normal(size=(sizes[l], sizes[l + 1])).astype(numpy.float32) * 0.2 for l in range(2)]
     const = [None, s[0] @ W[0], numpy.zeros(10, numpy.float32)]
     lo, hi = [None, 0.0, 0.0], [None, 1.0, 1.0]
-    outs = [KE.relax(s, W, const, [0, 0, 0], lo, hi, 0.5, 10, tile=t, device="host") for t in (1, 4, 8)]
-    for o in outs[1:]:
-        numpy.testing.assert_allclose(o[1], outs[0][1], atol=1e-6)
-        numpy.testing.assert_allclose(o[2], outs[0][2], atol=1e-6)
+    outs = [KE.relax(s, W, const, [0, 0, 0], lo, hi, 0.5, 10, order=o, tile=t, device="host")
+            for o in ("synchronous", "alternating") for t in (1, 4, 8)]
+    for group in (outs[:3], outs[3:]):  # tiles agree within an order
+        for o in group[1:]:
+            numpy.testing.assert_allclose(o[1], group[0][1], atol=1e-6)
+            numpy.testing.assert_allclose(o[2], group[0][2], atol=1e-6)
 
 
 @needs_cxx
@@ -299,12 +304,12 @@ def test_gpu_eqprop_parity_float32():
     const = [None, b[0] + x @ W[0], None]
     ref = list(s)
     for _ in range(30):
-        ref = M.relax_step(ref, W, b, free, net.rho, net.drho, 0.5, 1.0, t, -1, const, lo, hi)
+        ref = M.relax_step(ref, W, b, free, net.rho, net.drho, 0.5, 1.0, t, -1, const, lo, hi, "synchronous")
     with B.using("cupy") as cp:
         dev = lambda a: None if a is None else cp.asarray(a)
         out = D.eqprop_relax_steps([dev(a) for a in s], [dev(w) for w in W], [dev(v) for v in b], free, net.rho,
-                                   net.drho, 0.5, 1.0, dev(t), -1, [dev(c) for c in const], lo, hi, n_steps=30,
-                                   use_kernels=True)
+                                   net.drho, 0.5, 1.0, dev(t), -1, [dev(c) for c in const], lo, hi,
+                                   order="synchronous", n_steps=30, use_kernels=True)
         out = [B.to_host(a) for a in out]
     numpy.testing.assert_allclose(out[1], ref[1], atol=1e-4)
     numpy.testing.assert_allclose(out[2], ref[2], atol=1e-4)

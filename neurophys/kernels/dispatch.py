@@ -183,7 +183,8 @@ def rho_kind(f, df):
 
 
 def eqprop_relax_steps(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_layer=-1,
-                       const_drive=None, lo=None, hi=None, n_steps: int = 1, use_kernels=None):
+                       const_drive=None, lo=None, hi=None, order: str = "alternating", n_steps: int = 1,
+                       use_kernels=None):
     """``n_steps`` × :func:`neurophys.models.eqprop.relax_step` (same arguments), fused on a GPU.
 
     The kernel covers: input clamped, all other layers free, the cost on the output layer,
@@ -194,7 +195,8 @@ def eqprop_relax_steps(s, W, b, free, rho, drho, eps, beta=0.0, target=None, tar
     def reference():
         out = list(s)
         for _ in range(int(n_steps)):
-            out = M.relax_step(out, W, b, free, rho, drho, eps, beta, target, target_layer, const_drive, lo, hi)
+            out = M.relax_step(out, W, b, free, rho, drho, eps, beta, target, target_layer, const_drive, lo, hi,
+                               order)
         return out
 
     if not kernels_wanted(use_kernels):
@@ -215,7 +217,8 @@ def eqprop_relax_steps(s, W, b, free, rho, drho, eps, beta=0.0, target=None, tar
     if reason is None:
         from . import eqprop as K
         try:
-            K.relax_tile([a.shape[1] for a in s], s[1].shape[0], s[1].dtype.itemsize)
+            K.relax_tile([a.shape[1] for a in s], s[1].shape[0], s[1].dtype.itemsize,
+                         copies=1 if order == "alternating" else 2)
         except KernelError as err:
             reason = str(err)
     if reason:
@@ -232,7 +235,7 @@ def eqprop_relax_steps(s, W, b, free, rho, drho, eps, beta=0.0, target=None, tar
     lo = lo or [None] * (L + 1)
     hi = hi or [None] * (L + 1)
     return K.relax(s, W, const, kinds, lo, hi, eps, int(n_steps), float(beta or 0.0),
-                   target if beta else None)
+                   target if beta else None, order)
 
 
 def eqprop_weight_grads(net, s_plus, s_ref, scale: float, use_kernels=None):

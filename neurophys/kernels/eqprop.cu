@@ -2,20 +2,25 @@
 // weight-update reduction.
 //
 // Layers s_0 (the clamped input), s_1 .. s_L (free), weights W_l (n_l, n_{l+1}),
-// row-major. One relaxation step (synchronous, every layer sees the old states):
+// row-major. One relaxation step of layer l:
 //
 //   drive_l = c_l + rho(s_{l-1}) W_{l-1} [l-1 >= 1] + rho(s_{l+1}) W_l^T [l < L]
 //   dF/ds_l = s_l - rho'(s_l) drive_l + beta (s_l - t) [l = L]
-//   s_l    <- clip(s_l - eps dF/ds_l, lo_l, hi_l)
+//   s_l    <- clip(s_l - eps_l dF/ds_l, lo_l, hi_l),   eps_L = eps / (1 + |beta|) when nudged, else eps
 //
 // c_l is the part of the drive that does not change during the relaxation
 // (b_{l-1}, plus x W_0 for the first hidden layer), computed once by the caller.
-// This is neurophys.models.eqprop.relax_step, n_steps times.
+// Two orders, as neurophys.models.eqprop.relax_step:
+//   synchronous (Jacobi): every layer reads the states from before the step
+//     -> two copies of the states (ping-pong);
+//   alternating: the odd layers first, then the even layers with the new odd states.
+//     A layer couples only to its neighbours (of the other parity), so each half sweep
+//     can update its layers in place -> one copy, and a barrier after each half sweep.
 //
 // relax: one block relaxes a tile of `tile` examples for all n_steps, with their
-// states in shared memory (two copies, for the synchronous update), so a relaxation
-// of 30 steps is one launch instead of ~150 small ones. Weights are read from global
-// memory (L1/L2-resident for small and medium layers) and reused across the tile.
+// states in shared memory, so a relaxation of 30 steps is one launch instead of ~150
+// small ones. Weights are read from global memory (L1/L2-resident for small and
+// medium layers) and reused across the tile.
 #include "np_common.cuh"
 
 #define NP_EQ_MAX_LAYERS 8  // L + 1 <= 8
@@ -29,11 +34,50 @@ template <typename T> __device__ __forceinline__ T eq_drho(T s, int kind) {
     return kind == 1 ? ((s >= T(0) && s <= T(1)) ? T(1) : T(0)) : T(1);
 }
 
+// New values of layer l for this block's tile, reading `src`, writing `dst` (may equal src
+// for the alternating order: each thread reads and writes only its own entries of layer l).
+template <typename T>
+__device__ __forceinline__ void eq_update_layer(int l, const T* src, T* dst, const int* off,
+                                                const long long* W_ptrs, const long long* c_ptrs,
+                                                const int* sizes, const int* rho_kind, const T* lo, const T* hi,
+                                                const int* has_box, const T* target, T beta, T eps, int L,
+                                                int e0, int nt) {
+    int n = sizes[l];
+    const T* c = reinterpret_cast<const T*>(c_ptrs[l]);
+    const T* Wd = l >= 2 ? reinterpret_cast<const T*>(W_ptrs[l - 1]) : 0;  // from below, (n_{l-1}, n_l)
+    const T* Wu = l < L ? reinterpret_cast<const T*>(W_ptrs[l]) : 0;       // from above, (n_l, n_{l+1})
+    int kd = rho_kind[l - 1], ku = l < L ? rho_kind[l + 1] : 0, kl = rho_kind[l];
+    bool nudged = (l == L && beta != T(0));
+    T step = nudged ? eps / (T(1) + (beta < T(0) ? -beta : beta)) : eps;
+    for (int t = threadIdx.x; t < nt * n; t += blockDim.x) {
+        int e = t / n, j = t - e * n;  // consecutive threads: consecutive units j (coalesced W reads)
+        T drive = c[(long)(e0 + e) * n + j];
+        if (Wd) {
+            int m = sizes[l - 1];
+            const T* r = src + off[l - 1] + e * m;
+            for (int i = 0; i < m; ++i) drive += eq_rho(r[i], kd) * Wd[(long)i * n + j];
+        }
+        if (Wu) {
+            int m = sizes[l + 1];
+            const T* r = src + off[l + 1] + e * m;
+            const T* w = Wu + (long)j * m;
+            for (int k = 0; k < m; ++k) drive += eq_rho(r[k], ku) * w[k];
+        }
+        T s = src[off[l] + t];
+        T grad = s - eq_drho(s, kl) * drive;
+        if (nudged) grad += beta * (s - target[(long)(e0 + e) * n + j]);
+        T out = s - step * grad;
+        if (has_box[l]) out = np_min(np_max(out, lo[l]), hi[l]);
+        dst[off[l] + t] = out;
+    }
+}
+
 // Pointers travel as int64 arrays (cupy and the host emulation both pass addresses).
 template <typename T>
 __device__ void eqprop_relax(const long long* W_ptrs, const long long* c_ptrs, const long long* s_ptrs,
                              const int* sizes, const int* rho_kind, const T* lo, const T* hi, const int* has_box,
-                             const T* target, T beta, T eps, int n_steps, int L, int batch, int tile) {
+                             const T* target, T beta, T eps, int n_steps, int L, int batch, int tile,
+                             int alternating) {
     NP_DYNAMIC_SHARED(T, smem);
     __shared__ int off[NP_EQ_MAX_LAYERS + 1];  // offset of layer l's tile in a state copy
     int e0 = blockIdx.x * tile;
@@ -44,9 +88,8 @@ __device__ void eqprop_relax(const long long* W_ptrs, const long long* c_ptrs, c
         off[L + 1] = o;
     }
     __syncthreads();
-    int total = off[L + 1];
     T* cur = smem;
-    T* nxt = smem + total;
+    T* nxt = smem + off[L + 1];  // second copy: synchronous order only
     // load the tile's states: cur[off[l] + e * n_l + j] = s_l[e0 + e, j]
     for (int l = 1; l <= L; ++l) {
         const T* s = reinterpret_cast<const T*>(s_ptrs[l]);
@@ -55,36 +98,20 @@ __device__ void eqprop_relax(const long long* W_ptrs, const long long* c_ptrs, c
     }
     __syncthreads();
     for (int step = 0; step < n_steps; ++step) {
-        for (int l = 1; l <= L; ++l) {
-            int n = sizes[l];
-            const T* c = reinterpret_cast<const T*>(c_ptrs[l]);
-            const T* Wd = l >= 2 ? reinterpret_cast<const T*>(W_ptrs[l - 1]) : 0;  // from below, (n_{l-1}, n_l)
-            const T* Wu = l < L ? reinterpret_cast<const T*>(W_ptrs[l]) : 0;       // from above, (n_l, n_{l+1})
-            int kd = rho_kind[l - 1], ku = l < L ? rho_kind[l + 1] : 0, kl = rho_kind[l];
-            for (int t = threadIdx.x; t < nt * n; t += blockDim.x) {
-                int e = t / n, j = t - e * n;  // consecutive threads: consecutive units j (coalesced W reads)
-                T drive = c[(long)(e0 + e) * n + j];
-                if (Wd) {
-                    int m = sizes[l - 1];
-                    const T* r = cur + off[l - 1] + e * m;
-                    for (int i = 0; i < m; ++i) drive += eq_rho(r[i], kd) * Wd[(long)i * n + j];
-                }
-                if (Wu) {
-                    int m = sizes[l + 1];
-                    const T* r = cur + off[l + 1] + e * m;
-                    const T* w = Wu + (long)j * m;
-                    for (int k = 0; k < m; ++k) drive += eq_rho(r[k], ku) * w[k];
-                }
-                T s = cur[off[l] + t];
-                T grad = s - eq_drho(s, kl) * drive;
-                if (l == L && beta != T(0)) grad += beta * (s - target[(long)(e0 + e) * n + j]);
-                T out = s - eps * grad;
-                if (has_box[l]) out = np_min(np_max(out, lo[l]), hi[l]);
-                nxt[off[l] + t] = out;
+        if (alternating) {
+            for (int parity = 1; parity >= 0; --parity) {  // odd layers, then even layers
+                for (int l = parity == 1 ? 1 : 2; l <= L; l += 2)
+                    eq_update_layer(l, cur, cur, off, W_ptrs, c_ptrs, sizes, rho_kind, lo, hi, has_box, target,
+                                    beta, eps, L, e0, nt);
+                __syncthreads();  // this half sweep's states are written before the other half reads them
             }
+        } else {
+            for (int l = 1; l <= L; ++l)
+                eq_update_layer(l, cur, nxt, off, W_ptrs, c_ptrs, sizes, rho_kind, lo, hi, has_box, target, beta,
+                                eps, L, e0, nt);
+            __syncthreads();  // every layer's new state is written before anyone reads it
+            T* tmp = cur; cur = nxt; nxt = tmp;
         }
-        __syncthreads();  // every layer's new state is written before anyone reads it
-        T* tmp = cur; cur = nxt; nxt = tmp;
     }
     for (int l = 1; l <= L; ++l) {
         T* s = reinterpret_cast<T*>(s_ptrs[l]);
@@ -133,9 +160,9 @@ __device__ void eqprop_weight_grad(const T* Ap, const T* Bp, const T* Ar, const 
                                                   const long long* s_ptrs, const int* sizes,                \
                                                   const int* rho_kind, const T* lo, const T* hi,            \
                                                   const int* has_box, const T* target, T beta, T eps,       \
-                                                  int n_steps, int L, int batch, int tile) {                \
+                                                  int n_steps, int L, int batch, int tile, int alternating) { \
         eqprop_relax<T>(W_ptrs, c_ptrs, s_ptrs, sizes, rho_kind, lo, hi, has_box, target, beta, eps, n_steps, \
-                        L, batch, tile);                                                                    \
+                        L, batch, tile, alternating);                                                       \
     }                                                                                                        \
     extern "C" __global__ void eqprop_weight_grad_##SUF(const T* Ap, const T* Bp, const T* Ar, const T* Br,  \
                                                         T* dW, T* db, int batch, int n_in, int n_out, int kA, \

@@ -1,9 +1,9 @@
 """EqProp on the GPU: the fused relaxation and the weight-update reduction of ``eqprop.cu``.
 
 The model (and the NumPy reference, :func:`neurophys.models.eqprop.relax_step`) lives in
-:mod:`neurophys.models.eqprop`. Here the same synchronous steps
+:mod:`neurophys.models.eqprop`. Here the same steps (alternating or synchronous order)
 
-    s_l <- clip(s_l - eps [s_l - rho'(s_l) drive_l + beta (s_l - t)[l = L]], lo_l, hi_l)
+    s_l <- clip(s_l - eps_l [s_l - rho'(s_l) drive_l + beta (s_l - t)[l = L]], lo_l, hi_l)
 
 run n_steps at a time in one launch, each block holding a tile of examples' states in
 shared memory. Supported: the input layer clamped, every other layer free, rho the
@@ -35,14 +35,15 @@ def _address(a) -> int:
     return int(a.data.ptr) if hasattr(a.data, "ptr") else int(a.ctypes.data)
 
 
-def relax_tile(sizes, batch: int, itemsize: int, tile=None) -> int:
-    """Examples per block: enough blocks to fill a GPU (~64), two state copies in 48 KiB."""
-    per_example = 2 * sum(sizes[1:]) * itemsize
+def relax_tile(sizes, batch: int, itemsize: int, tile=None, copies: int = 2) -> int:
+    """Examples per block: enough blocks to fill a GPU (~64), ``copies`` state copies in 48 KiB
+    (2 for the synchronous order, 1 for the alternating one)."""
+    per_example = copies * sum(sizes[1:]) * itemsize
     fits = MAX_SHARED_BYTES // per_example
     if fits < 1:
         raise KernelError(f"eqprop relax: the free layers {list(sizes[1:])} hold {sum(sizes[1:])} units, too many "
-                          f"for one example's two state copies in 48 KiB of shared memory (at most "
-                          f"{MAX_SHARED_BYTES // (2 * itemsize)}); use the NumPy/cupy relax_step loop")
+                          f"for one example's {copies} state cop{'ies' if copies > 1 else 'y'} in 48 KiB of shared memory "
+                          f"(at most {MAX_SHARED_BYTES // (copies * itemsize)}); use the NumPy/cupy relax_step loop")
     if tile is None:
         tile = 1
         while tile * 2 <= min(16, fits) and batch // (tile * 2) >= 64:
@@ -54,8 +55,12 @@ def relax_tile(sizes, batch: int, itemsize: int, tile=None) -> int:
 
 
 def relax(s, W, const_drive, rho_kinds, lo, hi, eps: float, n_steps: int, beta: float = 0.0, target=None,
-          tile=None, device=None):
-    """n_steps synchronous relaxation steps of layers 1..L in one launch; returns the new states.
+          order: str = "alternating", tile=None, device=None):
+    """n_steps relaxation steps of layers 1..L in one launch; returns the new states.
+
+    order: 'alternating' (odd layers, then even layers with the new odd states) or
+    'synchronous' (all layers from the old states), as relax_step; the nudged output
+    layer steps with eps / (1 + |beta|).
 
     s: [x, s_1, ..., s_L] (batch, n_l) — s_0 = x is clamped and not read (its drive is in c_1).
     W: [W_0, ..., W_{L-1}], W_l (n_l, n_{l+1}).
@@ -101,15 +106,19 @@ def relax(s, W, const_drive, rho_kinds, lo, hi, eps: float, n_steps: int, beta: 
     has_box = [int(lo[l] is not None) for l in range(L + 1)]
     lo_a = numpy.array([0.0 if v is None else v for v in lo], dtype=real)
     hi_a = numpy.array([0.0 if v is None else v for v in hi], dtype=real)
+    if order not in ("alternating", "synchronous"):
+        raise KernelError(f"{what}: unknown order {order!r}; valid: 'alternating', 'synchronous'")
+    copies = 1 if order == "alternating" else 2
     itemsize = numpy.dtype(real).itemsize
-    tile = relax_tile(sizes, batch, itemsize, tile)
+    tile = relax_tile(sizes, batch, itemsize, tile, copies)
     ptr = lambda arrs: xp.asarray(numpy.array([0 if a is None else _address(a) for a in arrs], dtype=numpy.int64))
     args = [ptr(Ws), ptr(cs), ptr(new), xp.asarray(numpy.array(sizes, dtype=numpy.int32)),
             xp.asarray(numpy.array(kinds, dtype=numpy.int32)), xp.asarray(lo_a), xp.asarray(hi_a),
             xp.asarray(numpy.array(has_box, dtype=numpy.int32)), tgt, real(beta), real(eps),
-            numpy.int32(n_steps), numpy.int32(L), numpy.int32(batch), numpy.int32(tile)]
+            numpy.int32(n_steps), numpy.int32(L), numpy.int32(batch), numpy.int32(tile),
+            numpy.int32(order == "alternating")]
     module("eqprop", device).get_function(f"eqprop_relax_{suffix}")(
-        ((batch + tile - 1) // tile,), (THREADS,), args, shared_mem=2 * tile * sum(sizes[1:]) * itemsize)
+        ((batch + tile - 1) // tile,), (THREADS,), args, shared_mem=copies * tile * sum(sizes[1:]) * itemsize)
     return new
 
 

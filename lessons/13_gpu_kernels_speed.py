@@ -1,0 +1,290 @@
+# %% [markdown]
+# # Lesson 13 — The physics on a GPU: kernels and speed
+#
+# **Question.** Two loops dominate the time of this course: the Gross–Pitaevskii step
+# (lessons 02–03) and the Equilibrium-Propagation relaxation (lessons 06–09). Can we write
+# them as hand-made CUDA kernels that compute *exactly* what the NumPy code computes, and
+# how does neurophys compare with the engine its users would otherwise pick, PyTorch?
+#
+# **Physics of a time step, seen as data movement.** One forward-Euler step
+#
+#     ψ' = ψ − i dt [−½∇²ψ + (V + g|ψ|²)ψ]
+#
+# does about 30 floating-point operations per grid point but must read ψ and write ψ'
+# (16 bytes per point in complex64). On any modern processor that is *memory-bound*: the
+# time is set by bytes moved, not by arithmetic. NumPy evaluates the expression one
+# operator at a time, and each operator (each `roll`, `+`, `*`) is a full pass over the
+# field with a temporary array. A **fused kernel** does the whole right-hand side in one
+# pass: each point is read once and written once. When the field is small (document 000's
+# 32×32), a block of GPU threads can keep the whole field in on-chip *shared memory* and
+# take **many steps per launch**, touching global memory only at the start and the end.
+#
+# The EqProp relaxation is the same story at a different scale: 30 synchronous steps
+#
+#     s_l ← clip(s_l − ε [s_l − ρ'(s_l)(ρ(s_{l−1})W_{l−1} + b + ρ(s_{l+1})W_lᵀ) + β(s_l − t)], 0, 1)
+#
+# on layers of 500 and 10 units. In PyTorch (document 004's own code) each step is a
+# handful of tiny kernel launches; at batch ≤ 128 the GPU sits idle between them. The fused
+# kernel gives each block a tile of examples, keeps their states in shared memory (two
+# copies, for the synchronous update) and runs all steps in one launch.
+#
+# What is in `neurophys/kernels/`:
+#
+# | kernel | what it fuses |
+# |---|---|
+# | `gpe_euler_step` | Laplacian + nonlinearity + update, one launch per step, any grid |
+# | `gpe_euler_multistep` | n Euler steps per launch, field in shared memory (fields ≤ 48 KiB) |
+# | `gpe_euler_adjoint_(multi)step` | the hand-written adjoint (∂L/∂ψ, ∂L/∂V, ∂L/∂g, ∂L/∂dt) |
+# | `gpe_potential_step` / `_adjoint` | the split-step's real-space half step (the FFTs are cuFFT's) |
+# | `eqprop_relax` | n synchronous relaxation steps per launch, a tile of examples per block |
+# | `eqprop_weight_grad` | ρ, the nudged-minus-free outer products and the scaling in one pass |
+#
+# Selection: `neurophys.kernels.dispatch` runs the kernels when the backend is cupy and the
+# NumPy reference otherwise; a case a kernel does not cover falls back with a warning that
+# says why, and a kernel asked for on the numpy backend fails with a message saying so.
+
+# %%
+import json
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy
+
+from neurophys import backend as B
+from neurophys import course
+from neurophys.kernels import dispatch as D
+from neurophys.kernels import eqprop as KE
+from neurophys.kernels import gpe as KG
+from neurophys.kernels import loader
+from neurophys.kernels.emulate import find_compiler
+from neurophys.models import eqprop as M
+from neurophys.physics import gpe as P
+
+ctx = course.start(__file__)
+metrics, settings = {}, {}
+
+# %% [markdown]
+# ## 1. How many times does NumPy sweep the field per Euler step?
+# We time one NumPy Euler step on document 000's block (128 fields of 32×32) and compare it
+# with the time to copy the field once (one read + one write: the least any step can cost).
+# The ratio is the number of "field copies" the operator-by-operator evaluation costs; a
+# fused kernel costs one.
+
+# %%
+def median_time(fn, repeat=7):
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        B.synchronize()
+        times.append(time.perf_counter() - t0)
+    return float(numpy.median(times))
+
+
+prm = P.document_params()  # V = −a, g = 2b with a = b = 0.15
+rng = numpy.random.default_rng(ctx.seed)
+batch = ctx.pick(quick=16, default=128, full=128)
+with B.using("numpy"):
+    psi = (rng.normal(size=(batch, 32, 32)) + 1j * rng.normal(size=(batch, 32, 32))).astype(numpy.complex64)
+    t_step = median_time(lambda: P.euler_step(psi, 0.01, prm["V"], prm["g"], check=False))
+    t_copy = median_time(lambda: psi.copy())
+metrics["numpy_euler_step_in_field_copies"] = t_step / t_copy
+settings["euler_block"] = f"{batch}x32x32 complex64, dt 0.01, V={prm['V']}, g={prm['g']}"
+ctx.log(f"NumPy Euler step: {1e3 * t_step:.3f} ms = {t_step / t_copy:.1f} field copies "
+        f"(copy {1e3 * t_copy:.3f} ms)")
+
+# %% [markdown]
+# ## 2. Proving the kernels right without a GPU
+# CI machines have no GPU, so the *same* kernel source is also compiled for the CPU with g++
+# through `host_emulation.h`, which stands in for `threadIdx`, `blockIdx`, shared memory and
+# `__syncthreads()` (each CUDA thread becomes a coroutine; a barrier really waits for every
+# thread of the block). The Python launch code — grid sizes, argument order, shared-memory
+# sizes — is the one that runs on the GPU. We compare, in float64, with the NumPy reference.
+
+# %%
+errors = {}
+have_cxx = find_compiler() is not None
+if have_cxx:
+    with B.using("numpy"), B.precision("float64"), loader.host_emulation():
+        r = numpy.random.default_rng(1)
+        psi64 = (r.normal(size=(4, 32, 32)) + 1j * r.normal(size=(4, 32, 32))) * 0.5
+        G64 = r.normal(size=psi64.shape) + 1j * r.normal(size=psi64.shape)
+        for scheme in ("euler", "splitstep"):
+            ref, tape = P.evolve(psi64, 5, 0.01, prm["V"], prm["g"], scheme=scheme)
+            G_ref, g_ref = P.evolve_backward(tape, G64)
+            out, ktape = D.gpe_evolve(psi64, 5, 0.01, prm["V"], prm["g"], scheme=scheme)
+            G, g = D.gpe_evolve_backward(ktape, G64)
+            errors[f"{scheme}_forward"] = float(numpy.abs(out - ref).max())
+            errors[f"{scheme}_adjoint"] = float(numpy.abs(G - G_ref).max())
+            errors[f"{scheme}_dL_dg"] = abs(g["g"] - g_ref["g"]) / abs(g_ref["g"])
+            if scheme == "euler":
+                field_ref, field_kernel = ref, out
+        net = M.EqPropNet([784, 64, 10], energy="raw", eps=0.5, beta=1.0, nudging="one-sided", rng=B.rng(0))
+        x = r.random((16, 784))
+        t = numpy.eye(10)[r.integers(0, 10, 16)]
+        s = net.init_states(x)
+        free, (lo, hi) = [False, True, True], net._box()
+        const = [None, net.b[0] + x @ net.W[0], None]
+        ref_s = list(s)
+        for _ in range(30):
+            ref_s = M.relax_step(ref_s, net.W, net.b, free, net.rho, net.drho, 0.5, 0.0, None, -1, const, lo, hi)
+        k_s = D.eqprop_relax_steps(s, net.W, net.b, free, net.rho, net.drho, 0.5, 0.0, None, -1, const, lo, hi,
+                                   n_steps=30)
+        errors["eqprop_relax"] = float(max(numpy.abs(k_s[l] - ref_s[l]).max() for l in (1, 2)))
+        s_free = net.free_phase(x)
+        g_ref, s_plus = net.eqprop_gradient(s_free, t)
+        g_k = D.eqprop_weight_grads(net, s_plus, s_free, net.beta)
+        errors["eqprop_weight_grad"] = float(max(numpy.abs(g_k[k] - g_ref[k]).max() for k in g_ref))
+    for k, v in errors.items():
+        ctx.log(f"host-emulated kernel vs NumPy, {k}: {v:.2e}")
+        metrics[f"emulated_{k}_error"] = v
+else:
+    ctx.log("no host C++ compiler: the emulated parity check is skipped")
+
+# %% [markdown]
+# The errors are at the level of float64 round-off (1e-16 .. 1e-13): the kernels compute the
+# same numbers as the library, operation for operation. Below, the 32×32 field after 5 Euler
+# steps from the kernel and from NumPy, and their difference.
+
+# %%
+if have_cxx:
+    fig, ax = plt.subplots(1, 3, figsize=(11, 3.4))
+    dens_k, dens_r = numpy.abs(field_kernel[0]) ** 2, numpy.abs(field_ref[0]) ** 2
+    for a, img, title in ((ax[0], dens_k, "|ψ|² kernel (host emulation)"), (ax[1], dens_r, "|ψ|² NumPy")):
+        im = a.imshow(img, cmap="magma")
+        a.set_title(title)
+        fig.colorbar(im, ax=a, shrink=0.8)
+    diff = numpy.abs(field_kernel[0] - field_ref[0])
+    im = ax[2].imshow(numpy.log10(diff + 1e-20), cmap="viridis")
+    ax[2].set_title("log10 |ψ_kernel − ψ_NumPy|")
+    fig.colorbar(im, ax=ax[2], shrink=0.8)
+    for a in ax:
+        a.set_xticks([]), a.set_yticks([])
+    ctx.savefig(fig, "parity.png")
+
+# %% [markdown]
+# ## 3. neurophys against PyTorch on this CPU
+# The benchmark suite (`python -m benchmarks.run`) times the same computations in neurophys
+# and in PyTorch (`benchmarks/torch_ref.py`) side by side, with the same number of threads.
+# Here we run it at this tier's size. *speedup* = PyTorch time / neurophys time; ≥ 1 means
+# neurophys is at least as fast. (Epoch rows time a few batches and scale to 60,000 images.)
+
+# %%
+import sys  # noqa: E402
+
+sys.path.insert(0, str(course.REPO_ROOT))
+try:
+    from benchmarks import run as bench
+    import torch
+except ImportError as err:  # torch is the `bench` extra: not installed everywhere
+    bench, torch = None, None
+    ctx.log(f"PyTorch not available ({err}); install the bench extra (pip install torch) for the comparison")
+
+cpu_rows = []
+if bench is not None:
+    torch.set_num_threads(1)  # NumPy's BLAS runs as the runner sets it; one thread each is the fair default
+    settings["torch"] = torch.__version__
+    settings["cpu"] = bench.cpu_name()
+    reps = ctx.pick(quick=2, default=5, full=7)
+    with B.using("numpy"):
+        cpu_rows.append(bench.bench_gpe_layer(torch, "cpu", "euler", batch=batch, repeat=reps))
+        cpu_rows.append(bench.bench_gpe_layer(torch, "cpu", "splitstep", batch=batch, repeat=reps))
+        cpu_rows.append(bench.bench_eqprop_relax(torch, "cpu", batch=ctx.pick(quick=32, default=128), repeat=reps))
+        if not ctx.quick:
+            cpu_rows.append(bench.bench_physnet_epoch(torch, "cpu", n_batches=ctx.pick(default=4, full=0)))
+            cpu_rows.append(bench.bench_eqprop_epoch(torch, "cpu", n_batches=ctx.pick(default=20, full=0)))
+    print(bench.format_table(cpu_rows))
+    keys = ["gpe_layer_euler", "gpe_layer_splitstep", "eqprop_relax", "lesson03_epoch", "lesson06_epoch"]
+    for key, r in zip(keys, cpu_rows):
+        metrics[f"cpu_speedup_{key}"] = r["speedup"]
+    (ctx.out / "benchmark_cpu.json").write_text(json.dumps({"rows": cpu_rows, "settings": settings}, indent=2))
+
+    fig, ax = plt.subplots(figsize=(8, 0.6 + 0.5 * len(cpu_rows)))
+    names = [r["name"] for r in cpu_rows]
+    speed = [r["speedup"] for r in cpu_rows]
+    ax.barh(range(len(speed)), speed, color=["tab:green" if s >= 1 else "tab:red" for s in speed])
+    ax.axvline(1.0, color="k", lw=1)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("PyTorch time / neurophys time  (> 1: neurophys faster)")
+    ax.set_title(f"CPU, 1 thread each: {settings['cpu']}")
+    ax.invert_yaxis()
+    ctx.savefig(fig, "cpu_speedups.png")
+
+# %% [markdown]
+# ## 4. On a GPU
+# Where a GPU answers (`--backend cupy`, or any run on a machine with cupy and a GPU), the
+# same script checks the real kernels against NumPy in float32 and runs the GPU suite:
+# the fused kernels against PyTorch CUDA eager, the EqProp relaxation's speedup at batch 32
+# and 128 (the issue's bar: ≥ 10×), and the fraction of the GPU's memory bandwidth that the
+# one-step Euler kernel reaches (bar: ≥ 60 %). Where none answers, nothing is measured and
+# the metrics say so (None) — no GPU number in this course is written by hand.
+
+# %%
+metrics["gpu"] = None
+if B.gpu_available():
+    import cupy  # noqa: F401  (a GPU answers: cupy is importable)
+    with B.using("cupy") as cp:
+        r = numpy.random.default_rng(2)
+        psi_h = ((r.normal(size=(8, 32, 32)) + 1j * r.normal(size=(8, 32, 32))) * 0.5).astype(numpy.complex64)
+        G_h = (r.normal(size=psi_h.shape) + 1j * r.normal(size=psi_h.shape)).astype(numpy.complex64)
+        with B.using("numpy"):
+            ref, tape = P.evolve(psi_h, 5, 0.01, prm["V"], prm["g"], scheme="euler")
+            G_ref, _ = P.evolve_backward(tape, G_h)
+        out, ktape = D.gpe_evolve(cp.asarray(psi_h), 5, 0.01, prm["V"], prm["g"], scheme="euler", use_kernels=True)
+        G, _ = D.gpe_evolve_backward(ktape, cp.asarray(G_h))
+        metrics["gpu_euler_forward_error"] = float(numpy.abs(B.to_host(out) - ref).max())
+        metrics["gpu_euler_adjoint_error"] = float(numpy.abs(B.to_host(G) - G_ref).max())
+    if bench is not None:
+        gpu_rows, meta = bench.run_gpu(quick=ctx.quick, batches=ctx.pick(quick=2, default=4, full=0),
+                                       repeat=ctx.pick(quick=2, default=5, full=7))
+        print(bench.format_table(gpu_rows))
+        metrics["gpu"] = meta.get("gpu")
+        for r_ in gpu_rows:
+            if "Euler step kernel" in r_["name"]:
+                metrics["gpu_euler_bandwidth_fraction"] = r_.get("fraction_of_nominal_bandwidth") or \
+                    r_.get("fraction_of_copy_bandwidth")
+            if "EqProp relaxation" in r_["name"]:
+                metrics[f"gpu_relax_speedup_batch{r_['name'].split('batch ')[1].split(',')[0]}"] = r_["speedup"]
+        (ctx.out / "benchmark_gpu.json").write_text(json.dumps({"rows": gpu_rows, "meta": meta}, indent=2))
+else:
+    ctx.log("no GPU answers here: the GPU parity check and the GPU benchmarks were not run")
+    stored = course.REPO_ROOT / "benchmarks" / "results" / "gpu.json"
+    if stored.exists():
+        old = json.loads(stored.read_text())
+        ctx.log(f"stored GPU results from {old['meta'].get('date')} on {old['meta'].get('gpu')} "
+                "(not re-measured in this run):")
+        if bench is not None:
+            print(bench.format_table(old["rows"]))
+
+# %% [markdown]
+# ## What it means
+# * The kernels are **right**: on the CPU their arithmetic matches the library to float64
+#   round-off, forward and backward, through the same launch code that runs on a GPU; the
+#   adjoints pass central differences (tests/test_kernels.py); `nvcc` compiles every source.
+# * On the **CPU**, neurophys is plain NumPy: it cannot fuse, so a step costs several
+#   sweeps of the field (section 1), as it does in PyTorch eager. Where both engines do the
+#   same sweeps, the table shows them close; where PyTorch has a better kernel (its
+#   convolutions, for PhysNet) it wins, and the table says so. We report the ratio as measured,
+#   on a shared 2-core machine; it moves by tens of percent from run to run.
+# * On a **GPU** the fused kernels remove exactly the costs that dominate these two loops:
+#   the sweeps (GPE) and the launches (EqProp). Whether they reach the issue's bars (EqProp ≥ 10×
+#   a PyTorch loop at batch ≤ 128; the Euler step ≥ 60 % of memory bandwidth) is measured by
+#   section 4 on a machine with a GPU; the results.json of this folder says whether it ran.
+#
+# ## Exercises
+# 1. Section 1 counts field copies per NumPy Euler step. Write the step with `out=` arguments
+#    and preallocated buffers; how close to 1 copy can NumPy get?
+# 2. `gpe_euler_multistep` needs 2·Ny·Nx complex numbers of shared memory. What is the largest
+#    complex64 field it can take in 48 KiB? What would you change to go beyond?
+# 3. Remove the `__syncthreads()` after the step loop in `eqprop.cu` and run
+#    `pytest tests/test_kernels.py`. Which test catches it, and why does the host emulation see
+#    a race that a serial loop over threads would hide?
+# 4. The EqProp kernel gives each block a *tile* of examples. Argue from weight reuse why a
+#    larger tile helps a 500×500 hidden-to-hidden layer and hurts at batch 32.
+
+# %%
+settings.update(tier=ctx.tier, threads=1, euler_steps=5, eqprop_emulated_net="784-64-10 raw, 30 steps")
+ctx.finish(metrics=metrics, settings=settings)
