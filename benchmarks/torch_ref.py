@@ -53,23 +53,28 @@ def gpe_layer_forward_backward(x, dout, scheme: str, n_steps: int, dt: float, V:
 
 # ------------------------------------------------------------------ EqProp
 @torch.no_grad()
-def eqprop_relax(x, W, b, s, n_steps: int, eps: float, beta: float = 0.0, target=None, lo=0.0, hi=1.0):
-    """The synchronous relaxation of neurophys.models.eqprop.relax_step with rho = identity in the box,
-    the clamped input's drive x W_0 + b_0 computed once (as neurophys does)."""
+def eqprop_relax(x, W, b, s, n_steps: int, eps: float, beta: float = 0.0, target=None, lo=0.0, hi=1.0,
+                 order: str = "alternating"):
+    """neurophys.models.eqprop.relax_step's relaxation with rho = identity in the box [lo, hi]:
+    'alternating' (odd layers, then even layers with the new odd states) or 'synchronous';
+    the nudged output layer steps with eps / (1 + |beta|); the clamped input's drive
+    x W_0 + b_0 is computed once (as neurophys does)."""
     L = len(W)
     c1 = x @ W[0] + b[0]
+    sweeps = [range(1, L + 1, 2), range(2, L + 1, 2)] if order == "alternating" else [range(1, L + 1)]
     s = list(s)
     for _ in range(n_steps):
-        new = list(s)
-        for l in range(1, L + 1):
-            drive = c1 if l == 1 else b[l - 1] + s[l - 1] @ W[l - 1]
-            if l < L:
-                drive = drive + s[l + 1] @ W[l].T
-            grad = s[l] - drive
-            if beta and l == L:
-                grad = grad + beta * (s[l] - target)
-            new[l] = torch.clamp(s[l] - eps * grad, lo, hi)
-        s = new
+        for sweep in sweeps:
+            cur = list(s)
+            for l in sweep:
+                drive = c1 if l == 1 else b[l - 1] + cur[l - 1] @ W[l - 1]
+                if l < L:
+                    drive = drive + cur[l + 1] @ W[l].T
+                grad, step = cur[l] - drive, eps
+                if beta and l == L:
+                    grad = grad + beta * (cur[l] - target)
+                    step = eps / (1 + abs(beta))
+                s[l] = torch.clamp(cur[l] - step * grad, lo, hi)
     return s
 
 
