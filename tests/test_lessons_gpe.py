@@ -16,3 +16,25 @@ def test_lesson_02_quick(tmp_path):
     assert 1.6 < m["splitstep_energy_slope_vs_dt"] < 2.4    # second order
     assert m["ground_state_energy_error_g0"] < 1e-4
     assert m["euler_unstable_dt_refused"] is True
+
+
+def test_lesson_03_quick(tmp_path):
+    res = course.run_lesson("03", tier="quick", out=tmp_path)
+    m = res["metrics"]
+    assert (tmp_path / "field_attractors.png").exists() and (tmp_path / "forgetting.png").exists()
+    for prefix in ("", "control_", "fieldonly_"):
+        for key in ("task1_accuracy", "task2_accuracy", "task1_after_task2", "forgetting"):
+            assert prefix + key in m and prefix + key + "_std" in m
+    assert m["fieldonly_task1_accuracy"] > 0.5                # the field-only net learns in a few batches
+    assert 0.01 < m["field_change_init"] < 0.5                # 5 Euler steps of 0.01: close to the identity
+    assert m["field_norm_growth_init"] > 0                    # Euler gains norm
+    assert m["euler_max_dt_omega"] > 0
+    assert m["seconds_per_epoch"] > 0
+    assert "subset" in res["settings"]["subset_note"]
+
+
+@pytest.mark.slow
+def test_lesson_03_default_learns(tmp_path):
+    m = course.run_lesson("03", tier="default", out=tmp_path)["metrics"]
+    assert m["task1_accuracy"] > 0.6 and m["control_task1_accuracy"] > 0.6
+    assert m["task2_accuracy"] > 0.5
