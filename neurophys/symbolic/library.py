@@ -114,6 +114,8 @@ def linear_combination(terms, weights, drop_zeros: bool = True) -> Node:
     for t, w in zip(terms, weights):
         if drop_zeros and w == 0:
             continue
+        if abs(abs(w) - 1.0) < 1e-9:       # 0.999999999 prints as 1: say 1
+            w = float(np.sign(w))
         if isinstance(t, Const):
             parts.append(Const(w * t.value))
         elif w == 1.0:
