@@ -41,14 +41,14 @@ from neurophys.plots.eqprop import plot_learning_curves, plot_relaxation
 ctx = course.start(__file__)
 
 # The classroom recipe (measured to reach 97.5 % fast): ε = 1 (each step jumps to the
-# layer's momentary optimum, so 12 free steps suffice), small batches, layer-wise rates.
+# layer's momentary optimum, so 10 free steps suffice), small batches, layer-wise rates.
 settings = dict(
     hidden=ctx.pick(quick=100, default=500, full=500),
     n_train=ctx.pick(quick=3000, default=None, full=None),
     n_test=ctx.pick(quick=1000, default=None, full=None),
     epochs=ctx.pick(quick=2, default=8, full=30),
     batch_size=32,
-    eps=1.0, n_free=12, n_nudged=4, beta=0.5, nudging="symmetric",
+    eps=1.0, n_free=10, n_nudged=4, beta=0.5, nudging="symmetric",
     lr=[0.2, 0.1], momentum=0.0, energy="scellier",
 )
 x_train, y_train, x_test, y_test = load_mnist(n_train=settings["n_train"], n_test=settings["n_test"])
@@ -112,40 +112,46 @@ free_descends = bool(numpy.all(numpy.diff(energy[:n_show + 1]) <= 1e-4))
 ctx.log(f"free-phase energy decreases monotonically: {free_descends}")
 
 # %% [markdown]
-# ## Document 004's own configuration (full tier)
+# ## Document 004's own configuration
 # 784-500-10 on the *raw states* energy, β = 1 one-sided, 30 free / 10 nudged steps,
-# ε = 0.5, SGD lr 0.1, batch 128, 5 epochs. The original summed the energy over the
-# batch, so its gradient is a batch *sum*; our update is a batch mean, so the same
-# step is lr = 0.1 × 128.
+# ε = 0.5, synchronous updates, SGD lr 0.1, batch 128, 5 epochs (the full tier runs
+# all 5; the other tiers run one epoch to show the trend). The original summed the
+# energy over the batch, so its gradient is a batch *sum*: with our batch-mean update
+# the same step is lr = 0.1 × 128 = 12.8. We also run the reading "lr 0.1 on the batch
+# mean", to see whether the learning rate is what decides the outcome.
 
 # %%
-doc_acc = None
-doc_settings = dict(hidden=500, energy="raw", beta=1.0, nudging="one-sided", n_free=30, n_nudged=10, eps=0.5,
-                    lr_sum=0.1, batch_size=128, epochs=5)
-if ctx.full:
+doc_epochs = ctx.pick(quick=1, default=1, full=5)
+doc_curves = {}
+for name, doc_lr in (("as_written", 0.1 * 128), ("mean_lr", 0.1)):
     doc = EqPropNet([784, 500, 10], energy="raw", eps=0.5, n_free=30, n_nudged=10, beta=1.0,
-                    nudging="one-sided", lr=0.1 * 128, rng=ctx.rng(1))
-    doc_curve = []
-    for epoch in ctx.progress(range(5), desc="document config"):
+                    nudging="one-sided", order="synchronous", lr=doc_lr, rng=ctx.rng(1))
+    doc_curves[name] = []
+    for epoch in ctx.progress(range(doc_epochs), desc=f"document config ({name})"):
         doc.train_epoch(x_train, y_train, batch_size=128, rng=shuffle)
-        doc_curve.append(doc.accuracy(x_test, y_test))
-        ctx.log(f"document config, epoch {epoch + 1}: test {doc_curve[-1]:.4f}")
-    doc_acc = doc_curve[-1]
-    doc_settings["test_accuracy_per_epoch"] = doc_curve
+        doc_curves[name].append(doc.accuracy(x_test, y_test))
+        ctx.log(f"document config {name} (lr {doc_lr:g} on the batch mean), epoch {epoch + 1}: "
+                f"test {doc_curves[name][-1]:.4f}")
+doc_settings = dict(hidden=500, energy="raw", beta=1.0, nudging="one-sided", order="synchronous", n_free=30,
+                    n_nudged=10, eps=0.5, lr_batch_sum=0.1, batch_size=128, epochs=doc_epochs,
+                    test_accuracy_per_epoch=doc_curves)
 
 # %% [markdown]
 # ## What it means
 # The network never ran a backward pass, yet its two-phase, local rule trains it to
-# the accuracy of a backprop MLP of the same size (about 98 %). The price is time:
-# every example needs ~20 relaxation steps instead of one forward and one backward
-# pass. Look at `learning_curves.png` and `relaxation_energy.png`.
+# the test accuracy logged above (`results.json`); Scellier & Bengio (2017) report
+# about 2 % test error for MLPs of this size after 25 epochs. The price is time:
+# every minibatch needs 10 free and 2 × 4 nudged relaxation steps instead of one
+# forward and one backward pass. In the full tier, document 004's own settings are
+# run too: compare `document_config_test_accuracy` with ours and read exercise 1.
+# Look at `learning_curves.png` and `relaxation_energy.png`.
 #
 # ## Exercises
 # 1. Set `nudging="one-sided"` and β = 1 (the document's choice). How much accuracy
 #    does the O(β) bias of the gradient estimate cost?
 # 2. Lower `n_free` to 3. The free phase no longer reaches equilibrium — what happens
 #    to the theorem, and to the accuracy?
-# 3. Set ε = 0.5 (the document's step) and keep `n_free=12`. Plot the free-phase energy:
+# 3. Set ε = 0.5 (the document's step) and keep `n_free=10`. Plot the free-phase energy:
 #    how many steps does it now need to settle?
 # 4. Add a second hidden layer, `EqPropNet([784, 500, 500, 10], lr=[0.4, 0.1, 0.01])`. Why do
 #    the deeper layers need larger rates?
@@ -158,6 +164,10 @@ metrics = {
     "seconds_per_epoch": float(numpy.mean(history["seconds"])),
     "free_energy_monotone": free_descends,
 }
-if doc_acc is not None:
-    metrics["document_config_test_accuracy"] = doc_acc
+if ctx.full:
+    metrics["document_config_test_accuracy"] = doc_curves["as_written"][-1]
+    metrics["document_config_mean_lr_test_accuracy"] = doc_curves["mean_lr"][-1]
+else:
+    metrics["document_config_1epoch_test_accuracy"] = doc_curves["as_written"][-1]
+    metrics["document_config_mean_lr_1epoch_test_accuracy"] = doc_curves["mean_lr"][-1]
 ctx.finish(metrics=metrics, settings={**settings, "history": history, "document_config": doc_settings})

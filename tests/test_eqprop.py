@@ -173,3 +173,16 @@ def test_alternating_relaxation_never_raises_F_at_unit_step(f64):
     s, F = net.relax(net.init_states(x), n_steps=15, record_energy=True)
     s, Fn = net.relax(s, beta=0.5, target=t, n_steps=15, record_energy=True)
     assert numpy.all(numpy.diff(F) <= 1e-12) and numpy.all(numpy.diff(Fn) <= 1e-12)
+
+
+def test_dE_dtheta_difference_shortcut_for_a_shared_clamped_layer(f64):
+    net = EqPropNet([4, 5, 3], rng=B.rng(7))
+    a, b = _states(net, f64), _states(net, f64)
+    b[0] = a[0]  # the clamped input is the same array in both phases
+    ga, gb = net.dE_dtheta(a), net.dE_dtheta(b)
+    d = net.dE_dtheta_difference(a, b, 2.0)
+    for k in ga:
+        assert numpy.allclose(B.to_host(d[k]), B.to_host((ga[k] - gb[k]) / 2.0))
+    b[0] = a[0].copy()  # a different array with equal values: the general path
+    d2 = net.dE_dtheta_difference(a, b, 2.0)
+    assert all(numpy.allclose(B.to_host(d[k]), B.to_host(d2[k])) for k in d)

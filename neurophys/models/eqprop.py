@@ -238,7 +238,8 @@ class EqPropNet:
         return lo, hi
 
     # -------------------------------------------------------------- input checks
-    def _as_input(self, x):
+    def as_input(self, x):
+        """x as a checked (batch, n_in) array in the default dtype (a single example becomes a batch of 1)."""
         x = B.asarray(x) if not hasattr(x, "ndim") else x
         if x.ndim == 1:
             x = x[None, :]
@@ -365,7 +366,7 @@ class EqPropNet:
     # -------------------------------------------------------------- inference
     def free_phase(self, x, s=None, n_steps=None):
         """The free equilibrium s^0 for clamped inputs x (from zero states, or from ``s``)."""
-        x = self._as_input(x)
+        x = self.as_input(x)
         if s is None:
             s = self.init_states(x)
         else:
@@ -374,7 +375,7 @@ class EqPropNet:
 
     def predict(self, x, n_steps=None, batch_size: int = 1000):
         """The output layer at the free equilibrium, shape (batch, n_out)."""
-        x = self._as_input(x)
+        x = self.as_input(x)
         outs = [self.free_phase(x[i:i + batch_size], n_steps=n_steps)[-1] for i in range(0, len(x), batch_size)]
         return B.xp().concatenate(outs, axis=0)
 
@@ -401,14 +402,30 @@ class EqPropNet:
         if nudging == "random-sign" and float(B.to_host(self.rng.random())) < 0.5:
             beta = -beta
         s_plus = self.relax(s_free, beta, target, n_steps=n_nudged or self.n_nudged, **relax_kw)
-        g_plus = self.dE_dtheta(s_plus)
         if nudging == "symmetric":
-            s_minus = self.relax(s_free, -beta, target, n_steps=n_nudged or self.n_nudged, **relax_kw)
-            g_ref, scale = self.dE_dtheta(s_minus), 2.0 * beta
+            s_ref = self.relax(s_free, -beta, target, n_steps=n_nudged or self.n_nudged, **relax_kw)
+            scale = 2.0 * beta
         else:
-            g_ref, scale = self.dE_dtheta(s_free), beta
-        grads = {k: (g_plus[k] - g_ref[k]) / (scale * n) for k in g_plus}
-        return grads, s_plus
+            s_ref, scale = s_free, beta
+        return self.dE_dtheta_difference(s_plus, s_ref, scale * n), s_plus
+
+    def dE_dtheta_difference(self, s_a, s_b, denominator=1.0):
+        """[∂E/∂θ(s_a) − ∂E/∂θ(s_b)] / denominator, layer by layer.
+
+            ∂E/∂W_l(a) − ∂E/∂W_l(b) = −[ρ(a_l)ᵀρ(a_{l+1}) − ρ(b_l)ᵀρ(b_{l+1})]
+        When layer l is the same array in both (a clamped input) this is −ρ(s_l)ᵀ[ρ(a_{l+1}) − ρ(b_{l+1})]:
+        one matrix product instead of two (the largest one, for the input layer).
+        """
+        out = {}
+        for l in range(self.L):
+            ra1, rb1 = self.rho[l + 1](s_a[l + 1]), self.rho[l + 1](s_b[l + 1])
+            if s_a[l] is s_b[l]:
+                dW = self.rho[l](s_a[l]).T @ (ra1 - rb1)
+            else:
+                dW = self.rho[l](s_a[l]).T @ ra1 - self.rho[l](s_b[l]).T @ rb1
+            out[f"W{l}"] = -dW / denominator
+            out[f"b{l}"] = -(ra1 - rb1).sum(axis=0) / denominator
+        return out
 
     def apply_update(self, grads, lr_scale=1.0):
         """θ ← θ − η_l · lr_scale · g_l with each weight layer's own SGD (layer-wise rates)."""
@@ -434,7 +451,7 @@ class EqPropNet:
         also energy_free = mean E(s^0), energy_nudged = mean F(s^β) and
         energy_jump = mean [F(s^β) − E(s^0)] / β (these cost an extra pass).
         """
-        x = self._as_input(x)
+        x = self.as_input(x)
         t = self.as_target(target, x.shape[0])
         s0 = None
         if self.persistent and index is not None:
@@ -470,7 +487,7 @@ class EqPropNet:
 
     def train_epoch(self, x, target, batch_size: int = 32, rng=None, lr_scale=1.0) -> dict:
         """One pass over (x, target) in shuffled minibatches; returns the mean free-phase cost."""
-        x = self._as_input(x)
+        x = self.as_input(x)
         n = x.shape[0]
         order = (rng or numpy.random.default_rng()).permutation(n)
         total = 0.0
@@ -481,7 +498,8 @@ class EqPropNet:
             total += info["cost"] * len(idx)
         return {"cost": total / n}
 
-    def train_generative_step(self, x, labels, lr_scale=1.0, n_free=None, input_range=(0.0, 1.0)) -> dict:
+    def train_generative_step(self, x, labels, lr_scale=1.0, n_free=None, input_range=None,
+                              label_scale: float = 1.0) -> dict:
         """EqProp in the other direction: clamp the label, free the input, nudge the input towards x.
 
         Free phase: y clamped to the label, s_0 free (from zero), relax to s^0 (a dream).
@@ -489,8 +507,8 @@ class EqPropNet:
         cost ½‖dream − x‖², which teaches the network to imagine inputs of its labels.
         Returns dict(cost = mean ½‖dream − x‖²).
         """
-        x = self._as_input(x)
-        y = self.as_target(labels, x.shape[0])
+        x = self.as_input(x)
+        y = float(label_scale) * self.as_target(labels, x.shape[0])
         kw = dict(input_free=True, clamp_output=y, input_range=input_range)
         s = [B.zeros(x.shape)] + [B.zeros((x.shape[0], n)) for n in self.sizes[1:-1]] + [y]
         s_free = self.relax(s, n_steps=n_free, **kw)
@@ -501,7 +519,7 @@ class EqPropNet:
 
     # -------------------------------------------------------------- dreaming
     def dream(self, labels, n_steps: int = 200, eps=None, x0=None, input_range=(0.0, 1.0), noise: float = 0.0,
-              rng=None):
+              rng=None, label_scale: float = 1.0):
         """Clamp the output to one-hot ``labels`` (or given output rows), free the input, relax.
 
         Returns the imagined inputs s_0 (batch, n_in). The input relaxes on
@@ -511,8 +529,8 @@ class EqPropNet:
         xp = B.xp()
         labels = labels if hasattr(labels, "dtype") else xp.asarray(labels)
         batch = labels.shape[0]
-        y = self.as_target(labels, batch)
-        x = B.zeros((batch, self.sizes[0])) if x0 is None else self._as_input(x0).copy()
+        y = float(label_scale) * self.as_target(labels, batch)
+        x = B.zeros((batch, self.sizes[0])) if x0 is None else self.as_input(x0).copy()
         s = [x] + [B.zeros((batch, n)) for n in self.sizes[1:-1]] + [y]
         if noise <= 0:
             return self.relax(s, n_steps=n_steps, eps=eps, input_free=True, clamp_output=y,
