@@ -72,7 +72,8 @@ metrics, settings = {}, {}
 # fused kernel costs one.
 
 # %%
-def median_time(fn, repeat=7):
+def best_time(fn, repeat=15):
+    """The fastest of ``repeat`` runs: the one least disturbed by other programs on the machine."""
     fn()
     times = []
     for _ in range(repeat):
@@ -80,7 +81,7 @@ def median_time(fn, repeat=7):
         fn()
         B.synchronize()
         times.append(time.perf_counter() - t0)
-    return float(numpy.median(times))
+    return float(numpy.min(times))
 
 
 prm = P.document_params()  # V = −a, g = 2b with a = b = 0.15
@@ -88,8 +89,8 @@ rng = numpy.random.default_rng(ctx.seed)
 batch = ctx.pick(quick=16, default=128, full=128)
 with B.using("numpy"):
     psi = (rng.normal(size=(batch, 32, 32)) + 1j * rng.normal(size=(batch, 32, 32))).astype(numpy.complex64)
-    t_step = median_time(lambda: P.euler_step(psi, 0.01, prm["V"], prm["g"], check=False))
-    t_copy = median_time(lambda: psi.copy())
+    t_step = best_time(lambda: P.euler_step(psi, 0.01, prm["V"], prm["g"], check=False))
+    t_copy = best_time(lambda: psi.copy())
 metrics["numpy_euler_step_in_field_copies"] = t_step / t_copy
 settings["euler_block"] = f"{batch}x32x32 complex64, dt 0.01, V={prm['V']}, g={prm['g']}"
 ctx.log(f"NumPy Euler step: {1e3 * t_step:.3f} ms = {t_step / t_copy:.1f} field copies "
@@ -144,24 +145,43 @@ else:
     ctx.log("no host C++ compiler: the emulated parity check is skipped")
 
 # %% [markdown]
-# The errors are at the level of float64 round-off (1e-16 .. 1e-13): the kernels compute the
-# same numbers as the library, operation for operation. Below, the 32×32 field after 5 Euler
-# steps from the kernel and from NumPy, and their difference.
+# The errors are at the level of float64 round-off (1e-16 .. 1e-14), often exactly zero: the
+# host build computes the same numbers as the library, operation for operation (it rounds
+# each `*` and `+` separately, as NumPy does — bit for bit, even in float32). A GPU build
+# rounds differently: nvcc contracts `a*b + c` into one fused multiply-add. The emulation can
+# do the same (`host_emulation(fma=True)`), so we let a vortex in a harmonic trap turn for
+# 200 Euler steps in complex64 through the fused kernel (all 200 steps in one launch, the
+# field in shared memory) rounding like a GPU, and through NumPy, and map where and how much
+# they differ. This is the size of difference the float32 GPU parity tests must tolerate.
 
 # %%
 if have_cxx:
-    fig, ax = plt.subplots(1, 3, figsize=(11, 3.4))
-    dens_k, dens_r = numpy.abs(field_kernel[0]) ** 2, numpy.abs(field_ref[0]) ** 2
-    for a, img, title in ((ax[0], dens_k, "|ψ|² kernel (host emulation)"), (ax[1], dens_r, "|ψ|² NumPy")):
-        im = a.imshow(img, cmap="magma")
-        a.set_title(title)
-        fig.colorbar(im, ax=a, shrink=0.8)
-    diff = numpy.abs(field_kernel[0] - field_ref[0])
-    im = ax[2].imshow(numpy.log10(diff + 1e-20), cmap="viridis")
+    n_vortex = ctx.pick(quick=40, default=200, full=200)
+    with B.using("numpy"), B.precision("float32"):
+        X, Y = P.grid(32)
+        V_trap = P.harmonic_trap(X, Y, omega=0.15)
+        psi_v = P.normalise(P.imprint_vortex(P.gaussian(X, Y, width=5.0), X, Y, core=1.5), N=40.0)
+        ref_v, _ = P.evolve(psi_v, n_vortex, 0.05, V_trap, 0.5, scheme="euler")
+        with loader.host_emulation(fma=True):  # round as a GPU does: a*b + c fused
+            ker_v, _ = KG.euler_steps(psi_v[None], 0.05, n_vortex, V_trap, 0.5)
+        ker_v = ker_v[0]
+    rel32 = float(numpy.abs(ker_v - ref_v).max() / numpy.abs(ref_v).max())
+    metrics["emulated_euler_float32_vortex_rel_error"] = rel32
+    ctx.log(f"float32 vortex, {n_vortex} fused Euler steps: max |kernel - NumPy| / max|psi| = {rel32:.2e}")
+    fig, ax = plt.subplots(1, 3, figsize=(11.5, 3.4))
+    im = ax[0].imshow(numpy.abs(ker_v) ** 2, cmap="magma")
+    ax[0].set_title(f"|ψ|², kernel, {n_vortex} steps (float32)")
+    fig.colorbar(im, ax=ax[0], shrink=0.8)
+    im = ax[1].imshow(numpy.angle(ker_v), cmap="twilight")
+    ax[1].set_title("phase arg ψ (the vortex)")
+    fig.colorbar(im, ax=ax[1], shrink=0.8)
+    im = ax[2].imshow(numpy.log10(numpy.abs(ker_v - ref_v) + 1e-12), cmap="viridis")
     ax[2].set_title("log10 |ψ_kernel − ψ_NumPy|")
     fig.colorbar(im, ax=ax[2], shrink=0.8)
     for a in ax:
         a.set_xticks([]), a.set_yticks([])
+    fig.suptitle(f"float64, NumPy-like rounding: max difference {errors['euler_forward']:.1e} (5 steps); "
+                 f"float32, GPU-like FMA rounding: {rel32:.1e} of max|ψ| after {n_vortex} steps", fontsize=9)
     ctx.savefig(fig, "parity.png")
 
 # %% [markdown]
@@ -204,10 +224,12 @@ if bench is not None:
     fig, ax = plt.subplots(figsize=(8, 0.6 + 0.5 * len(cpu_rows)))
     names = [r["name"] for r in cpu_rows]
     speed = [r["speedup"] for r in cpu_rows]
-    ax.barh(range(len(speed)), speed, color=["tab:green" if s >= 1 else "tab:red" for s in speed])
+    ax.barh(range(len(speed)), speed, color=["tab:green" if v >= 1 else "tab:red" for v in speed])
     ax.axvline(1.0, color="k", lw=1)
+    for i, v in enumerate(speed):
+        ax.text(v, i, f" {v:.2f}×", va="center", fontsize=8)
     ax.set_yticks(range(len(names)), names, fontsize=8)
-    ax.set_xscale("log")
+    ax.set_xlim(0, max(1.5, 1.25 * max(speed)))
     ax.set_xlabel("PyTorch time / neurophys time  (> 1: neurophys faster)")
     ax.set_title(f"CPU, 1 thread each: {settings['cpu']}")
     ax.invert_yaxis()

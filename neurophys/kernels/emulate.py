@@ -59,8 +59,20 @@ def _cache_dir() -> Path:
     return d
 
 
-def compile_host(source_path: Path, cxx: str | None = None) -> Path:
-    """Compile ``source_path`` for the host into a cached shared library; return its path."""
+def cpu_has_fma() -> bool:
+    try:
+        return " fma" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+def compile_host(source_path: Path, cxx: str | None = None, fma: bool = False) -> Path:
+    """Compile ``source_path`` for the host into a cached shared library; return its path.
+
+    fma=True contracts a*b + c into fused multiply-adds, as nvcc does on a GPU (with -mfma
+    where the CPU has it), so that the host build rounds the way the GPU build does.
+    Without it the host build follows NumPy's operation-by-operation rounding.
+    """
     cxx = cxx or find_compiler()
     if cxx is None:
         raise EmulationError("no host C++ compiler (g++ or clang++) on PATH; install one or set $CXX")
@@ -70,7 +82,8 @@ def compile_host(source_path: Path, cxx: str | None = None) -> Path:
     if not names:
         raise EmulationError(f"{source_path.name} defines no extern \"C\" __global__ kernel")
     headers = "".join((KERNEL_DIR / h).read_text() for h in ("np_common.cuh", "host_emulation.h"))
-    digest = hashlib.sha256((text + headers + cxx).encode()).hexdigest()[:16]
+    flags = (["-ffp-contract=fast"] + (["-mfma"] if cpu_has_fma() else [])) if fma else ["-ffp-contract=off"]
+    digest = hashlib.sha256((text + headers + cxx + " ".join(flags)).encode()).hexdigest()[:16]
     lib = _cache_dir() / f"{source_path.stem}_{digest}.so"
     if lib.exists():
         return lib
@@ -81,7 +94,8 @@ def compile_host(source_path: Path, cxx: str | None = None) -> Path:
         + "".join(f"NP_EMU_EXPORT({n})\n" for n in names)
     )
     tmp = lib.with_suffix(f".{os.getpid()}.tmp")
-    cmd = [cxx, "-O2", "-std=c++17", "-shared", "-fPIC", "-w", f"-I{KERNEL_DIR}", str(wrapper), "-o", str(tmp)]
+    cmd = [cxx, "-O2", "-std=c++17", "-shared", "-fPIC", "-w", *flags, f"-I{KERNEL_DIR}", str(wrapper), "-o",
+           str(tmp)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise EmulationError(f"host compile of {source_path.name} failed:\n{' '.join(cmd)}\n{proc.stderr[-4000:]}")
@@ -147,11 +161,11 @@ def _dims(d):
 class HostModule:
     """A kernel source compiled for the CPU: ``HostModule('gpe').get_function(name)``."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, fma: bool = False):
         path = KERNEL_DIR / f"{name}.cu"
         if not path.exists():
             raise EmulationError(f"no kernel source {path.name} in {KERNEL_DIR}")
-        self.path = compile_host(path)
+        self.path = compile_host(path, fma=fma)
         self._lib = ctypes.CDLL(str(self.path))
         self._lib.np_emu_last_error.restype = ctypes.c_char_p
         self._kernels: dict = {}
@@ -162,8 +176,8 @@ class HostModule:
         return self._kernels[name]
 
 
-def host_module(name: str) -> HostModule:
-    """The cached host build of kernel source ``name`` ('gpe', 'eqprop')."""
-    if name not in _modules:
-        _modules[name] = HostModule(name)
-    return _modules[name]
+def host_module(name: str, fma: bool = False) -> HostModule:
+    """The cached host build of kernel source ``name`` ('gpe', 'eqprop'); fma: GPU-like rounding."""
+    if (name, fma) not in _modules:
+        _modules[(name, fma)] = HostModule(name, fma)
+    return _modules[(name, fma)]

@@ -26,19 +26,21 @@ TARGETS = ("cuda", "host")
 
 _cuda_modules: dict = {}
 _emulating = [False]
+_host_fma = [False]
 
 
 @contextmanager
-def host_emulation():
+def host_emulation(fma: bool = False):
     """Within this block, kernels run on NumPy arrays through the host emulation
     (``device='host'`` by default, and :mod:`neurophys.kernels.dispatch` picks the kernels
-    on the numpy backend). For tests and teaching: the whole dispatch path, on a CPU."""
-    old = _emulating[0]
-    _emulating[0] = True
+    on the numpy backend). For tests and teaching: the whole dispatch path, on a CPU.
+    fma=True: the host build contracts a*b + c into fused multiply-adds, rounding as a GPU does."""
+    old = _emulating[0], _host_fma[0]
+    _emulating[0], _host_fma[0] = True, bool(fma)
     try:
         yield
     finally:
-        _emulating[0] = old
+        _emulating[0], _host_fma[0] = old
 
 
 def emulating() -> bool:
@@ -86,7 +88,7 @@ def module(name: str, target: str):
         return cuda_module(name)
     if target == "host":
         from .emulate import host_module
-        return host_module(name)
+        return host_module(name, fma=_host_fma[0])
     raise KernelError(f"unknown kernel device {target!r}; valid targets are {', '.join(TARGETS)}")
 
 
