@@ -326,3 +326,21 @@ def test_gpu_eqprop_parity_float32():
         out = [B.to_host(a) for a in out]
     numpy.testing.assert_allclose(out[1], ref[1], atol=1e-4)
     numpy.testing.assert_allclose(out[2], ref[2], atol=1e-4)
+
+
+# ------------------------------------------------------------------ lesson 13
+@needs_cxx
+def test_lesson13_quick(tmp_path):
+    from neurophys import course
+    res = course.run_lesson("13", tier="quick", out=tmp_path)
+    m = res["metrics"]
+    for key in ("euler_forward", "euler_adjoint", "splitstep_forward", "splitstep_adjoint", "eqprop_relax",
+                "eqprop_weight_grad"):
+        assert m[f"emulated_{key}_error"] < 1e-10, key
+    assert 0 < m["emulated_euler_float32_vortex_rel_error"] < 1e-5
+    assert m["numpy_euler_step_in_field_copies"] > 1  # an unfused step costs more than one sweep
+    assert (tmp_path / "parity.png").exists()
+    if m.get("cpu_speedup_eqprop_relax") is not None:  # torch installed: the comparison ran
+        assert m["cpu_speedup_eqprop_relax"] > 0
+    if not B.gpu_available():
+        assert m["gpu"] is None  # nothing is claimed about a GPU that did not run
