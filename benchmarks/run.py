@@ -11,6 +11,8 @@ An epoch row times ``--batches`` minibatches and scales to the full 60,000-image
 (``epoch_s``); ``--batches 0`` runs the whole epoch.
 
 Threads: ``--threads N`` (or OMP_NUM_THREADS) gives NumPy's BLAS and PyTorch the same count.
+Timing: neurophys and PyTorch runs alternate (a, b, a, b, ...) so both see the same load, and
+each side reports its best run (epoch rows: batches alternate, and each side's total counts).
 This is a benchmark, not a test: nothing here asserts a time.
 """
 from __future__ import annotations
@@ -73,6 +75,27 @@ def timeit(fn, repeat: int = 5, warmup: int = 1, sync=None) -> float:
     return statistics.median(times)
 
 
+def compare(neuro, ref=None, repeat: int = 5, sync_neuro=None, sync_ref=None):
+    """Time ``neuro`` and ``ref`` in alternation (a, b, a, b, ...), so that both see the same
+    load on a shared machine; returns (best neurophys s, best reference s or None, spreads).
+
+    The best of ``repeat`` is the run least disturbed by other programs; the spread
+    (median / best) says how disturbed the machine was."""
+    sync_neuro, sync_ref = sync_neuro or (lambda: None), sync_ref or (lambda: None)
+    neuro(); sync_neuro()
+    if ref is not None:
+        ref(); sync_ref()
+    tn, tr = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter(); neuro(); sync_neuro(); tn.append(time.perf_counter() - t0)
+        if ref is not None:
+            t0 = time.perf_counter(); ref(); sync_ref(); tr.append(time.perf_counter() - t0)
+    spread = {"neurophys_median_over_best": statistics.median(tn) / min(tn)}
+    if tr:
+        spread["torch_median_over_best"] = statistics.median(tr) / min(tr)
+    return min(tn), (min(tr) if tr else None), spread
+
+
 def row(name, device, neuro_s, torch_s, **extra):
     r = {"name": name, "device": device, "neurophys_s": neuro_s, "torch_s": torch_s,
          "speedup": (torch_s / neuro_s) if (neuro_s and torch_s) else None}
@@ -125,17 +148,16 @@ def bench_gpe_layer(torch, device: str, scheme: str = "euler", batch: int = 128,
             out, tape = D.gpe_evolve(psi0, n_steps, 0.01, prm["V"], prm["g"], scheme=scheme, use_kernels=True)
             D.gpe_evolve_backward(tape, G)
         label = "dispatch.gpe_evolve(+backward), CUDA kernels"
-    t_neuro = timeit(neuro, repeat, sync=B.synchronize)
-    t_torch = None
+    ref, sync = None, None
     if torch is not None:
         dev = "cuda" if device == "gpu" else "cpu"
         xt, dt_ = torch.tensor(x_h, device=dev), torch.tensor(d_h, device=dev)
         from benchmarks import torch_ref as T
         sync = torch.cuda.synchronize if dev == "cuda" else None
-        t_torch = timeit(lambda: T.gpe_layer_forward_backward(xt, dt_, scheme, n_steps, 0.01, prm["V"], prm["g"]),
-                         repeat, sync=sync)
+        ref = lambda: T.gpe_layer_forward_backward(xt, dt_, scheme, n_steps, 0.01, prm["V"], prm["g"])
+    t_neuro, t_torch, spread = compare(neuro, ref, repeat, B.synchronize, sync)
     return row(f"GPE layer fwd+bwd ({scheme}, {batch}x{grid}x{grid}, {n_steps} steps)", device, t_neuro, t_torch,
-               neurophys_impl=label)
+               neurophys_impl=label, **spread)
 
 
 # ------------------------------------------------------------------ EqProp relaxation
@@ -166,28 +188,46 @@ def bench_eqprop_relax(torch, device: str, cfg=EQPROP_DOC004, batch: int = 128, 
         neuro = lambda: D.eqprop_relax_steps(s0, net.W, net.b, free, net.rho, net.drho, cfg["eps"], 0.0, None, -1,
                                              const, lo, hi, n_steps=n_steps, use_kernels=True)
         label = "dispatch.eqprop_relax_steps, fused CUDA kernel"
-    t_neuro = timeit(neuro, repeat, sync=B.synchronize)
-    t_torch = None
+    ref, sync = None, None
     if torch is not None:
         from benchmarks import torch_ref as T
         dev = "cuda" if device == "gpu" else "cpu"
         W = [torch.tensor(B.to_host(w), device=dev) for w in net.W]
         b = [torch.tensor(B.to_host(v), device=dev) for v in net.b]
         xt = torch.tensor(x_h, device=dev)
-        s0 = [xt] + [torch.zeros(batch, n, device=dev) for n in cfg["sizes"][1:]]
+        s0_t = [xt] + [torch.zeros(batch, n, device=dev) for n in cfg["sizes"][1:]]
         sync = torch.cuda.synchronize if dev == "cuda" else None
-        t_torch = timeit(lambda: T.eqprop_relax(xt, W, b, s0, n_steps, cfg["eps"]), repeat, sync=sync)
+        ref = lambda: T.eqprop_relax(xt, W, b, s0_t, n_steps, cfg["eps"], order=net.order)
+    t_neuro, t_torch, spread = compare(neuro, ref, repeat, B.synchronize, sync)
     sizes = cfg["sizes"]
     # per step, each free-free connection W_l (l >= 1) is used twice (up and down): 2 matvecs
     flops = 2 * batch * n_steps * 2 * sum(sizes[l] * sizes[l + 1] for l in range(1, len(sizes) - 1))
     return row(f"EqProp relaxation ({'-'.join(map(str, sizes))}, batch {batch}, {n_steps} steps)", device,
-               t_neuro, t_torch, neurophys_impl=label, flops=flops)
+               t_neuro, t_torch, neurophys_impl=label, flops=flops, order=net.order, **spread)
 
 
 # ------------------------------------------------------------------ training epochs
 def _mnist(normalise):
     from neurophys.data import load_mnist
     return load_mnist(normalise=normalise)
+
+
+def alternate_batches(n: int, neuro_step, ref_step=None, sync_neuro=None, sync_ref=None):
+    """Run batch i of neurophys, then batch i of the reference, for i < n; total seconds of each."""
+    sync_neuro, sync_ref = sync_neuro or (lambda: None), sync_ref or (lambda: None)
+    tn = tr = 0.0
+    for i in range(n):
+        t0 = time.perf_counter(); neuro_step(i); sync_neuro(); tn += time.perf_counter() - t0
+        if ref_step is not None:
+            t0 = time.perf_counter(); ref_step(i); sync_ref(); tr += time.perf_counter() - t0
+    return tn, (tr if ref_step is not None else None)
+
+
+def _epoch_row(name, device, n, total, t_neuro, t_torch, impl):
+    scale = total / n
+    return row(name, device, t_neuro * scale, None if t_torch is None else t_torch * scale, batches_timed=n,
+               batches_per_epoch=total, neurophys_impl=impl,
+               note="epoch seconds scaled from the batches timed" if n < total else "full epoch")
 
 
 def bench_physnet_epoch(torch, device: str, n_batches: int = 10, batch: int = 128):
@@ -201,50 +241,32 @@ def bench_physnet_epoch(torch, device: str, n_batches: int = 10, batch: int = 12
     net = PhysNet(rng=B.rng(0))
     opt = Adam(lr=1e-3)
 
-    def neuro_epoch():
-        for i in range(n):
-            idx = B.xp().asarray(order[i * batch:(i + 1) * batch])
-            xb, yb = x_tr[idx], y_tr[idx]
-            z = net.forward(xb)
-            net.backward(softmax_cross_entropy_grad(z, yb))
-            opt.step(net.params, net.grads)
-        B.synchronize()
+    def neuro_step(i):
+        idx = B.xp().asarray(order[i * batch:(i + 1) * batch])
+        z = net.forward(x_tr[idx])
+        net.backward(softmax_cross_entropy_grad(z, y_tr[idx]))
+        opt.step(net.params, net.grads)
 
-    _one_batch_warmup(net, x_tr, y_tr, batch)
-    t0 = time.perf_counter()
-    neuro_epoch()
-    t_neuro = time.perf_counter() - t0
-    t_torch = None
+    neuro_step(0)  # warm-up
+    ref_step, sync = None, None
     if torch is not None:
         from benchmarks import torch_ref as T
         dev = "cuda" if device == "gpu" else "cpu"
         model = T.PhysNet().to(dev)
         topt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        xh = B.to_host(x_tr).reshape(-1, 1, 28, 28)
-        yh = B.to_host(y_tr)
-        xt, yt = torch.tensor(xh, device=dev), torch.tensor(yh, device=dev)
-        T.physnet_train_step(model, topt, xt[:batch], yt[:batch])  # warm-up
-        sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+        xt = torch.tensor(B.to_host(x_tr).reshape(-1, 1, 28, 28), device=dev)
+        yt = torch.tensor(B.to_host(y_tr), device=dev)
         idx_t = torch.tensor(order, device=dev)
-        sync()
-        t0 = time.perf_counter()
-        for i in range(n):
+        sync = torch.cuda.synchronize if dev == "cuda" else None
+
+        def ref_step(i):
             ib = idx_t[i * batch:(i + 1) * batch]
             T.physnet_train_step(model, topt, xt[ib], yt[ib])
-        sync()
-        t_torch = time.perf_counter() - t0
-    scale = total / n
-    return row(f"Lesson 03 epoch: PhysNet (doc 000), batch {batch}", device, t_neuro * scale,
-               None if t_torch is None else t_torch * scale, batches_timed=n, batches_per_epoch=total,
-               neurophys_impl="PhysNet + Adam (NumPy; GPELayer through physics.gpe)",
-               note="epoch seconds scaled from the batches timed" if n < total else "full epoch")
 
-
-def _one_batch_warmup(net, x, y, batch):
-    from neurophys.blocks import softmax_cross_entropy_grad
-    z = net.forward(x[:batch])
-    net.backward(softmax_cross_entropy_grad(z, y[:batch]))
-    return True
+        ref_step(0)  # warm-up
+    t_neuro, t_torch = alternate_batches(n, neuro_step, ref_step, B.synchronize, sync)
+    return _epoch_row(f"Lesson 03 epoch: PhysNet (doc 000), batch {batch}", device, n, total, t_neuro, t_torch,
+                      "PhysNet + Adam (NumPy; GPELayer through physics.gpe)")
 
 
 def bench_eqprop_epoch(torch, device: str, cfg=EQPROP_LESSON06, n_batches: int = 40, label="Lesson 06"):
@@ -257,15 +279,13 @@ def bench_eqprop_epoch(torch, device: str, cfg=EQPROP_LESSON06, n_batches: int =
     order = numpy.random.default_rng(0).permutation(len(x_tr))[: n * batch]
     net = EqPropNet(cfg["sizes"], energy=cfg["energy"], eps=cfg["eps"], n_free=cfg["n_free"],
                     n_nudged=cfg["n_nudged"], beta=cfg["beta"], nudging=cfg["nudging"], lr=cfg["lr"], rng=B.rng(0))
-    net.train_step(x_tr[:batch], y_tr[:batch])  # warm-up
-    B.synchronize()
-    t0 = time.perf_counter()
-    for i in range(n):
+
+    def neuro_step(i):
         idx = B.xp().asarray(order[i * batch:(i + 1) * batch])
         net.train_step(x_tr[idx], y_tr[idx])
-    B.synchronize()
-    t_neuro = time.perf_counter() - t0
-    t_torch = None
+
+    neuro_step(0)  # warm-up
+    ref_step, sync = None, None
     if torch is not None:
         from benchmarks import torch_ref as T
         dev = "cuda" if device == "gpu" else "cpu"
@@ -275,22 +295,18 @@ def bench_eqprop_epoch(torch, device: str, cfg=EQPROP_LESSON06, n_batches: int =
         xt = torch.tensor(B.to_host(x_tr), device=dev)
         tt = torch.nn.functional.one_hot(torch.tensor(B.to_host(y_tr), device=dev), cfg["sizes"][-1]).float()
         idx_t = torch.tensor(order, device=dev)
-        args = (cfg["eps"], cfg["n_free"], cfg["n_nudged"], cfg["beta"], cfg["lr"], cfg["nudging"])
-        T.eqprop_train_step(xt[:batch], tt[:batch], W, b, *args)
-        sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
-        sync()
-        t0 = time.perf_counter()
-        for i in range(n):
+        args = (cfg["eps"], cfg["n_free"], cfg["n_nudged"], cfg["beta"], cfg["lr"], cfg["nudging"], net.order)
+        sync = torch.cuda.synchronize if dev == "cuda" else None
+
+        def ref_step(i):
             ib = idx_t[i * batch:(i + 1) * batch]
             T.eqprop_train_step(xt[ib], tt[ib], W, b, *args)
-        sync()
-        t_torch = time.perf_counter() - t0
-    scale = total / n
-    return row(f"{label} epoch: EqProp {'-'.join(map(str, cfg['sizes']))}, batch {batch}, "
-               f"{cfg['n_free']}/{cfg['n_nudged']} steps, {cfg['nudging']}", device, t_neuro * scale,
-               None if t_torch is None else t_torch * scale, batches_timed=n, batches_per_epoch=total,
-               neurophys_impl="EqPropNet.train_step",
-               note="epoch seconds scaled from the batches timed" if n < total else "full epoch")
+
+        ref_step(0)  # warm-up
+    t_neuro, t_torch = alternate_batches(n, neuro_step, ref_step, B.synchronize, sync)
+    return _epoch_row(f"{label} epoch: EqProp {'-'.join(map(str, cfg['sizes']))}, batch {batch}, "
+                      f"{cfg['n_free']}/{cfg['n_nudged']} steps, {cfg['nudging']}", device, n, total, t_neuro, t_torch,
+                      "EqPropNet.train_step")
 
 
 # ------------------------------------------------------------------ GPU only: bandwidth and peak

@@ -79,14 +79,15 @@ def eqprop_relax(x, W, b, s, n_steps: int, eps: float, beta: float = 0.0, target
 
 
 @torch.no_grad()
-def eqprop_train_step(x, t, W, b, eps: float, n_free: int, n_nudged: int, beta: float, lrs, nudging="symmetric"):
+def eqprop_train_step(x, t, W, b, eps: float, n_free: int, n_nudged: int, beta: float, lrs, nudging="symmetric",
+                      order="alternating"):
     """One EqProp update (free phase from zero, nudged phase(s) from the free state, local update, SGD)."""
     n = x.shape[0]
     s0 = [x] + [torch.zeros(n, w.shape[1], device=x.device, dtype=x.dtype) for w in W]
-    s_free = eqprop_relax(x, W, b, s0, n_free, eps)
-    s_plus = eqprop_relax(x, W, b, s_free, n_nudged, eps, beta, t)
+    s_free = eqprop_relax(x, W, b, s0, n_free, eps, order=order)
+    s_plus = eqprop_relax(x, W, b, s_free, n_nudged, eps, beta, t, order=order)
     if nudging == "symmetric":
-        s_ref, scale = eqprop_relax(x, W, b, s_free, n_nudged, eps, -beta, t), 2 * beta
+        s_ref, scale = eqprop_relax(x, W, b, s_free, n_nudged, eps, -beta, t, order=order), 2 * beta
     else:
         s_ref, scale = s_free, beta
     for l in range(len(W)):
