@@ -193,7 +193,7 @@ for system in M.SYSTEMS:
         rows.append((system, quantity, cmp.found.text(4), r2, cmp.coef_error, cmp.structure_match,
                      best.complexity, front.seconds, claim, r2_sparse, cmp_sparse.coef_error))
         dash_equations[system].append({
-            "quantity": quantity, "law_html": S.to_html(best.expr), "r2": r2,
+            "quantity": f"{quantity} (R² on held-out trajectories)", "law_html": S.to_html(best.expr), "r2": r2,
             "coef_error": cmp.coef_error if cmp.structure_match else None, "complexity": best.complexity,
             "claimed": f"{claim[0]} (R² {claim[1]})"})
         ctx.log(f"{key:28s} R2={r2:.7f} coef_err={cmp.coef_error:.2e} match={cmp.structure_match} "
@@ -348,7 +348,14 @@ for ax, system in zip(axs, M.SYSTEMS):
 ctx.savefig(fig, "found_quantities.png")
 
 # %% [markdown]
-# ## 7. The dashboard
+# ## 7. The dashboard, and a law for what the network learned
+#
+# The document's own pipeline fits symbolic regression to the *network's*
+# energy (its energy head), not to the formula. We do that too, on the test
+# trajectories in the dashboard files: the law found for the head's
+# (affine-calibrated) output, how well it fits the head, and whether it is the
+# true energy. The head is only as good as lesson 11 made it (its
+# `latent_energy_r2`), so this is a measurement of the network, not of the search.
 #
 # One HTML file with its data and scripts inline (no CDN, works offline).
 # Trajectories, model energies and latent codes come from lesson 11's files
@@ -407,6 +414,25 @@ for system in M.SYSTEMS:
         ctx.log(f"{system}: lesson 11's dashboard file is absent; training a small stand-in GRU")
         entry = stand_in(system, ctx.seed)
     sources[system] = entry.pop("source")
+    # the document's own pipeline: a symbolic law for what the network's energy head learned
+    d = data[system]
+    Xn = np.asarray(entry["states_true"], float).reshape(-1, len(d["names"]))
+    yn = np.asarray(entry["energy_pred"], float).ravel()
+    ok = np.all(np.isfinite(yn)) and np.std(yn) > 0
+    if ok:
+        learned = S.discover(Xn, yn, d["names"], engine="builtin", terms=term_library(system, d["names"]),
+                             seed=ctx.seed, intercept=True, **gp).best()   # the head's offset is arbitrary
+        cmp = S.compare_laws(learned.expr, true_laws(system, d["params"])["total"], ignore_constant=True)
+        r2_true = S.r2_score(np.asarray(entry["energy_true"], float).ravel(), yn)
+        metrics[f"{system}_learned_energy_law_r2"] = learned.r2
+        metrics[f"{system}_learned_energy_vs_true_r2"] = r2_true
+        metrics[f"{system}_learned_energy_coef_error"] = cmp.coef_error if cmp.structure_match else float("nan")
+        dash_equations[system].append({
+            "quantity": "GRU energy head (learned; R² = fit to the head)", "law_html": S.to_html(learned.expr), "r2": learned.r2,
+            "coef_error": cmp.coef_error if cmp.structure_match else None, "complexity": learned.complexity,
+            "claimed": "document: PySR on the network's features"})
+        ctx.log(f"{system}: law for the energy head's output: {learned.expr} (R² to the head {learned.r2:.4f}; "
+                f"head vs true E R² {r2_true:.4f}; structure match with E: {cmp.structure_match})")
     entry["equations"] = dash_equations[system]
     entry["conserved"] = dash_conserved[system]
     entry["notes"] = [f"Search: built-in genetic engine ({'PySR unavailable: ' + status_reason if not status_ok else 'PySR available'}).",

@@ -15,7 +15,10 @@ def _meets_bar(m, system, quantity):
     return m[f"{system}_{quantity}_r2"] >= 0.999 and not math.isnan(err) and err <= 0.02
 
 
-def test_lesson12_quick(tmp_path):
+def test_lesson12_quick(tmp_path, monkeypatch):
+    # no lesson-11 files where the lesson looks: it must train its small stand-in GRU and still
+    # write a full dashboard (the default tier reads lesson 11's files)
+    monkeypatch.setattr(course, "FIGURES_DIR", tmp_path / "no-figures")
     res = course.run_lesson("12", tier="quick", out=tmp_path)
     m = res["metrics"]
     for system, quantity in EQUATIONS:
@@ -32,8 +35,10 @@ def test_lesson12_quick(tmp_path):
     assert "https://" not in html and "http://" not in html
     for view in ("trajectory", "energy", "latent", "equations"):
         assert f'id="view-{view}"' in html
+    assert "Stand-in" in html
     for name in ("results.json", "equations.md", "pareto_fronts.png", "drift_spectra.png"):
         assert (tmp_path / name).exists()
+    assert res["settings"]["dashboard_sources"] == {s: "stand-in" for s in ("projectile", "spring", "orbit")}
 
 
 @pytest.mark.slow

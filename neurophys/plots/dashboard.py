@@ -273,11 +273,11 @@ function fmt(v, p) { return finite(v) ? Number(v).toPrecision(p || 4) : "&ndash;
 function drawEquations() {
   var d = DATA.systems[state.system], h = "";
   if (d.equations && d.equations.length) {
-    h += "<table><tr><th>quantity</th><th>discovered law</th><th>R&sup2; (test)</th><th>coef. error</th><th>complexity</th><th>document claims</th></tr>";
+    h += "<table><tr><th>quantity</th><th>discovered law</th><th>R&sup2;</th><th>coef. error</th><th>complexity</th><th>document claims</th></tr>";
     d.equations.forEach(function (e) {
       var ok = e.r2 >= 0.999 && e.coef_error <= 0.02;
       h += "<tr><td>" + e.quantity + "</td><td>" + e.law_html + "</td><td class='" + (e.r2 >= 0.999 ? "ok" : "bad") + "'>" +
-        fmt(e.r2, 6) + "</td><td class='" + (ok ? "ok" : "bad") + "'>" + (finite(e.coef_error) ? (100 * e.coef_error).toPrecision(2) + "%" : "structure differs") +
+        fmt(e.r2, 6) + "</td><td class='" + (ok ? "ok" : "bad") + "'>" + (finite(e.coef_error) ? (e.coef_error < 1e-5 ? "&lt;0.001%" : (100 * e.coef_error).toPrecision(2) + "%") : "structure differs") +
         "</td><td>" + (e.complexity || "") + "</td><td>" + (e.claimed || "") + "</td></tr>";
     });
     h += "</table>";

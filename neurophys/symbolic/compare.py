@@ -36,13 +36,18 @@ class Comparison:
         return "\n".join(lines)
 
 
-def compare_laws(found: Node, true: Node, rel_tol: float = 1e-6) -> Comparison:
+def compare_laws(found: Node, true: Node, rel_tol: float = 1e-6, ignore_constant: bool = False) -> Comparison:
     """Compare a discovered law with the true one term by term (see module docstring).
 
     A found term whose coefficient is below ``rel_tol`` times the largest one
-    is treated as numerical dust and dropped before comparing.
+    is treated as numerical dust and dropped before comparing. With
+    ``ignore_constant`` an additive constant is dropped from both (an energy is
+    defined up to one).
     """
     pf, pt = expand(found), expand(true)
+    if ignore_constant:
+        pf.pop((), None)
+        pt.pop((), None)
     if not pt:
         raise ValueError("the true law expands to zero; nothing to compare with")
     big = max(abs(c) for c in pf.values()) if pf else 0.0
