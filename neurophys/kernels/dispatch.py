@@ -8,7 +8,7 @@ this                                   reference (NumPy; also runs on cupy, unfu
 :func:`gpe_evolve`                     :func:`neurophys.physics.gpe.evolve`
 :func:`gpe_evolve_backward`            :func:`neurophys.physics.gpe.evolve_backward`
 :func:`eqprop_relax_steps`             n × :func:`neurophys.models.eqprop.relax_step`
-:func:`eqprop_weight_grads`            ``EqPropNet.dE_dtheta`` differences
+:func:`eqprop_weight_grads`            ``EqPropNet.dE_dtheta_difference``  
 =====================================  ===============================================
 
 ``use_kernels``: None (default) runs the CUDA kernels when the backend is cupy and the
@@ -238,18 +238,21 @@ def eqprop_relax_steps(s, W, b, free, rho, drho, eps, beta=0.0, target=None, tar
                    target if beta else None, order)
 
 
-def eqprop_weight_grads(net, s_plus, s_ref, scale: float, use_kernels=None):
-    """{W_l, b_l}: [∂E/∂θ(s⁺) − ∂E/∂θ(s_ref)] / (scale · batch), as EqPropNet.eqprop_gradient forms it."""
-    n = s_plus[0].shape[0]
+def eqprop_weight_grads(net, s_a, s_b, denominator: float = 1.0, use_kernels=None):
+    """``EqPropNet.dE_dtheta_difference``: [∂E/∂θ(s_a) − ∂E/∂θ(s_b)] / denominator, per layer,
+
+        W_l: −[ρ(a_l)ᵀρ(a_{l+1}) − ρ(b_l)ᵀρ(b_{l+1})] / denominator,   b_l: −Σ_batch [ρ(a_{l+1}) − ρ(b_{l+1})] / denominator
+
+    one fused pass per layer on a GPU (EqPropNet.eqprop_gradient uses denominator = scale · batch).
+    """
     kinds = [rho_kind(net.rho[l], net.drho[l]) for l in range(net.L + 1)]
     if not kernels_wanted(use_kernels) or None in kinds:
         if kernels_wanted(use_kernels):
             _fallback("the weight-update kernel supports rho = identity or hard sigmoid only")
-        gp, gr = net.dE_dtheta(s_plus), net.dE_dtheta(s_ref)
-        return {k: (gp[k] - gr[k]) / (scale * n) for k in gp}
+        return net.dE_dtheta_difference(s_a, s_b, denominator)
     from . import eqprop as K
     out = {}
     for l in range(net.L):
-        out[f"W{l}"], out[f"b{l}"] = K.weight_grad(s_plus[l], s_plus[l + 1], s_ref[l], s_ref[l + 1],
-                                                   kinds[l], kinds[l + 1], -1.0 / (scale * n))
+        out[f"W{l}"], out[f"b{l}"] = K.weight_grad(s_a[l], s_a[l + 1], s_b[l], s_b[l + 1], kinds[l], kinds[l + 1],
+                                                   -1.0 / denominator)
     return out
