@@ -99,3 +99,13 @@ def test_verlet_step_matches_simulate():
     _, s = M.simulate("orbit", t_max=0.01, n_steps=2, integrator="verlet", dt=0.01, initial_states=y0)
     q, v, _ = M.velocity_verlet_step("orbit", y0[:, :2], y0[:, 2:], 0.01)
     assert np.allclose(s[:, 1], np.concatenate([q, v], axis=1), rtol=0, atol=1e-14)
+
+
+def test_rk45_failure_is_reported_or_marked():
+    """A plunging orbit (L ≈ 0) at loose tolerance: a clear error, or NaN + info['failed']."""
+    y0 = np.array([[1.0, 0.0, 0.0, 1e-7]])
+    with pytest.raises(ValueError, match="RK45 failed on trajectory 0"):
+        M.simulate("orbit", t_max=5.0, initial_states=y0, rtol=1e-3, atol=1e-6)
+    t, s, info = M.simulate("orbit", t_max=5.0, initial_states=y0, rtol=1e-3, atol=1e-6,
+                            on_failure="nan", return_info=True)
+    assert info["failed"] == [0] and np.isnan(s[0, -1]).all() and np.isfinite(s[0, 0]).all()

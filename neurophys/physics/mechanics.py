@@ -299,28 +299,31 @@ def _fast_rhs(system, p):
     return rhs
 
 
-def _rk45(system, y0, t, rtol, atol, **params):
-    """solve_ivp(RK45) per trajectory; returns states and the total number of RHS evaluations."""
+def _rk45(system, y0, t, rtol, atol, on_failure="raise", **params):
+    """solve_ivp(RK45) per trajectory; returns states, total RHS evaluations, failed trajectory indices."""
     from scipy.integrate import solve_ivp
 
     p = params_for(system, **params)
     rhs = _fast_rhs(system, p)
 
-    out = np.empty((y0.shape[0], len(t), y0.shape[1]))
-    nfev = 0
+    out = np.full((y0.shape[0], len(t), y0.shape[1]), np.nan)
+    nfev, failed = 0, []
     for i, s0 in enumerate(y0):
         sol = solve_ivp(rhs, (t[0], t[-1]), s0, method="RK45", t_eval=t, rtol=rtol, atol=atol)
         if not sol.success:
-            raise ValueError(f"RK45 failed on trajectory {i} of {system!r}: {sol.message}")
-        out[i] = sol.y.T
+            if on_failure == "raise":
+                raise ValueError(f"RK45 failed on trajectory {i} of {system!r} at t = {sol.t[-1]:.4g}: "
+                                 f"{sol.message} (tighten rtol/atol, or pass on_failure='nan')")
+            failed.append(i)
+        out[i, :sol.y.shape[1]] = sol.y.T
         nfev += sol.nfev
-    return out, nfev
+    return out, nfev, failed
 
 
 def simulate(system: str, n_trajectories: int = 100, t_max: float | None = None,
              n_steps: int = DEFAULT_N_STEPS, integrator: str = "rk45", seed: int = 0,
              rtol: float = RK45_RTOL, atol: float = RK45_ATOL, dt: float | None = None,
-             initial_states=None, return_info: bool = False, **params):
+             initial_states=None, return_info: bool = False, on_failure: str = "raise", **params):
     """Simulate random trajectories of ``system``.
 
     Returns ``(t, states)``: t of shape (n_steps,) from 0 to ``t_max``, and
@@ -334,6 +337,10 @@ def simulate(system: str, n_trajectories: int = 100, t_max: float | None = None,
       ``DEFAULT_DT[system]``; each output interval is split into equal substeps).
     - ``initial_states`` (n, state_dim) overrides the random initial conditions
       of :func:`initial_conditions` (which ``seed`` draws).
+    - ``on_failure``: when RK45 cannot finish a trajectory (e.g. an orbit that
+      spirals into the centre at loose tolerances), ``"raise"`` a ValueError, or
+      ``"nan"``: keep what was computed, fill the rest with NaN and list the
+      trajectory in ``info["failed"]``.
     - ``params`` override the constants (``m``, ``g``, ``k``, ``GM``).
     """
     check_system(system)
@@ -366,8 +373,10 @@ def simulate(system: str, n_trajectories: int = 100, t_max: float | None = None,
     else:
         if not (rtol > 0 and atol > 0):
             raise ValueError(f"rtol and atol must be positive, got rtol={rtol}, atol={atol}")
-        states, nfev = _rk45(system, y0, t, rtol, atol, **p)
-        info = {"integrator": "rk45", "rtol": rtol, "atol": atol, "nfev": int(nfev)}
+        if on_failure not in ("raise", "nan"):
+            raise ValueError(f"on_failure must be 'raise' or 'nan', got {on_failure!r}")
+        states, nfev, failed = _rk45(system, y0, t, rtol, atol, on_failure, **p)
+        info = {"integrator": "rk45", "rtol": rtol, "atol": atol, "nfev": int(nfev), "failed": failed}
     return (t, states, info) if return_info else (t, states)
 
 

@@ -35,14 +35,14 @@ def plot_trajectories(ax, system: str, t, states, n_show: int = 8, recon=None, t
     return ax
 
 
-def plot_relative_error(ax, t, curves: dict, title: str = "", ylabel: str = "|E(t) − E(0)| / |E(0)|"):
-    """Median (line) and 10–90 % band over trajectories of relative errors (n, T), log scale.
+def plot_relative_error(ax, curves: dict, title: str = "", ylabel: str = "|E(t) − E(0)| / |E(0)|"):
+    """Median (line) and 10–90 % band over trajectories of relative errors, log scale.
 
-    ``curves`` maps a label to an array of relative errors (n_trajectories, n_steps).
+    ``curves`` maps a label to ``(t, err)``: times (n_steps,) and relative errors
+    (n_trajectories, n_steps).
     """
-    t = _host(t)
-    for k, (label, err) in enumerate(curves.items()):
-        err = np.maximum(_host(err), 1e-17)
+    for k, (label, (t, err)) in enumerate(curves.items()):
+        t, err = _host(t), np.maximum(_host(err), 1e-17)
         lo, med, hi = np.percentile(err, [10, 50, 90], axis=0)
         ax.plot(t, med, color=f"C{k}", label=label)
         ax.fill_between(t, lo, hi, color=f"C{k}", alpha=0.2)
