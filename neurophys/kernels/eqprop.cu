@@ -34,41 +34,84 @@ template <typename T> __device__ __forceinline__ T eq_drho(T s, int kind) {
     return kind == 1 ? ((s >= T(0) && s <= T(1)) ? T(1) : T(0)) : T(1);
 }
 
+#define NP_EQ_THREADS 256  // the block size eqprop.py launches with (the split-K scratch below)
+
+// The update of one unit once its drive is known.
+template <typename T>
+__device__ __forceinline__ T eq_new_state(T s, T drive, int kl, bool nudged, T beta, T t, T step, bool box, T lo,
+                                          T hi) {
+    T grad = s - eq_drho(s, kl) * drive;
+    if (nudged) grad += beta * (s - t);
+    T out = s - step * grad;
+    return box ? np_min(np_max(out, lo), hi) : out;
+}
+
+// The drive's sums over the slice [k0, k1) of each neighbour layer of unit j, example e.
+template <typename T>
+__device__ __forceinline__ T eq_partial_drive(const T* src, const int* off, const T* Wd, const T* Wu, int l, int n,
+                                              int m_d, int m_u, int kd, int ku, int e, int j, int slice, int S) {
+    T acc = T(0);
+    if (Wd) {
+        const T* r = src + off[l - 1] + e * m_d;
+        for (int i = slice; i < m_d; i += S) acc += eq_rho(r[i], kd) * Wd[(long)i * n + j];
+    }
+    if (Wu) {
+        const T* r = src + off[l + 1] + e * m_u;
+        const T* w = Wu + (long)j * m_u;
+        for (int k = slice; k < m_u; k += S) acc += eq_rho(r[k], ku) * w[k];
+    }
+    return acc;
+}
+
 // New values of layer l for this block's tile, reading `src`, writing `dst` (may equal src
-// for the alternating order: each thread reads and writes only its own entries of layer l).
+// for the alternating order: each unit's own entry is read and written by one thread only).
+// Wide layers: one thread per (example, unit). Narrow layers (fewer than half as many units
+// as threads, e.g. 10 output units): S threads share each unit's sums (split-K) and add
+// their partials through shared memory, so the block is not idle while 10 threads do all.
+// Every thread of the block calls this (the branch and its barriers are uniform).
 template <typename T>
 __device__ __forceinline__ void eq_update_layer(int l, const T* src, T* dst, const int* off,
                                                 const long long* W_ptrs, const long long* c_ptrs,
                                                 const int* sizes, const int* rho_kind, const T* lo, const T* hi,
                                                 const int* has_box, const T* target, T beta, T eps, int L,
                                                 int e0, int nt) {
+    __shared__ T scratch[NP_EQ_THREADS];
     int n = sizes[l];
     const T* c = reinterpret_cast<const T*>(c_ptrs[l]);
     const T* Wd = l >= 2 ? reinterpret_cast<const T*>(W_ptrs[l - 1]) : 0;  // from below, (n_{l-1}, n_l)
     const T* Wu = l < L ? reinterpret_cast<const T*>(W_ptrs[l]) : 0;       // from above, (n_l, n_{l+1})
+    int m_d = sizes[l - 1], m_u = l < L ? sizes[l + 1] : 0;
     int kd = rho_kind[l - 1], ku = l < L ? rho_kind[l + 1] : 0, kl = rho_kind[l];
     bool nudged = (l == L && beta != T(0));
     T step = nudged ? eps / (T(1) + (beta < T(0) ? -beta : beta)) : eps;
-    for (int t = threadIdx.x; t < nt * n; t += blockDim.x) {
+    bool box = has_box[l] != 0;
+    int items = nt * n;
+    int S = blockDim.x <= NP_EQ_THREADS ? (int)blockDim.x / np_max(items, 1) : 1;
+    if (S >= 2) {  // split-K
+        if (S > 32) S = 32;
+        int item = threadIdx.x / S, slice = threadIdx.x - item * S;
+        T acc = T(0);
+        if (item < items) {
+            int e = item / n, j = item - e * n;
+            acc = eq_partial_drive(src, off, Wd, Wu, l, n, m_d, m_u, kd, ku, e, j, slice, S);
+        }
+        scratch[threadIdx.x] = acc;
+        __syncthreads();
+        if (item < items && slice == 0) {
+            int e = item / n, j = item - e * n;
+            T drive = c[(long)(e0 + e) * n + j];
+            for (int q = 0; q < S; ++q) drive += scratch[threadIdx.x + q];
+            T t = nudged ? target[(long)(e0 + e) * n + j] : T(0);
+            dst[off[l] + item] = eq_new_state(src[off[l] + item], drive, kl, nudged, beta, t, step, box, lo[l], hi[l]);
+        }
+        __syncthreads();  // scratch is free again for the next layer
+        return;
+    }
+    for (int t = threadIdx.x; t < items; t += blockDim.x) {
         int e = t / n, j = t - e * n;  // consecutive threads: consecutive units j (coalesced W reads)
-        T drive = c[(long)(e0 + e) * n + j];
-        if (Wd) {
-            int m = sizes[l - 1];
-            const T* r = src + off[l - 1] + e * m;
-            for (int i = 0; i < m; ++i) drive += eq_rho(r[i], kd) * Wd[(long)i * n + j];
-        }
-        if (Wu) {
-            int m = sizes[l + 1];
-            const T* r = src + off[l + 1] + e * m;
-            const T* w = Wu + (long)j * m;
-            for (int k = 0; k < m; ++k) drive += eq_rho(r[k], ku) * w[k];
-        }
-        T s = src[off[l] + t];
-        T grad = s - eq_drho(s, kl) * drive;
-        if (nudged) grad += beta * (s - target[(long)(e0 + e) * n + j]);
-        T out = s - step * grad;
-        if (has_box[l]) out = np_min(np_max(out, lo[l]), hi[l]);
-        dst[off[l] + t] = out;
+        T drive = c[(long)(e0 + e) * n + j] + eq_partial_drive(src, off, Wd, Wu, l, n, m_d, m_u, kd, ku, e, j, 0, 1);
+        T tg = nudged ? target[(long)(e0 + e) * n + j] : T(0);
+        dst[off[l] + t] = eq_new_state(src[off[l] + t], drive, kl, nudged, beta, tg, step, box, lo[l], hi[l]);
     }
 }
 
