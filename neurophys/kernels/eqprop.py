@@ -19,7 +19,7 @@ import numpy
 from .loader import KernelError, module, real_suffix, resolve_target
 
 THREADS = 256
-MAX_SHARED_BYTES = 48 * 1024
+MAX_SHARED_BYTES = 44 * 1024  # 48 KiB less the kernel's static shared memory (split-K scratch: 2 KiB in f64)
 MAX_LAYERS = 8  # NP_EQ_MAX_LAYERS in eqprop.cu
 RHO_KINDS = {"identity": 0, "hard_sigmoid": 1}
 NULL = numpy.uint64(0)
