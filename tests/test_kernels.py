@@ -222,7 +222,7 @@ def test_weight_update_kernel_is_the_eqprop_gradient(f64):
     s_free = net.free_phase(x)
     grads_ref, s_plus = net.eqprop_gradient(s_free, t)
     with loader.host_emulation():
-        g = D.eqprop_weight_grads(net, s_plus, s_free, net.beta)
+        g = D.eqprop_weight_grads(net, s_plus, s_free, net.beta * len(x))
     for k in grads_ref:
         numpy.testing.assert_allclose(g[k], grads_ref[k], atol=1e-12)
         assert cosine_similarity(g[k], grads_ref[k]) > 0.999999
