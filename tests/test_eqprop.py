@@ -12,22 +12,29 @@ def _states(net, rng, batch=3, lo=0.1, hi=0.9):
     return [B.asarray(rng.uniform(lo, hi, size=(batch, n))) for n in net.sizes]
 
 
-@pytest.mark.parametrize("energy,rho", [("scellier", "hard_sigmoid"), ("scellier", "sigmoid"), ("raw", "hard_sigmoid")])
-def test_dE_ds_matches_finite_differences(f64, energy, rho):
-    net = EqPropNet([4, 5, 3, 2], energy=energy, rho=rho, rng=B.rng(1))
+ENERGY_CASES = [("scellier", "hard_sigmoid", (0.0, 1.0)), ("scellier", "hard_sigmoid", None),
+                ("scellier", "sigmoid", (0.0, 1.0)), ("raw", "hard_sigmoid", (0.0, 1.0))]
+
+
+@pytest.mark.parametrize("energy,rho,clip", ENERGY_CASES)
+def test_dE_ds_matches_finite_differences(f64, energy, rho, clip):
+    net = EqPropNet([4, 5, 3, 2], energy=energy, rho=rho, clip=clip, rng=B.rng(1))
     s = _states(net, f64)
 
     def E_total():  # E plus the free input's own ½‖s_0‖²
         return float((net.energy(s) + 0.5 * (s[0] * s[0]).sum(axis=1)).sum())
 
+    if clip is None and rho == "hard_sigmoid":  # the real ρ = clip(s, 0, 1): probe on both sides of the box
+        s[1][:, :2] = B.asarray(f64.uniform(1.2, 1.5, size=(3, 2)))
+        s[2][:, :1] = B.asarray(f64.uniform(-0.5, -0.2, size=(3, 1)))
     g = net.dE_ds(s, input_free=True)
     for l in range(len(s)):
         assert check_gradient(E_total, s[l], g[l]) < 1e-6, f"layer {l}"
 
 
-@pytest.mark.parametrize("energy,rho", [("scellier", "hard_sigmoid"), ("scellier", "sigmoid"), ("raw", "hard_sigmoid")])
-def test_dE_dtheta_matches_finite_differences(f64, energy, rho):
-    net = EqPropNet([4, 5, 3], energy=energy, rho=rho, rng=B.rng(2))
+@pytest.mark.parametrize("energy,rho,clip", ENERGY_CASES)
+def test_dE_dtheta_matches_finite_differences(f64, energy, rho, clip):
+    net = EqPropNet([4, 5, 3], energy=energy, rho=rho, clip=clip, rng=B.rng(2))
     net.params["b0"][:] = B.asarray(f64.normal(size=5))
     s = _states(net, f64)
     g = net.dE_dtheta(s)
