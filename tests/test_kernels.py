@@ -51,6 +51,56 @@ def test_nvrtc_source_is_self_contained(tmp_path):
         assert proc.returncode == 0, proc.stderr
 
 
+def _find_nvrtc():
+    """libnvrtc (what cupy.RawModule compiles with), from the nvidia-cuda-nvrtc wheel or the system."""
+    import ctypes
+    import ctypes.util
+    import glob
+    import os
+    paths = []
+    try:
+        import nvidia
+        for root in nvidia.__path__:
+            paths += sorted(glob.glob(os.path.join(root, "**", "libnvrtc.so*"), recursive=True))
+    except ImportError:
+        pass
+    found = ctypes.util.find_library("nvrtc")
+    paths += [found] if found else []
+    for path in paths:
+        if "builtins" in os.path.basename(path):
+            continue
+        try:
+            return ctypes.CDLL(path)
+        except OSError:
+            continue
+    return None
+
+
+@pytest.mark.parametrize("name", loader.SOURCES)
+def test_nvrtc_compiles_what_cupy_would(name):
+    """The exact compile cupy.RawModule does (NVRTC, header pasted in, -std=c++14), without a GPU."""
+    import ctypes
+    lib = _find_nvrtc()
+    if lib is None:
+        pytest.skip("libnvrtc not found (pip install nvidia-cuda-nvrtc, or a CUDA toolkit with NVRTC)")
+    prog = ctypes.c_void_p()
+    assert lib.nvrtcCreateProgram(ctypes.byref(prog), loader.cuda_source(name).encode(), f"{name}.cu".encode(),
+                                  0, None, None) == 0
+    opts = [b"-std=c++14", b"--gpu-architecture=compute_80"]
+    rc = lib.nvrtcCompileProgram(prog, len(opts), (ctypes.c_char_p * len(opts))(*opts))
+    size = ctypes.c_size_t()
+    lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+    log = ctypes.create_string_buffer(size.value)
+    lib.nvrtcGetProgramLog(prog, log)
+    assert rc == 0, log.value.decode()
+    lib.nvrtcGetPTXSize(prog, ctypes.byref(size))
+    ptx = ctypes.create_string_buffer(size.value)
+    lib.nvrtcGetPTX(prog, ptx)
+    lib.nvrtcDestroyProgram(ctypes.byref(prog))
+    for kernel in kernel_names(loader.source_path(name).read_text()):
+        assert f".entry {kernel}(" in ptx.value.decode(), f"{kernel} missing from the NVRTC PTX"
+
+
 # ------------------------------------------------------------------ GPE, host emulation
 @needs_cxx
 @pytest.mark.parametrize("fused", [True, False])
