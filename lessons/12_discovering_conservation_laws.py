@@ -477,6 +477,12 @@ print(table)
 #   projectile (no ground) vx, vx² and x + vx·vy/g (the x of the apex) are
 #   conserved too, so "the" energy there is one vector in a 4-dimensional
 #   conserved space. A damped spring, the control, gives nothing.
+# - **What the network learned.** The law fitted to lesson 11's energy head is
+#   not the energy (read `*_learned_energy_*`): the head's output tracks the
+#   true energy poorly (`*_learned_energy_vs_true_r2`), as lesson 11 explains —
+#   a variance penalty never tells the head *which* constant to output. The
+#   document's pipeline (regress the network's features) can only find what the
+#   network holds; the labels are what made its table come out right.
 #
 # ## Exercises
 #
