@@ -81,7 +81,9 @@ def gpe_evolve(psi, n_steps: int, dt: float, V=0.0, g=0.0, scheme: str = "splits
     if not kernels_wanted(use_kernels):
         return P.evolve(psi, n_steps, dt, V, g, scheme, dx, dy, imaginary, checkpoint, record, check, **scheme_kw)
     reason = None
-    if checkpoint is not None or record is not None:
+    if int(n_steps) < 1:
+        reason = "gpe_evolve with n_steps < 1 has nothing to fuse"
+    elif checkpoint is not None or record is not None:
         reason = "gpe_evolve with checkpoint= or record= is not fused"
     elif scheme not in P.SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}; valid names are: {', '.join(P.SCHEMES)}")
@@ -114,11 +116,12 @@ def gpe_evolve(psi, n_steps: int, dt: float, V=0.0, g=0.0, scheme: str = "splits
     return (out[0] if single else out), KernelTape(scheme, n_steps, kwargs, traj)
 
 
-def gpe_evolve_backward(tape, grad_out):
-    """:func:`neurophys.physics.gpe.evolve_backward` for either tape: (∂L/∂ψ₀, {'V', 'g', 'dt'})."""
+def gpe_evolve_backward(tape, grad_out, param_grads: bool = True):
+    """:func:`neurophys.physics.gpe.evolve_backward` for either tape: (∂L/∂ψ₀, {'V', 'g', 'dt'}),
+    or (∂L/∂ψ₀, {}) without ``param_grads``."""
     from ..physics import gpe as P
     if not isinstance(tape, KernelTape):
-        return P.evolve_backward(tape, grad_out)
+        return P.evolve_backward(tape, grad_out, param_grads=param_grads)
     from . import gpe as K
     kw = tape.kwargs
     single = grad_out.ndim == 2
@@ -130,6 +133,8 @@ def gpe_evolve_backward(tape, grad_out):
                                          kw["imaginary"])
     else:
         G, grads = _splitstep_backward(tape, G, Vk)
+    if not param_grads:
+        return (G[0] if single else G), {}
     gV = grads["V"]
     if single and getattr(Vk, "ndim", 0) == 3:
         gV = gV[0]
