@@ -318,9 +318,10 @@ else:
 #    and preallocated buffers; how close to 1 copy can NumPy get?
 # 2. `gpe_euler_multistep` needs 2·Ny·Nx complex numbers of shared memory. What is the largest
 #    complex64 field it can take in 48 KiB? What would you change to go beyond?
-# 3. Remove the `__syncthreads()` after the step loop in `eqprop.cu` and run
-#    `pytest tests/test_kernels.py`. Which test catches it, and why does the host emulation see
-#    a race that a serial loop over threads would hide?
+# 3. Delete one of the `__syncthreads()` calls in `eqprop_relax` (neurophys/kernels/eqprop.cu) and
+#    run `pytest tests/test_kernels.py -k relaxation`. Which tests fail? Why does the host emulation
+#    (every thread a coroutine, run one after another until it reaches a barrier) expose a race
+#    that a GPU might hide on a lucky day?
 # 4. The EqProp kernel gives each block a *tile* of examples. Argue from weight reuse why a
 #    larger tile helps a 500×500 hidden-to-hidden layer and hurts at batch 32.
 
