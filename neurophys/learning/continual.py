@@ -124,14 +124,27 @@ FineTune = Strategy
 
 class Joint(Strategy):
     """Joint (multitask) training, the upper bound: at task i the net trains on
-    the union of tasks 0..i, so nothing it learnt is ever out of sight."""
+    the union of tasks 0..i, so nothing it learnt is ever out of sight.
+
+    same_steps=True draws, at stage i, a random subset of that union as large as
+    task i alone, so joint training costs as many updates as every other
+    method (the comparison is at equal compute).
+    """
 
     name = "joint"
 
+    def __init__(self, same_steps: bool = True, seed: int = 0):
+        self.same_steps, self.seed = same_steps, seed
+
     def training_data(self, i, tasks):
         xp = B.get_array_module(tasks[0].x_train)
-        return (xp.concatenate([t.x_train for t in tasks[:i + 1]]),
-                xp.concatenate([t.y_train for t in tasks[:i + 1]]))
+        x = xp.concatenate([t.x_train for t in tasks[:i + 1]])
+        y = xp.concatenate([t.y_train for t in tasks[:i + 1]])
+        if self.same_steps and i > 0:
+            idx = numpy.random.default_rng(self.seed + i).choice(len(y), len(tasks[i].y_train), replace=False)
+            idx = xp.asarray(numpy.sort(idx))
+            x, y = x[idx], y[idx]
+        return x, y
 
 
 def get_strategy(name: str, **kwargs) -> Strategy:

@@ -74,29 +74,55 @@ class EWC(Strategy):
     task estimate F. fisher: 'empirical' (the labels) or 'true' (labels drawn
     from the model). decay: online EWC (Schwarz et al. 2018) lets old springs
     relax, A ← decay·A + F_k (and b, c alike); decay = 1 is the original EWC.
+    k_max: cap on the stiffness λA. A gradient step θ ← θ − η k (θ − θ̄) on a
+    spring is explicit Euler, stable only for η k < 2; with plain SGD of rate η
+    set k_max ≈ 1/η (Adam rescales steps itself and needs no cap).
     """
 
     name = "ewc"
 
     def __init__(self, lam: float = 100.0, n_fisher: int = 1000, fisher: str = "empirical", decay: float = 1.0,
-                 seed: int = 0):
+                 k_max: float = float("inf"), seed: int = 0):
         if lam < 0:
             raise ValueError(f"EWC strength lam must be >= 0, got {lam}")
         if not 0 < decay <= 1:
             raise ValueError(f"EWC decay must be in (0, 1], got {decay}")
-        self.decay = float(decay)
+        if k_max <= 0:
+            raise ValueError(f"k_max must be > 0, got {k_max}")
+        self.decay, self.k_max = float(decay), float(k_max)
         if fisher not in ("empirical", "true"):
             raise ValueError(f"fisher must be 'empirical' or 'true', got {fisher!r}")
         self.lam, self.n_fisher, self.fisher, self.seed = float(lam), int(n_fisher), fisher, seed
         self.A, self.b, self.c = {}, {}, {}
 
     def penalty(self, params) -> float:
-        return 0.5 * self.lam * sum(float((self.A[k] * th * th - 2 * self.b[k] * th + self.c[k]).sum())
-                                    for k, th in params.items() if k in self.A)
+        if self.k_max == float("inf"):
+            return 0.5 * self.lam * sum(float((self.A[k] * th * th - 2 * self.b[k] * th + self.c[k]).sum())
+                                        for k, th in params.items() if k in self.A)
+        total = 0.0
+        for k, th in params.items():
+            if k in self.A:
+                stiff, anchor = self._spring(k)
+                total += 0.5 * float((stiff * (th - anchor) ** 2).sum())
+        return total
+
+    def _spring(self, k):
+        """The one equivalent spring: stiffness min(λA, k_max), anchor θ̄ = b / A."""
+        xp = B.get_array_module(self.A[k])
+        A = self.A[k]
+        anchor = self.b[k] / xp.maximum(A, 1e-30)
+        return xp.minimum(self.lam * A, self.k_max), anchor
 
     def penalty_grads(self, params) -> dict:
-        """∂Ω/∂θ = λ (A θ − b) for every anchored parameter."""
-        return {k: self.lam * (self.A[k] * th - self.b[k]) for k, th in params.items() if k in self.A}
+        """∂Ω/∂θ = λ (A θ − b) for every anchored parameter (= k (θ − θ̄) with the cap)."""
+        if self.k_max == float("inf"):
+            return {k: self.lam * (self.A[k] * th - self.b[k]) for k, th in params.items() if k in self.A}
+        out = {}
+        for k, th in params.items():
+            if k in self.A:
+                stiff, anchor = self._spring(k)
+                out[k] = stiff * (th - anchor)
+        return out
 
     def add_penalty_grads(self, params, grads):
         for k, g in self.penalty_grads(params).items():
@@ -127,25 +153,31 @@ class SI(Strategy):
         Ω_i ← Ω_i + ω_i / ((θ_i(end) − θ_i(start))² + ξ),      θ̃ ← θ(end)
 
     and later tasks feel  Ω_SI(θ) = c Σ_i Ω_i (θ_i − θ̃_i)²,  ∂Ω_SI/∂θ = 2 c Ω (θ − θ̃).
+
+    k_max caps the stiffness 2cΩ (see :class:`EWC`; needed with plain SGD).
     """
 
     name = "si"
 
-    def __init__(self, c: float = 0.1, xi: float = 0.1):
-        if c < 0 or xi <= 0:
-            raise ValueError(f"SI needs c >= 0 and xi > 0, got c={c}, xi={xi}")
-        self.c, self.xi = float(c), float(xi)
+    def __init__(self, c: float = 0.1, xi: float = 0.1, k_max: float = float("inf")):
+        if c < 0 or xi <= 0 or k_max <= 0:
+            raise ValueError(f"SI needs c >= 0, xi > 0 and k_max > 0, got c={c}, xi={xi}, k_max={k_max}")
+        self.c, self.xi, self.k_max = float(c), float(xi), float(k_max)
         self.Omega, self.theta_tilde, self.omega = {}, {}, {}
         self._start, self._prev = {}, {}
 
+    def _stiffness(self, k):
+        """k_i = min(2 c Ω_i, k_max)."""
+        stiff = 2 * self.c * self.Omega[k]
+        return stiff if self.k_max == float("inf") else B.get_array_module(stiff).minimum(stiff, self.k_max)
+
     def penalty(self, params) -> float:
-        return self.c * sum(float((self.Omega[k] * (th - self.theta_tilde[k]) ** 2).sum())
-                            for k, th in params.items() if k in self.Omega)
+        return 0.5 * sum(float((self._stiffness(k) * (th - self.theta_tilde[k]) ** 2).sum())
+                         for k, th in params.items() if k in self.Omega)
 
     def penalty_grads(self, params) -> dict:
-        """∂Ω_SI/∂θ = 2 c Ω (θ − θ̃)."""
-        return {k: 2 * self.c * self.Omega[k] * (th - self.theta_tilde[k])
-                for k, th in params.items() if k in self.Omega}
+        """∂Ω_SI/∂θ = 2 c Ω (θ − θ̃)  (stiffness capped at k_max)."""
+        return {k: self._stiffness(k) * (th - self.theta_tilde[k]) for k, th in params.items() if k in self.Omega}
 
     def add_penalty_grads(self, params, grads):
         for k, g in self.penalty_grads(params).items():

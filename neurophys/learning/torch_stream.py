@@ -76,10 +76,11 @@ class TorchCPUStream:
 
     @staticmethod
     def _box_muller_16(u):
-        u = u.astype(numpy.float32)
-        r = numpy.sqrt(-2.0 * numpy.log(1.0 - u[:8].astype(numpy.float64)))
-        theta = 2.0 * numpy.pi * u[8:].astype(numpy.float64)
-        return numpy.concatenate([r * numpy.cos(theta), r * numpy.sin(theta)]).astype(numpy.float32)
+        """Box–Muller on blocks of 16 (rows of u): pairs (j, j+8) → (r cos θ, r sin θ)."""
+        u = u.astype(numpy.float32).reshape(-1, 16).astype(numpy.float64)
+        r = numpy.sqrt(-2.0 * numpy.log(1.0 - u[:, :8]))
+        theta = 2.0 * numpy.pi * u[:, 8:]
+        return numpy.concatenate([r * numpy.cos(theta), r * numpy.sin(theta)], axis=1).astype(numpy.float32).ravel()
 
     def randn(self, shape):
         """torch.randn(shape) in float32 (needs ≥ 16 numbers)."""
@@ -89,8 +90,8 @@ class TorchCPUStream:
             raise ValueError(f"torch draws fewer than 16 normals by another path; got {n} numbers")
         u = self._u24(n).astype(numpy.float32)
         out = numpy.empty(n, dtype=numpy.float32)
-        for i in range(0, n - 15, 16):
-            out[i:i + 16] = self._box_muller_16(u[i:i + 16])
+        full = n - n % 16
+        out[:full] = self._box_muller_16(u[:full])
         if n % 16:
             out[n - 16:] = self._box_muller_16(self._u24(16).astype(numpy.float32))
         return out.reshape(shape)

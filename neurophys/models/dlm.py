@@ -339,10 +339,55 @@ def original_fft_slope(series) -> float:
 DOC003_SIZES = (20, 64, 32, 5)
 DOC003_DLM = dict(temperature=0.5, dissipation_rate=0.02, energy_injection_rate=0.05)
 _DLM_DRAWS_PER_EPOCH = 3 * (20 * 64 + 64 * 32 + 32 * 5)   # 3 weight-shaped normals per layer per epoch
-TORCH_DEFAULT_SEED = 67280421310721                      # torch's seed when nobody calls manual_seed
 
 
-def replay_original_main(entropy_coupling: str = "detached", n_spectrum: int = 500) -> dict:
+def doc003_tasks():
+    """Document 003's two tasks exactly: ``torch.manual_seed(42)`` / ``(123)`` then its recipe,
+    replayed on :class:`~neurophys.learning.torch_stream.TorchCPUStream`. Returns ((X1, y1), (X2, y2))."""
+    from ..learning.tasks import gaussian_clusters
+    from ..learning.torch_stream import TorchCPUStream
+    out = []
+    for seed in (42, 123):
+        X, y = gaussian_clusters(300, 20, 5, rng=TorchCPUStream(seed))
+        out.append((B.asarray(X, dtype=B.float_dtype()), B.xp().asarray(y)))
+    return tuple(out)
+
+
+def forgetting_trial(seed: int, tasks=None, entropy_coupling: str = "detached", epochs: int = 50) -> dict:
+    """One paired trial: a DLM and a standard net initialised from the PyTorch stream of ``seed``
+    (as if ``torch.manual_seed(seed)`` preceded the original's experiment 2), trained on the same
+    two tasks; the DLM's thermal kicks continue on that stream. Returns both results."""
+    from ..learning.torch_stream import TorchCPUStream
+    tasks = doc003_tasks() if tasks is None else tasks
+    s = TorchCPUStream(seed)
+    dlm = DissipativeLearningMachine(DOC003_SIZES, **DOC003_DLM, entropy_coupling=entropy_coupling, rng=s)
+    std = standard_network(DOC003_SIZES, rng=s)
+    return {"dlm": two_task_forgetting(dlm, *tasks, epochs=epochs),
+            "std": two_task_forgetting(std, *tasks, epochs=epochs), "dlm_model": dlm}
+
+
+def training_activity(net, x, y, x_probe, n_steps: int, lr: float = 0.01):
+    """a(t) = mean output on a fixed probe, recorded after each of ``n_steps`` full-batch Adam steps
+    on (x, y) (the DLM also runs its weight dynamics). The probe forward of a DLM leaves its
+    currents alone but does draw fresh thermal weight noise. Returns a NumPy vector."""
+    from ..blocks import Adam, softmax_cross_entropy_grad
+    opt = Adam(lr=lr)
+    is_dlm = isinstance(net, DissipativeLearningMachine)
+    a = numpy.empty(int(n_steps))
+    for t in range(int(n_steps)):
+        z = net.forward(x)
+        net.backward(softmax_cross_entropy_grad(z, y))
+        opt.step(net.params, net.grads)
+        if is_dlm:
+            net.after_update()
+            a[t] = float(net.forward(x_probe, track_currents=False).mean())
+        else:
+            a[t] = float(net.forward(x_probe).mean())
+    return a
+
+
+def replay_original_main(entropy_coupling: str = "detached", n_spectrum: int = 500,
+                         exp1_seed: int = 67280421310721) -> dict:
     """Document 003's ``main()`` re-run number for number on PyTorch's random stream.
 
     The original draws everything from torch's global generator, so the run is
@@ -351,6 +396,13 @@ def replay_original_main(entropy_coupling: str = "detached", n_spectrum: int = 5
     stream as experiment 1 left it) → task data re-seeded 42 and 123 → 50 + 50
     epochs → experiment 3 (the spectrum of experiment 1's DLM, 500 steps).
     :class:`~neurophys.learning.torch_stream.TorchCPUStream` replays that stream.
+
+    One part is not fixed: experiment 1's two nets are built *before* the first
+    ``manual_seed``, from whatever seed PyTorch started with (a fresh process
+    draws it at random), and experiment 3 analyses that DLM. So experiments 1
+    and 3 differ from run to run of the original; ``exp1_seed`` picks one
+    (default: PyTorch's documented default seed). Experiment 2 — the forgetting
+    numbers — does not depend on it.
 
     Returns the forgetting of both nets, their accuracies, experiment 1's final
     accuracies, the probe series of experiment 3 and its slope computed as in the
@@ -365,7 +417,7 @@ def replay_original_main(entropy_coupling: str = "detached", n_spectrum: int = 5
         X, y = gaussian_clusters(n, 20, 5, rng=s)
         return B.asarray(X, dtype=B.float_dtype()), B.xp().asarray(y)
 
-    s = TorchCPUStream(TORCH_DEFAULT_SEED & 0xFFFFFFFF)
+    s = TorchCPUStream(int(exp1_seed) & 0xFFFFFFFF)
     kw = dict(DOC003_DLM, entropy_coupling=entropy_coupling, rng=s)
     dlm1 = DissipativeLearningMachine(DOC003_SIZES, **kw)              # experiment 1
     std1 = standard_network(DOC003_SIZES, rng=s)
