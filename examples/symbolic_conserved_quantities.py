@@ -20,10 +20,7 @@ def main():
     a = p.parse_args()
     names = list(M.STATE_NAMES[a.system])
     t, states = M.simulate(a.system, a.n, n_steps=200, integrator="rk45")
-    terms = S.polynomial_terms(names, 2)
-    if a.system == "orbit":
-        x, y = S.Var("x"), S.Var("y")
-        terms.append(S.inv(S.sqrt(S.square(x) + S.square(y))))
+    terms = S.term_library(a.system)          # monomials up to degree 2 (+ 1/r for the orbit)
     res = S.find_conserved(states, t, names, terms, threshold=a.threshold)
     print(f"{a.system}: {len(res)} conserved quantities (drift < {a.threshold}); smallest drifts "
           f"{', '.join(f'{d:.1e}' for d in res.drifts[:len(res) + 2])}")

@@ -84,25 +84,16 @@ def sample_pairs(states, n, gen):
 # %% [markdown]
 # ## 2. The true laws, written as expression trees
 #
-# No strings and no `eval`: Python's operators build the trees, and `expand`
+# No strings and no `eval`: Python's operators build the trees
+# (`neurophys/symbolic/systems.py` writes K, U, E and L exactly as in the
+# docstring of `mechanics.invariants`), and `expand`
 # turns any tree into a canonical sum of monomials, so a discovered law can be
 # compared with the true one term by term whatever shape the search gave it.
 
 # %%
 def true_laws(system, p):
-    """{quantity: tree} for the document's nine equations (three per system)."""
-    if system == "spring":
-        x, v = S.variables("x", "v")
-        K, U = 0.5 * p["m"] * S.square(v), 0.5 * p["k"] * S.square(x)
-        return {"total": K + U, "kinetic": K, "potential": U}
-    x, y, vx, vy = S.variables("x", "y", "vx", "vy")
-    K = 0.5 * p["m"] * (S.square(vx) + S.square(vy))
-    if system == "projectile":
-        U = p["m"] * p["g"] * y
-        return {"total": K + U, "kinetic": K, "potential": U}
-    U = -p["GM"] * p["m"] * S.inv(S.sqrt(S.square(x) + S.square(y)))
-    L = p["m"] * (x * vy - y * vx)
-    return {"total": K + U, "kinetic": K, "angular_momentum": L}
+    """{quantity: tree} for the nine equations, with this run's constants (``symbolic.true_laws``)."""
+    return S.true_laws(system, **p)
 
 
 def label_values(system, states, quantity):
@@ -110,16 +101,12 @@ def label_values(system, states, quantity):
 
 
 def term_library(system, names):
-    """Candidate terms: all monomials of the state up to degree 2; for the orbit also 1/r.
+    """Monomials of the state up to degree 2; for the orbit also 1/r (``symbolic.term_library``).
 
     The 1/r term is a physics prior (a central force): we say so, and test what
     the search does without it (section 4).
     """
-    terms = S.polynomial_terms(names, degree=2)
-    if system == "orbit":
-        x, y = S.Var("x"), S.Var("y")
-        terms.append(S.inv(S.sqrt(S.square(x) + S.square(y))))
-    return terms
+    return S.term_library(system)
 
 
 for system in M.SYSTEMS:
@@ -326,12 +313,14 @@ ctx.savefig(fig, "pareto_fronts.png")
 
 fig, axs = plt.subplots(1, 4, figsize=(16, 3.6))
 for ax, (name, res) in zip(axs, spectra.items()):
-    dr = np.clip(res.drifts, 1e-12, None)
-    ax.bar(np.arange(len(dr)), np.log10(dr), color=["tab:green" if v < drift_threshold else "tab:gray" for v in dr])
+    flat = ~np.isfinite(res.drifts)                       # the same on every trajectory: drift undefined
+    dr = np.clip(np.where(flat, 1e6, res.drifts), 1e-12, 1e6)
+    ax.bar(np.arange(len(dr)), np.log10(dr), color=["tab:green" if v < drift_threshold else
+                                                    ("tab:blue" if f else "tab:gray") for v, f in zip(dr, flat)])
     ax.axhline(np.log10(drift_threshold), color="tab:red", ls="--", lw=1)
     ax.set_title(f"{name}: {len(res)} conserved")
     ax.set_xlabel("direction in term space (sorted)")
-    ax.set_ylabel("log10 drift")
+    ax.set_ylabel("log10 drift (blue: no spread between trajectories)")
 ctx.savefig(fig, "drift_spectra.png")
 
 fig, axs = plt.subplots(1, 3, figsize=(14, 3.8))
@@ -380,7 +369,14 @@ def from_lesson11(system):
             "energy_label": "GRU energy head (affine-calibrated on training data)",
             "pca": z["pca_latents"], "pca_energy": z["pca_energy"], "pca_explained": z["pca_explained"],
             "pred_note": f"Lesson 11's physics-aware GRU (λ_E = {float(z['lambda_e']):g}, latent "
-                         f"{int(z['latent_dim'])}).", "source": str(path)}
+                         f"{int(z['latent_dim'])}).", "source": _relative(path)}
+
+
+def _relative(path):
+    try:
+        return str(path.relative_to(course.REPO_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def stand_in(system, seed):

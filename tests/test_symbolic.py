@@ -215,3 +215,20 @@ def test_find_conserved_on_simulated_orbits_finds_energy_and_angular_momentum():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         res.values(states[:2])
+
+
+def test_system_libraries_and_true_laws_match_the_simulator():
+    M = pytest.importorskip("neurophys.physics.mechanics")
+    for system in M.SYSTEMS:
+        t, states = M.simulate(system, 3, n_steps=10, integrator="verlet", seed=0)
+        flat = states.reshape(-1, states.shape[-1])
+        inv = M.invariants(system, flat)
+        laws = S.true_laws(system)
+        assert len(laws) == 3
+        for quantity, law in laws.items():
+            np.testing.assert_allclose(S.evaluate(law, flat, M.STATE_NAMES[system]), inv[quantity], rtol=1e-12)
+        assert len(S.term_library(system)) == (15 if system == "orbit" else (14 if system == "projectile" else 5))
+    with pytest.raises(ValueError, match="unknown system"):
+        S.term_library("pendulum")
+    with pytest.raises(ValueError, match="unknown system"):
+        S.true_laws("pendulum")

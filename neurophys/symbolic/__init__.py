@@ -7,6 +7,7 @@
 - ``engines``    ``discover(X, y, names, engine="builtin"|"sparse"|"pysr"|"auto")``
 - ``compare``    a discovered law against the true one, term by term
 - ``conserved``  conserved quantities from raw trajectories, no labels
+- ``systems``    document 002's systems: term libraries and the true laws as trees
 
 Everything here runs on the host with NumPy/SciPy (arrays from the CuPy backend
 are copied with ``neurophys.backend.to_host`` first): expressions are small and
@@ -18,10 +19,12 @@ from .engines import ENGINES, EngineUnavailable, discover, from_sympy, pysr_stat
 from .expr import Const, Node, Op, Var, evaluate, expand, inv, sqrt, square, to_html, to_string, variables
 from .library import library_matrix, linear_combination, polynomial_terms, sparse_fit, stlsq
 from .search import Candidate, GeneticSearch, ParetoFront, fit_constants, r2_score
+from .systems import term_library, true_laws
 
 __all__ = [
     "Candidate", "Comparison", "Const", "ConservedResult", "ENGINES", "EngineUnavailable", "GeneticSearch",
     "Node", "Op", "ParetoFront", "Var", "compare_laws", "discover", "evaluate", "expand", "find_conserved",
     "fit_constants", "from_sympy", "inv", "library_matrix", "linear_combination", "polynomial_terms",
-    "pysr_status", "r2_score", "sparse_fit", "sqrt", "square", "stlsq", "to_html", "to_string", "variables",
+    "pysr_status", "r2_score", "sparse_fit", "sqrt", "square", "stlsq", "term_library", "to_html", "to_string",
+    "true_laws", "variables",
 ]

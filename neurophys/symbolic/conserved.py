@@ -140,7 +140,10 @@ def find_conserved(trajectories, t, names, terms, threshold: float = 1e-2, max_q
     mu, V = eigh(Bm, Am + eps * np.eye(m))
     order = np.argsort(mu)[::-1]
     mu, V = mu[order], V[:, order]
-    drifts = (t[-1] - t[0]) / np.sqrt(np.clip(mu, 1e-300, None))
+    # a direction with (almost) no spread between trajectories has no meaningful drift: inf
+    drifts = np.full(m, np.inf)
+    spread = mu > 1e-12 * max(mu.max(), 1e-300)
+    drifts[spread] = (t[-1] - t[0]) / np.sqrt(mu[spread])
     notes = []
     n_flat = int(np.sum(mu <= 1e-10 * mu.max()))
     if n_flat:
