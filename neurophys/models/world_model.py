@@ -223,11 +223,14 @@ class EqPropWorldModel(WorldModel):
 
     @property
     def lr_scale(self) -> float:
-        """η_n/η_0 = τ/(τ + n) after n updates (τ = lr_decay; 1 without decay): quiets online SGD noise."""
-        return 1.0 if self.lr_decay is None else self.lr_decay / (self.lr_decay + self.n_updates)
+        """η_n/η_0 = τ/(τ + n) after n network updates (τ = lr_decay; 1 without decay): quiets online SGD noise."""
+        n = max(self.n_updates - self.s_scaler.n_fit, 0)
+        return 1.0 if self.lr_decay is None else self.lr_decay / (self.lr_decay + n)
 
     def predict_delta(self, s, u):
         """Δ_hat: the output units at the free equilibrium, read back through the scaler."""
+        if not self.ready:
+            return numpy.repeat(self.d_scaler.mean[None], len(s), axis=0)
         return self.delta_from_output(self.net.predict(self.net_input(s, u)))
 
     def rollout(self, s, U):
@@ -237,6 +240,8 @@ class EqPropWorldModel(WorldModel):
         from the previous step's hidden and output states, which are already close to
         the new equilibrium (the world moves little in one dt), and relax ``n_warm`` steps.
         """
+        if not self.ready:
+            return super().rollout(s, U)
         s, _ = self._check(s, U[:, 0])
         states, eq = [], None
         for t in range(U.shape[1]):
@@ -247,31 +252,55 @@ class EqPropWorldModel(WorldModel):
         return numpy.stack(states, axis=1)
 
     def fit_delta(self, s, u, delta):
-        self.s_scaler.update(s)
-        self.d_scaler.update(delta)
+        """Measure the scales on the first ``n_scale`` transitions; after that, one EqProp step per transition.
+
+        The network waits until the scales are frozen: with only a few samples σ is tiny,
+        every target lands on a wall of the box, and output units driven far past a wall
+        get no EqProp signal (free and nudged states are both clipped to the wall).
+        """
+        if not self.ready:
+            self.s_scaler.update(s)
+            self.d_scaler.update(delta)
+            return None
         self.last_info = self.net.train_step(self.net_input(s, u), self.net_target(delta), lr_scale=self.lr_scale)
         return self.last_info
+
+    @property
+    def ready(self) -> bool:
+        """True once the scales are measured and frozen (the network learns from then on)."""
+        return self.s_scaler.frozen and self.d_scaler.frozen
 
     def learn(self, s, u, s_next) -> float:
         """One EqProp step; the free phase of ``train_step`` is the prediction, so the error costs nothing extra."""
         s, u = self._check(s, u)
         s_next = _as_batch(s_next, self.obs_size, "next observation s'")
         delta = s_next - s
-        if self.s_scaler.frozen and self.d_scaler.frozen:
+        if self.ready:
             info = self.fit_delta(s, u, delta)
             err = float(numpy.mean((delta - self.delta_from_output(info["output"])) ** 2))
-        else:  # while the scales move, predict with the current ones, then learn
-            err = float(numpy.mean((delta - self.predict_delta(s, u)) ** 2))
+        else:  # while measuring the scales, predict the average change seen so far
+            err = float(numpy.mean((delta - self.d_scaler.mean) ** 2))
             self.fit_delta(s, u, delta)
         self.n_updates += 1
         return err
 
 
 def make_eqprop_world_model(obs_size: int, action_size: int, hidden=(64,), rng=None, z_max: float = 2.0,
-                            n_scale: int = 200, n_warm: int = 6, lr_decay: float | None = None, **net_kw):
-    """An :class:`EqPropWorldModel` on a fresh EqPropNet [d + k, *hidden, d] (``net_kw`` go to EqPropNet)."""
+                            n_scale: int = 200, n_warm: int = 6, lr_decay: float | None = None,
+                            out_scale: float = 0.2, **net_kw):
+    """An :class:`EqPropWorldModel` on a fresh EqPropNet [d + k, *hidden, d] (``net_kw`` go to EqPropNet).
+
+    The output layer starts quiet: W_L ← out_scale · W_L and b_L = ½ (or 0 with a linear
+    output), so every output unit starts near "the average change" in the middle of its
+    box. With the plain Xavier start, ρ(s_h) W_L sums ~30 active hidden units and can
+    put an output's drive past 1 + β; such a unit sits on its wall in the free *and*
+    the nudged phase, gets no EqProp signal, and never learns (we saw this on a few seeds).
+    """
     from .eqprop import EqPropNet
     sizes = [int(obs_size) + int(action_size), *[int(h) for h in hidden], int(obs_size)]
     net = EqPropNet(sizes, rng=rng, **net_kw)
+    last = net.L - 1
+    net.params[f"W{last}"] *= out_scale
+    net.params[f"b{last}"][...] = 0.0 if net.linear_output else 0.5
     return EqPropWorldModel(net, obs_size, action_size, z_max=z_max, n_scale=n_scale, n_warm=n_warm,
-                           lr_decay=lr_decay)
+                            lr_decay=lr_decay)
