@@ -140,10 +140,16 @@ def find_conserved(trajectories, t, names, terms, threshold: float = 1e-2, max_q
     mu, V = eigh(Bm, Am + eps * np.eye(m))
     order = np.argsort(mu)[::-1]
     mu, V = mu[order], V[:, order]
-    # a direction with (almost) no spread between trajectories has no meaningful drift: inf
+    # drift = duration * sqrt(rate² / spread²) per direction; a direction with (almost) no spread
+    # between trajectories has no meaningful drift: inf
+    Vn = V / np.linalg.norm(V, axis=0)
+    between = np.einsum("ij,ik,kj->j", Vn, Bm, Vn)
+    along = np.einsum("ij,ik,kj->j", Vn, Am, Vn)
     drifts = np.full(m, np.inf)
-    spread = mu > 1e-12 * max(mu.max(), 1e-300)
-    drifts[spread] = (t[-1] - t[0]) / np.sqrt(mu[spread])
+    spread = between > 1e-12 * max(np.linalg.eigvalsh(Bm).max(), 1e-300)
+    drifts[spread] = (t[-1] - t[0]) * np.sqrt(np.clip(along[spread], 0, None) / between[spread])
+    order = np.argsort(drifts, kind="stable")
+    drifts, V = drifts[order], V[:, order]
     notes = []
     n_flat = int(np.sum(mu <= 1e-10 * mu.max()))
     if n_flat:
