@@ -58,7 +58,7 @@ S = dict(
     n_babble=ctx.pick(quick=200, default=300, full=300),            # random "motor babbling" first
     n_eval=ctx.pick(quick=3, default=20, full=20),                  # CartPole evaluation episodes
     n_eval_pendulum=ctx.pick(quick=1, default=10, full=20),
-    hidden=64, lr=0.2, lr_decay=1000, z_max=2.0, n_scale=200, n_warm=6,
+    hidden=64, lr=0.2, lr_decay=1000, z_max=2.0, n_scale=200, eps=1.0, n_free=8,
     cartpole_horizon=10, cartpole_sequences=32, cartpole_hold=2,
     pendulum_horizon=20, pendulum_sequences=64, pendulum_hold=2,
     eval_seed=1000,
@@ -69,8 +69,8 @@ ctx.log("settings", S)
 def eqprop_model(obs_size, action_size, offset):
     """The EqProp world model with this lesson's settings (EqPropNet's own defaults otherwise)."""
     return make_eqprop_world_model(obs_size, action_size, hidden=(S["hidden"],), rng=ctx.rng(offset),
-                                   z_max=S["z_max"], n_scale=S["n_scale"], n_warm=S["n_warm"],
-                                   lr_decay=S["lr_decay"], lr=S["lr"])
+                                   z_max=S["z_max"], n_scale=S["n_scale"], lr_decay=S["lr_decay"],
+                                   lr=S["lr"], eps=S["eps"], n_free=S["n_free"])
 
 
 # %% [markdown]
