@@ -14,12 +14,13 @@ def accuracy_matrices(Rs: dict, title: str = ""):
     plt = _plt()
     n = len(Rs)
     fig, axes = plt.subplots(1, n, figsize=(3.1 * n, 3.3), squeeze=False)
-    for ax, (name, R) in zip(axes[0], Rs.items()):
+    for k, (ax, (name, R)) in enumerate(zip(axes[0], Rs.items())):
         R = numpy.asarray(R)
         im = ax.imshow(R, vmin=0, vmax=1, cmap="viridis")
         ax.set_title(f"{name}\nA = {R[-1].mean():.3f}", fontsize=9)
         ax.set_xlabel("tested on task j")
-        ax.set_ylabel("after training task i")
+        if k == 0:
+            ax.set_ylabel("after training task i")
         ax.set_xticks(range(R.shape[1]))
         ax.set_yticks(range(R.shape[0]))
         ax.tick_params(labelsize=6)
