@@ -430,7 +430,12 @@ class EqPropNet:
     def apply_update(self, grads, lr_scale=1.0):
         """θ ← θ − η_l · lr_scale · g_l with each weight layer's own SGD (layer-wise rates)."""
         for l, opt in enumerate(self.optimizers):
-            opt.lr = self.lrs[l] * float(lr_scale)
+            lr = self.lrs[l] * float(lr_scale)
+            if self.momentum == 0.0:  # plain SGD in one pass over the weights
+                self.params[f"W{l}"] -= lr * grads[f"W{l}"]
+                self.params[f"b{l}"] -= lr * grads[f"b{l}"]
+                continue
+            opt.lr = lr
             p = {"W": self.params[f"W{l}"], "b": self.params[f"b{l}"]}
             opt.step(p, {"W": grads[f"W{l}"], "b": grads[f"b{l}"]})
 
