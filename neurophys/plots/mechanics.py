@@ -42,7 +42,8 @@ def plot_relative_error(ax, curves: dict, title: str = "", ylabel: str = "|E(t) 
     (n_trajectories, n_steps).
     """
     for k, (label, (t, err)) in enumerate(curves.items()):
-        t, err = _host(t), np.maximum(_host(err), 1e-17)
+        # from the second sample on: at t = 0 the error is 0 by definition
+        t, err = _host(t)[1:], np.maximum(_host(err)[:, 1:], 1e-17)
         lo, med, hi = np.percentile(err, [10, 50, 90], axis=0)
         ax.plot(t, med, color=f"C{k}", label=label)
         ax.fill_between(t, lo, hi, color=f"C{k}", alpha=0.2)
