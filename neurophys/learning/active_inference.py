@@ -26,8 +26,8 @@ CARTPOLE_THETA_LIMIT = 12 * 2 * numpy.pi / 360   # gymnasium terminates beyond �
 CARTPOLE_X_LIMIT = 2.4                           # and beyond ±2.4 m
 
 
-def cartpole_energy(s):
-    """E(s) = (θ/θ_lim)² + (x/x_lim)² + 0.1 θ̇² + 0.1 ẋ² + 10·[|θ| > θ_lim or |x| > x_lim].
+def cartpole_energy(s, w_x: float = 1.0, w_x_dot: float = 0.1, w_theta_dot: float = 0.1, w_fall: float = 10.0):
+    """E(s) = (θ/θ_lim)² + w_x (x/x_lim)² + w_θ̇ θ̇² + w_ẋ ẋ² + w_fall·[|θ| > θ_lim or |x| > x_lim].
 
     s = (x, ẋ, θ, θ̇) in CartPole-v1's units; the last term is the cost of an
     imagined fall (the episode would end there).
@@ -35,8 +35,8 @@ def cartpole_energy(s):
     s = numpy.asarray(s)
     x, x_dot, theta, theta_dot = s[..., 0], s[..., 1], s[..., 2], s[..., 3]
     fallen = (numpy.abs(theta) > CARTPOLE_THETA_LIMIT) | (numpy.abs(x) > CARTPOLE_X_LIMIT)
-    return ((theta / CARTPOLE_THETA_LIMIT) ** 2 + (x / CARTPOLE_X_LIMIT) ** 2
-            + 0.1 * theta_dot ** 2 + 0.1 * x_dot ** 2 + 10.0 * fallen)
+    return ((theta / CARTPOLE_THETA_LIMIT) ** 2 + w_x * (x / CARTPOLE_X_LIMIT) ** 2
+            + w_theta_dot * theta_dot ** 2 + w_x_dot * x_dot ** 2 + w_fall * fallen)
 
 
 def pendulum_energy(s):
