@@ -120,17 +120,25 @@ part1_seconds = time.perf_counter() - t0
 acc_cls, acc_bi = net_cls.accuracy(x_test, y_test), net_bi.accuracy(x_test, y_test)
 ctx.log(f"test accuracy: classifier-only {acc_cls:.4f}, both directions {acc_bi:.4f}")
 
-recognised = {}
+recognised, self_read, diversity = {}, {}, {}
 for name, net in (("classifier_only", net_cls), ("both_directions", net_bi)):
     xd, yd = dreams_of(net, range(10), settings["dreams_per_digit"])
     said = referee_says(xd)
     recognised[name] = float(B.to_host((said == yd).mean()))
-    ctx.log(f"{name}: referee recognises {recognised[name]:.3f} of the dreams")
+    self_read[name] = float(B.to_host((net.classify(xd) == yd).mean()))  # the dreamer's own free phase
+    # variety: pixel standard deviation among the dreams of one digit, averaged
+    diversity[name] = float(B.to_host(xd.reshape(10, -1, 784).std(axis=1).mean()))
+    ctx.log(f"{name}: referee recognises {recognised[name]:.3f} of the dreams, the dreamer itself "
+            f"{self_read[name]:.3f}; within-digit pixel std {diversity[name]:.3f}")
     show = numpy.arange(0, len(yd), settings["dreams_per_digit"] // 2)  # two dreams per digit
     ctx.savefig(plot_digit_grid(xd[show], B.to_host(yd)[show], predicted=B.to_host(said)[show],
                                 title=f"dreams, network trained {name.replace('_', ' ')} "
                                       f"(label → referee: {recognised[name]:.0%} recognised)"),
                 f"dreams_{name}.png")
+
+# the same spread for real test digits, for comparison
+real_diversity = float(numpy.mean([B.to_host(x_test[y_test == d].std(axis=0).mean()) for d in range(10)]))
+ctx.log(f"within-digit pixel std of real test digits: {real_diversity:.3f}")
 
 # %% [markdown]
 # A classifier's dream is mostly the energy's own attractor: the input↔hidden
@@ -172,15 +180,17 @@ ctx.savefig(plot_bars({"no replay": results["no_replay"]["forgetting"],
 # %% [markdown]
 # ## What it means
 # - Document 004's phase 1 as written (dream from a network trained only to classify)
-#   gives noise that another classifier does not recognise; the network's *own*
-#   free phase often still reads the label into it — a dream is what the energy
-#   likes, not what a digit looks like.
+#   gives noise that another classifier mostly does not recognise. Does the dreamer's
+#   *own* free phase read the label back out of it more often than the referee does?
+#   Compare `dream_recognised_classifier_only` with `dream_self_read_classifier_only`:
+#   where it does, the dream is what this energy likes, not what a digit looks like.
 # - Trained in both directions, the same energy and the same local learning rule
 #   dream recognisable digits, and replaying those dreams while learning 5–9 keeps
 #   part of 0–4 alive; without replay, a single-head network forgets task A almost
 #   entirely (its outputs for 0–4 are pushed down by every task-B nudge).
-# - Our dreams are nearly one prototype per digit (the noise adds little variety);
-#   that is enough to hold the old decision regions, not to re-teach their detail.
+# - Our dreams are nearly one prototype per digit (`dream_diversity`, the pixel spread
+#   among dreams of one digit, is small next to real digits' spread,
+#   `real_digit_diversity`); that holds part of the old decision regions, not their detail.
 #
 # ## Exercises
 # 1. Set `label_scale=1`. Why does the dream lose its label? (Compare the size of the
@@ -196,6 +206,10 @@ ctx.finish(
     metrics={
         "dream_recognised": recognised["both_directions"],
         "dream_recognised_classifier_only": recognised["classifier_only"],
+        "dream_self_read_classifier_only": self_read["classifier_only"],
+        "dream_self_read": self_read["both_directions"],
+        "dream_diversity": diversity["both_directions"],
+        "real_digit_diversity": real_diversity,
         "referee_test_accuracy": referee_acc,
         "test_accuracy_classifier_only": acc_cls,
         "test_accuracy_both_directions": acc_bi,
