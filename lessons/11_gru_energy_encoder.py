@@ -28,6 +28,11 @@
 #   |E(x̂_t) − E| / |E| (in %), and Max |ΔE| = max over them of |E(x̂_t) − E|.
 #   This is a property of the motion the model outputs, the only "energy drift"
 #   that can be compared between a model with and one without the energy term.
+# - **head drift**: the head's own prediction, median over test trajectories of
+#   mean_t |Ê_t − Ē| / |Ē| (Ē = the trajectory's mean Ê). This is what an
+#   "energy monitor" on the network's output shows; it is the definition under
+#   which a standard-vs-physics gap is to be expected, since it is the quantity
+#   the energy term minimises.
 # - **conservation ratio** ρ = mean_b Var_t(Ê) / Var_b(mean_t Ê) of the head: ρ ≪ 1
 #   means Ê is constant along trajectories *and* differs between them.
 # - **latent_energy_r2**: R² on test trajectories of a linear read-out z_T → E
@@ -129,7 +134,11 @@ def evaluate(system, model, data, history):
     # affine calibration of the head's Ê onto the true energy (train set, all steps), for display only
     a, b = np.polyfit(Eh_tr_h.ravel(), data["E_train"].ravel(), 1)
     rel = (dE / np.abs(E_level)).mean(axis=1)              # per test trajectory
+    # the head's own "drift": mean_t |Ê_t − mean_t Ê| / |mean_t Ê|, per trajectory (raw head units)
+    level = Eh_h.mean(axis=1, keepdims=True)
+    head_drift = np.abs(Eh_h - level).mean(axis=1) / np.maximum(np.abs(level[:, 0]), 1e-12)
     return {
+        "head_drift": float(100 * np.median(head_drift)),
         "recon_mse": float(B.to_host(((Xh - data["Xte"]) ** 2).mean())),
         "drift": float(100 * rel.mean()),
         "drift_median": float(100 * np.median(rel)),
@@ -204,22 +213,25 @@ for system in systems:
         put(f"head_conservation_ratio_{name}_{system}", [r["head_ratio"] for r in rs])
         put(f"head_energy_std_{name}_{system}", [r["head_std"] for r in rs])
         put(f"head_energy_r2_{name}_{system}", [r["head_energy_r2"] for r in rs])
+        put(f"head_drift_{name}_{system}", [r["head_drift"] / 100 for r in rs])
     metrics[f"latent_energy_r2_untrained_{system}"] = r2_0
     metrics[f"train_seconds_{system}"] = float(sum(r["seconds"] for rs in per.values() for r in rs))
 
-rows = ["| system | model | avg energy drift (%) | median drift (%) | max abs(ΔE) | recon MSE | head ρ | "
-        "R²(Ê level → E) | R²(z→E) |",
-        "|---|---|---|---|---|---|---|---|---|",
-        "| (document, claimed) | standard | 12.4 | | 0.347 | | | | |",
-        "| (document, claimed) | physics-aware λ_E=0.1 | 0.3 | | 0.008 | | | | |"]
+rows = ["| system | model | avg energy drift (%) | median drift (%) | max abs(ΔE) | recon MSE | head drift (%) | "
+        "head ρ | R²(Ê level → E) | R²(z→E) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        "| (document, claimed) | standard | 12.4 | | 0.347 | | | | | |",
+        "| (document, claimed) | physics-aware λ_E=0.1 | 0.3 | | 0.008 | | | | | |"]
 for system in systems:
     for name, label in (("standard", "standard λ_E=0"), ("physics", f"physics-aware λ_E={lambda_e:g}")):
         rs = runs[system]["all"][name]
         col = lambda key, fmt: pm([r[key] for r in rs], fmt)  # noqa: E731
         rows.append(f"| {system} | {label} | {col('drift', '{:.2f}')} | {col('drift_median', '{:.2f}')} | "
-                    f"{col('max_dE', '{:.3g}')} | {col('recon_mse', '{:.4f}')} | {col('head_ratio', '{:.3g}')} | "
+                    f"{col('max_dE', '{:.3g}')} | {col('recon_mse', '{:.4f}')} | {col('head_drift', '{:.2f}')} | "
+                    f"{col('head_ratio', '{:.3g}')} | "
                     f"{col('head_energy_r2', '{:.3f}')} | {col('energy_r2', '{:.4f}')} |")
-    rows.append(f"| {system} | untrained network (read-out only) | | | | | | | {metrics[f'latent_energy_r2_untrained_{system}']:.4f} |")
+    rows.append(f"| {system} | untrained network (read-out only) | | | | | | | | "
+                f"{metrics[f'latent_energy_r2_untrained_{system}']:.4f} |")
 tables["drift"] = "\n".join(rows)
 print(tables["drift"])
 
@@ -367,8 +379,10 @@ with open(ctx.path("tables.md"), "w") as fh:
 # Read the numbers in `tables.md` (written by this run) with the caveat above in mind:
 #
 # - **The energy term does what it says to the head.** Var_t(Ê) falls by orders of
-#   magnitude when λ_E = 0.1 (`training.png`, bottom) — mostly because Ê itself
-#   shrinks (`head_energy_std_*`). Where ρ does become small, the head has found
+#   magnitude when λ_E = 0.1 (`training.png`, bottom), and the head drift falls
+#   with it: measured on the network's own energy output, the document's kind of
+#   gap (standard ≫ physics-aware) *does* appear. But that is the loss being
+#   minimised, not physics learnt: Ê itself shrinks (`head_energy_std_*`). Where ρ does become small, the head has found
 #   *some* per-trajectory constant: the GRU's z_t depends on the whole history,
 #   so the network can simply carry a number from the first step to the last.
 #   Whether that constant is the energy is measured by R²(Ê level → E), the

@@ -39,6 +39,7 @@ def test_lesson11_quick(tmp_path):
     assert m["recon_mse_spring"] < 0.3 and m["recon_mse_projectile"] < 0.3
     # the energy term did shrink the head's variation
     assert m["head_energy_std_physics_spring"] < m["head_energy_std_standard_spring"]
+    assert m["head_drift_physics_spring"] < m["head_drift_standard_spring"]
     for dim in res["settings"]["ablation_latent_dims"]:
         assert np.isfinite(m[f"ablation_latent{dim}_recon_mse"])
     with np.load(tmp_path / "dashboard_orbit.npz", allow_pickle=False) as f:
