@@ -177,7 +177,6 @@ class GRUEnergyEncoder:
 # ------------------------------------------------------------------ training
 def standardise(states, mean=None, std=None):
     """(s − μ) / σ per state variable; μ, σ from ``states`` unless given. Returns (s', μ, σ)."""
-    xp = B.get_array_module(states)
     axes = tuple(range(states.ndim - 1))
     mean = states.mean(axis=axes) if mean is None else mean
     std = states.std(axis=axes) + 1e-12 if std is None else std
@@ -235,7 +234,6 @@ def conservation_ratio(E_hat):
     ρ ≪ 1: Ê is constant along each trajectory AND tells trajectories apart (a
     conserved quantity). A collapsed head (Ê the same everywhere) gives 0/0 → NaN.
     """
-    xp = B.get_array_module(E_hat)
     within = float(E_hat.var(axis=1).mean())
     between = float(E_hat.mean(axis=1).var())
     return within / between if between > 1e-12 * max(within, 1e-300) and between > 0 else float("nan")
