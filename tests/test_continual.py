@@ -198,3 +198,33 @@ def test_sequence_learns_and_regularisers_reduce_forgetting():
         r = _cluster_run(s)
         assert forgetting(r.R) < f_ft, (s.name, forgetting(r.R), f_ft)
         assert r.R[1, 1] > 0.6, s.name
+
+
+def test_capped_springs_keep_penalty_and_gradient_consistent(f64):
+    net = _small_net(f64)
+    x, y = f64.standard_normal((20, 5)), f64.integers(0, 3, 20)
+    task = Task("t", x, y, x, y, 3)
+    ewc, si = EWC(lam=1e4, k_max=2.0), SI(c=5.0, k_max=0.5)
+    ewc.end_task(net, 0, task)
+    si.begin_task(net, 0, task)
+    si.omega = {k: f64.random(th.shape) for k, th in net.params.items()}
+    for k in net.params:
+        net.params[k] += 0.3 * f64.standard_normal(net.params[k].shape)
+    si.end_task(net, 0, task)
+    for k in net.params:
+        net.params[k] += 0.3 * f64.standard_normal(net.params[k].shape)
+    for reg in (ewc, si):
+        grads = reg.penalty_grads(net.params)
+        for k, th in net.params.items():
+            assert check_gradient(lambda: reg.penalty(net.params), th, grads[k]) < 1e-7, (reg.name, k)
+            stiffness = numpy.abs(grads[k]) / numpy.maximum(numpy.abs(th - (reg._spring(k)[1] if reg is ewc
+                                                                             else reg.theta_tilde[k])), 1e-12)
+            assert stiffness.max() <= reg.k_max * (1 + 1e-9)
+
+
+def test_joint_at_equal_compute_sees_as_many_examples_as_one_task():
+    seq = gaussian_cluster_tasks(seeds=(1, 2, 3), n_samples=40)
+    x, y = Joint(same_steps=True).training_data(2, seq)
+    assert len(y) == 40
+    x, y = Joint(same_steps=False).training_data(2, seq)
+    assert len(y) == 120
