@@ -53,8 +53,8 @@ def make_net():
 
 # %% [markdown]
 # ## Are the two surprise signals the same?
-# On a freshly initialised network and a trained-for-one-pass-over-1000-images one,
-# compare the energy jump / β with the free-phase cost, example by example.
+# On a network trained for one pass over 1000 images, compare the energy jump / β
+# with the free-phase cost, test digit by test digit, for a large and a small β.
 
 # %%
 probe_net = make_net()
