@@ -56,6 +56,17 @@ ctx.log(f"{n_tasks} permuted-MNIST tasks, {n_train} train / {n_test} test images
         f"ReLU, Adam lr {lr}, {epochs} epochs per task, seeds {seeds}")
 
 # %% [markdown]
+# **Tiers.** `--quick`: 500 images per task, a 64-unit MLP, one seed (seconds; a smoke
+# test). Default: 2000 images per task (the first 2000 of MNIST, seen through each
+# task's permutation), 1000 test images per task, 784-256-256-10 ReLU, 5 epochs per task,
+# seeds 0, 1, 2 — a few minutes of CPU on an idle laptop core. `--full`: the standard
+# protocol (all 60 000 / 10 000 images per task, 784-1000-1000-10, Adam 1e-4, batch 128,
+# 4 epochs ≈ 2000 updates per task as in van de Ven & Tolias 2019, seeds 0–4); from the
+# default tier's throughput it needs ≈ 160× the compute per run, i.e. roughly a day of
+# CPU on one core for all methods and seeds (use `--backend cupy` on a GPU). Its λ = 5000
+# is a starting point, not tuned. The full tier has not been run for the committed figures.
+
+# %% [markdown]
 # ## The experiment
 # The same MLP, optimizer and data for every method; each seed draws new pixel
 # permutations, a new initialisation and new minibatch orders. One Adam runs through the
