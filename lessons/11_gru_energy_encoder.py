@@ -42,7 +42,8 @@
 # Options (the document's, as command-line flags; unknown flags are left to the runner):
 # `--system {projectile,spring,orbit,all}`, `--epochs`, `--batch-size`, `--lambda-e`
 # (alias `--energy-weight`), `--lambda-r`, `--latent-dim`, `--energy-loss {var,diff}`,
-# `--lr`, `--tag` (writes into a sub-folder `run_<tag>/` instead of the lesson's folder), e.g.
+# `--lr`, `--seeds N` (initialisations averaged in the main table), `--tag` (writes
+# into a sub-folder `run_<tag>/` instead of the lesson's folder), e.g.
 # `python lessons/11_gru_energy_encoder.py --system spring --lambda-e 0.1 --tag mine`.
 
 # %%
@@ -76,6 +77,8 @@ parser.add_argument("--hidden", type=int, default=None)
 parser.add_argument("--energy-loss", dest="energy_loss", choices=G.ENERGY_LOSSES, default="var")
 parser.add_argument("--lr", type=float, default=None, help="Adam step (default 1e-3; quick tier 3e-3)")
 parser.add_argument("--ablation-system", dest="ablation_system", choices=M.SYSTEMS, default="spring")
+parser.add_argument("--seeds", type=int, default=None,
+                    help="initialisation seeds for the main table (default 1; full tier 3)")
 parser.add_argument("--tag", default="")
 opts, _ = parser.parse_known_args()
 if opts.tag:
@@ -90,7 +93,7 @@ batch_size = opts.batch_size or 64                         # document: 64
 lr = opts.lr or ctx.pick(quick=3e-3, default=1e-3, full=1e-3)  # document: 1e-3
 n_hidden = opts.hidden or ctx.pick(quick=32, default=128, full=128)
 latent_dims = ctx.pick(quick=(4, 8), default=(4, 8, 16, 32), full=(4, 8, 16, 32))
-seeds = [ctx.seed + i for i in range(ctx.pick(quick=1, default=1, full=3))]  # initialisations (main table)
+seeds = [ctx.seed + i for i in range(opts.seeds or ctx.pick(quick=1, default=1, full=3))]  # main table
 test_fraction = 0.2
 n_show = 6                                                 # trajectories in the dashboard files
 lambda_e = opts.lambda_e
