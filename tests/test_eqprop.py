@@ -193,3 +193,15 @@ def test_dE_dtheta_difference_shortcut_for_a_shared_clamped_layer(f64):
     b[0] = a[0].copy()  # a different array with equal values: the general path
     d2 = net.dE_dtheta_difference(a, b, 2.0)
     assert all(numpy.allclose(B.to_host(d[k]), B.to_host(d2[k])) for k in d)
+
+
+def test_train_epoch_with_persistent_states_allocates_the_bank_and_learns():
+    with B.using("numpy"):
+        rng = numpy.random.default_rng(2)
+        centres = rng.uniform(0, 1, size=(2, 6))
+        y = rng.integers(0, 2, size=120)
+        x = (centres[y] + 0.1 * rng.normal(size=(120, 6))).astype("float32")
+        net = EqPropNet([6, 12, 2], persistent=True, n_free=5, lr=[0.2, 0.1], rng=B.rng(2))
+        for _ in range(8):
+            net.train_epoch(x, y, batch_size=10, rng=rng)
+        assert net._bank[0].shape == (120, 12) and net.accuracy(x, y) > 0.9

@@ -494,6 +494,8 @@ class EqPropNet:
         """One pass over (x, target) in shuffled minibatches; returns the mean free-phase cost."""
         x = self.as_input(x)
         n = x.shape[0]
+        if self.persistent and (self._bank is None or self._bank[0].shape[0] != n):
+            self.enable_persistent(n)  # one stored free state per training example
         order = (rng or numpy.random.default_rng()).permutation(n)
         total = 0.0
         for start in range(0, n, int(batch_size)):
