@@ -26,8 +26,13 @@ Note: while the states stay inside the box [0, 1], ρ(s) = s, so the two energie
 give the same dynamics; they differ when clipping is turned off (``clip=None``) or
 with a smooth ρ (``rho='sigmoid'``).
 
-The relaxation's inner loop is :func:`relax_step`, one explicit Euler step on all
-free layers; it is module-level so that a GPU kernel can replace it.
+The relaxation's inner loop is :func:`relax_step`, one step on all free layers
+(by default odd layers, then even layers, so that F never rises for ε ≤ 1); it is
+module-level so that a GPU kernel can replace it.
+
+Dreaming is the same relaxation with the label clamped and the input free
+(:meth:`EqPropNet.dream`); :meth:`EqPropNet.train_generative_step` trains that
+direction with the same local rule (cost on the input).
 
 Regression works the same way: float targets of any width, ``linear_output=True``
 (an output layer without ρ and clipping, so targets need not lie in [0, 1]) and

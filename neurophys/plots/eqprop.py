@@ -7,9 +7,7 @@ from .. import backend as B
 
 
 def _plt():
-    import matplotlib
-    import matplotlib.pyplot as plt
-    del matplotlib
+    import matplotlib.pyplot as plt  # lazy: importing neurophys.plots.eqprop stays cheap
     return plt
 
 
