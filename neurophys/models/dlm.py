@@ -263,13 +263,20 @@ class DissipativeLearningMachine:
 
 
 # ------------------------------------------------------------------ the comparison network
-def standard_network(sizes, rng=None, activation: str = "gelu_erf") -> MLP:
+def standard_network(sizes, rng=None, activation: str = "gelu_erf", init_std: float | None = None) -> MLP:
     """Document 003's 'standard' net: the same MLP with PyTorch's default Linear init,
     W, b ~ U(−1/√n_in, 1/√n_in)  (kaiming_uniform with a = √5), drawn W then b per layer
-    in PyTorch's (n_out, n_in) order."""
+    in PyTorch's (n_out, n_in) order.
+
+    ``init_std``: instead, the DLM's initialisation W ~ N(0, init_std²), b = 0 (a control:
+    the same network as the DLM without any of its dynamics)."""
     rng = B.rng(0) if rng is None else rng
     net = MLP(sizes, activation=_activation(activation), rng=B.rng(0))   # its own init is overwritten
     for i, (a, b) in enumerate(zip(net.sizes[:-1], net.sizes[1:])):
+        if init_std is not None:
+            net.params[f"W{i}"][...] = _normal_out_in(rng, a, b) * init_std
+            net.params[f"b{i}"][...] = 0
+            continue
         bound = 1.0 / math.sqrt(a)
         net.params[f"W{i}"][...] = B.asarray(rng.uniform(-bound, bound, size=(b, a))).T
         net.params[f"b{i}"][...] = B.asarray(rng.uniform(-bound, bound, size=(b,)))
