@@ -145,3 +145,12 @@ def test_welch_slope_names_white_and_brownian_noise():
     assert numpy.isnan(psd_slope(numpy.ones(1024))[0])
     with pytest.raises(ValueError, match="too short"):
         psd_slope(white[:100])
+
+
+def test_standard_network_with_the_dlm_initialisation():
+    net = standard_network([20, 64, 32, 5], rng=TorchCPUStream(3), init_std=0.01)
+    W0 = B.to_host(net.params["W0"])
+    assert float(abs(B.to_host(net.params["b0"])).max()) == 0.0
+    assert W0.std() == pytest.approx(0.01, rel=0.1)
+    d = DissipativeLearningMachine([20, 64, 32, 5], rng=TorchCPUStream(3))
+    assert numpy.allclose(B.to_host(d.params["W0"]), W0)      # the same draw in the same order
