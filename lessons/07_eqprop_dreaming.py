@@ -49,6 +49,7 @@ settings = dict(
     dream_noise=0.05,          # Gaussian kicks to the dreaming input, per step
     dreams_per_digit=ctx.pick(quick=10, default=30, full=100),
     replay_per_batch=32,       # dreams mixed into every task-B minibatch
+    seeds=ctx.pick(quick=[0], default=[0, 1, 2], full=[0, 1, 2, 3, 4]),  # part 2 is repeated per seed
 )
 x_train, y_train, x_test, y_test = load_mnist(n_train=settings["n_train"], n_test=settings["n_test"])
 host = ctx.host_rng()
@@ -156,25 +157,34 @@ test_first = B.xp().asarray(B.to_host(y_test) < 5)
 test_a = (x_test[test_first], y_test[test_first])
 test_b = (x_test[~test_first], y_test[~test_first])
 
-net_a = make_net(3)
-train(net_a, *task_a, settings["epochs_task"], desc="task A (0-4)")
-acc_a_after_a = net_a.accuracy(*test_a)
-ctx.log(f"after task A: accuracy on 0-4 = {acc_a_after_a:.4f}")
+runs = []  # one dict per seed: accuracy on A after A, and per mode the accuracies after B
+for seed in settings["seeds"]:
+    net_a = make_net(3 + 10 * seed)
+    train(net_a, *task_a, settings["epochs_task"], desc=f"task A (0-4), seed {seed}")
+    run = {"acc_a_after_a": net_a.accuracy(*test_a)}
+    ctx.log(f"seed {seed}, after task A: accuracy on 0-4 = {run['acc_a_after_a']:.4f}")
+    n_bank = 5 * max(settings["dreams_per_digit"], 200)
+    bank = dreams_of(net_a, range(5), n_bank // 5, offset=1 + seed)  # dreamt by the network after task A
+    for mode, replay in (("no_replay", None), ("dream_replay", bank)):
+        net = copy.deepcopy(net_a)
+        train(net, *task_b, settings["epochs_task"], replay=replay, desc=f"task B ({mode}), seed {seed}")
+        r = dict(acc_a=net.accuracy(*test_a), acc_b=net.accuracy(*test_b), acc_all=net.accuracy(x_test, y_test))
+        r["forgetting"] = run["acc_a_after_a"] - r["acc_a"]
+        run[mode] = r
+        ctx.log(f"seed {seed}, {mode}: accuracy on 0-4 {r['acc_a']:.4f}, on 5-9 {r['acc_b']:.4f}, "
+                f"forgetting {r['forgetting']:.4f}")
+    runs.append(run)
 
-results = {}
-n_bank = 5 * max(settings["dreams_per_digit"], 200)
-bank = dreams_of(net_a, range(5), n_bank // 5, offset=1)  # dreamt by the network after task A
-for mode, replay in (("no_replay", None), ("dream_replay", bank)):
-    net = copy.deepcopy(net_a)
-    train(net, *task_b, settings["epochs_task"], replay=replay, desc=f"task B ({mode})")
-    results[mode] = dict(acc_a=net.accuracy(*test_a), acc_b=net.accuracy(*test_b), acc_all=net.accuracy(x_test, y_test))
-    results[mode]["forgetting"] = acc_a_after_a - results[mode]["acc_a"]
-    ctx.log(f"{mode}: accuracy on 0-4 {results[mode]['acc_a']:.4f}, on 5-9 {results[mode]['acc_b']:.4f}, "
-            f"forgetting {results[mode]['forgetting']:.4f}")
 
-ctx.savefig(plot_bars({"no replay": results["no_replay"]["forgetting"],
-                       "dream replay": results["dream_replay"]["forgetting"]},
-                      "forgetting of digits 0-4", "accuracy on task A lost while learning task B"),
+def over_seeds(mode, key):
+    values = numpy.array([run[mode][key] for run in runs])
+    return float(values.mean()), float(values.std())
+
+
+forgetting = {mode: over_seeds(mode, "forgetting") for mode in ("no_replay", "dream_replay")}
+ctx.savefig(plot_bars({"no replay": forgetting["no_replay"][0], "dream replay": forgetting["dream_replay"][0]},
+                      "forgetting of digits 0-4",
+                      f"accuracy on task A lost while learning task B (mean of {len(runs)} seeds)"),
             "forgetting.png")
 
 # %% [markdown]
@@ -213,15 +223,18 @@ ctx.finish(
         "referee_test_accuracy": referee_acc,
         "test_accuracy_classifier_only": acc_cls,
         "test_accuracy_both_directions": acc_bi,
-        "accuracy_task_a_after_a": acc_a_after_a,
-        "forgetting_no_replay": results["no_replay"]["forgetting"],
-        "forgetting_dream_replay": results["dream_replay"]["forgetting"],
-        "accuracy_task_b_no_replay": results["no_replay"]["acc_b"],
-        "accuracy_task_b_dream_replay": results["dream_replay"]["acc_b"],
-        "accuracy_all_no_replay": results["no_replay"]["acc_all"],
-        "accuracy_all_dream_replay": results["dream_replay"]["acc_all"],
+        "accuracy_task_a_after_a": float(numpy.mean([run["acc_a_after_a"] for run in runs])),
+        "forgetting_no_replay": forgetting["no_replay"][0],
+        "forgetting_no_replay_std": forgetting["no_replay"][1],
+        "forgetting_dream_replay": forgetting["dream_replay"][0],
+        "forgetting_dream_replay_std": forgetting["dream_replay"][1],
+        "accuracy_task_b_no_replay": over_seeds("no_replay", "acc_b")[0],
+        "accuracy_task_b_dream_replay": over_seeds("dream_replay", "acc_b")[0],
+        "accuracy_all_no_replay": over_seeds("no_replay", "acc_all")[0],
+        "accuracy_all_dream_replay": over_seeds("dream_replay", "acc_all")[0],
         "part1_seconds": part1_seconds,
     },
     settings={**settings, "forgetting_definition": "accuracy on task A test digits right after task A "
-                                                  "minus accuracy on them after task B"},
+                                                  "minus accuracy on them after task B (mean, std over seeds)",
+              "per_seed": runs},
 )
