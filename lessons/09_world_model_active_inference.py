@@ -25,10 +25,22 @@
 #     input   x = clip((s − μ_s)/σ_s, ±z_max)/z_max ∈ [−1, 1]   (and u as it is)
 #     target  y = ½ + clip((Δ − μ_Δ)/σ_Δ, ±z_max)/(2 z_max) ∈ [0, 1]
 #
-# with μ, σ measured online on the first transitions and then frozen, and z_max = 2:
-# "no change from the average change" sits at the middle of the box, ±2σ at its walls.
-# After each real step the free phase is the prediction, the real Δ nudges the output
-# (β), and the weights move at once — one example, no replay buffer.
+# with μ, σ measured online on the first 200 transitions and then frozen (the network
+# waits for them), and z_max = 2: "the average change" sits at the middle of the box,
+# ±2σ at its walls. After each real step the free phase is the prediction, the real Δ
+# nudges the output (β), and the weights move at once — one example, no replay buffer.
+#
+# Two things we had to learn the hard way (both are in `make_eqprop_world_model`):
+# - *Dead output units.* With the usual Xavier start, ρ(s_h)W sums ~30 active hidden
+#   units and an output's drive can start past 1 + β. Such a unit sits on the wall of
+#   its box in the free *and* the nudged phase, so the EqProp update (their difference)
+#   is exactly zero and it never learns; on some seeds the model stayed worse than
+#   "nothing changes". Starting the output layer quiet (W_L × 0.2, b_L = ½) fixed all
+#   the seeds we tried.
+# - *Full steps.* EqPropNet relaxes layers alternately; with step ε = 1 each half-step
+#   puts a layer at its exact minimum given its neighbours (block coordinate descent
+#   on E), so 8 steps reach the equilibrium to ~10⁻⁶ where ε = 0.5 needs ~40. That is
+#   what makes imagining 32 futures × 10 steps before every action affordable.
 #
 # **Active inference as planning.** Before acting the agent imagines N action
 # sequences of H steps through its model (all N as one batch), scores each imagined
@@ -54,10 +66,10 @@ from neurophys.plots import world_model as wplots
 ctx = course.start(__file__)
 S = dict(
     cartpole_steps=ctx.pick(quick=500, default=3000, full=10000),   # learning budget (env steps)
-    pendulum_steps=ctx.pick(quick=300, default=4000, full=10000),
+    pendulum_steps=ctx.pick(quick=300, default=3000, full=10000),
     n_babble=ctx.pick(quick=200, default=300, full=300),            # random "motor babbling" first
     n_eval=ctx.pick(quick=3, default=20, full=20),                  # CartPole evaluation episodes
-    n_eval_pendulum=ctx.pick(quick=1, default=10, full=20),
+    n_eval_pendulum=ctx.pick(quick=1, default=5, full=20),
     hidden=64, lr=0.2, lr_decay=1000, z_max=2.0, n_scale=200, eps=1.0, n_free=8,
     cartpole_horizon=10, cartpole_sequences=32, cartpole_hold=2,
     pendulum_horizon=20, pendulum_sequences=64, pendulum_hold=2,
@@ -201,15 +213,24 @@ else:
 
 # %% [markdown]
 # ## What it means
-# Read the numbers from `results.json` (the log above prints them). The EqProp world
-# model learns the one-step physics online far below the "nothing changes" floor,
-# and planning on it balances the pole; the inverted heuristic of the original bot
-# scores worse than random, and even with its sign corrected a rule on θ alone
-# cannot hold the pole (it ignores θ̇ and the cart). The linear least-squares model
-# is, honestly, the better *CartPole* model: near upright CartPole's Euler-stepped
-# dynamics are almost linear in (s, u), so RLS nearly solves them exactly while SGD
-# on an EqProp network has an error floor set by its learning rate. On the
-# Pendulum, whose dynamics are nonlinear in the angle, the EqProp model wins.
+# The numbers are in `results.json` (and printed just below). Things to look for:
+# the EqProp model's online error against the "nothing changes" floor; whether the
+# inverted rule of the original bot scores below a random policy and what its sign
+# correction buys (a rule on θ alone ignores θ̇ and the cart); and the linear
+# least-squares model. Near upright, CartPole's Euler-stepped dynamics are almost
+# linear in (s, u), so RLS, the exact online least-squares solution, is a very strong
+# CartPole model, while online SGD on an EqProp network has an error floor set by its
+# learning rate. The Pendulum's dynamics are nonlinear in the angle (Δθ̇ ∝ sin θ),
+# which is where a network should beat a linear fit.
+
+# %%
+ctx.log(f"CartPole: EqProp model error / nothing-changes error = {mse['EqProp'] / mse['static']:.2g}; "
+        f"/ linear error = {mse['EqProp'] / mse['linear (RLS)']:.2g}")
+ctx.log(f"Pendulum: EqProp model error / nothing-changes error = {pmse['EqProp'] / pmse['static']:.2g}; "
+        f"/ linear error = {pmse['EqProp'] / pmse['linear (RLS)']:.2g}")
+ctx.log(f"returns: EqProp planner {R_model.mean():.1f}, linear planner {R_linear.mean():.1f}, "
+        f"corrected heuristic {R_heur.mean():.1f}, original heuristic {R_heur_orig.mean():.1f}, "
+        f"random {R_random.mean():.1f}")
 #
 # ## Exercises
 # 1. Set `n_babble=0`. What does the planner do, and why does the error curve of the
@@ -219,6 +240,10 @@ else:
 # 3. Set `z_max=4` (targets squeezed into the middle half of the box). What happens
 #    to the prediction error, and why?
 # 4. Plan with horizon H = 1 (one-step look-ahead). Which energy terms still matter?
+#    Then try H = 20: why can a longer look-ahead make a *learned* model plan worse?
+# 5. Wrap the model in `ai.ResidualCorrection(model, tau=20)` (offset-free planning: the
+#    planner adds its model's recent mean error to every imagined step). Does it stop
+#    the slow drift of the cart?
 
 # %%
 metrics = {

@@ -187,3 +187,20 @@ def test_learn_online_babbles_then_plans():
 
 def test_running_mean():
     assert numpy.allclose(ai.running_mean([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5])
+
+
+def test_residual_correction_cancels_a_steady_bias():
+    class Biased:   # true world: s' = s + u; the model is off by +0.1
+        obs_size = 1
+
+        def predict(self, s, u):
+            return numpy.asarray(s) + numpy.asarray(u) + 0.1
+
+    corrected = ai.ResidualCorrection(Biased(), tau=5)
+    for _ in range(60):
+        corrected.observe(numpy.zeros(1), numpy.ones((1, 1)), numpy.ones(1))
+    assert numpy.allclose(corrected.predict(numpy.zeros((1, 1)), numpy.ones((1, 1))), 1.0, atol=1e-4)
+    corrected.reset()
+    assert numpy.allclose(corrected.predict(numpy.zeros((1, 1)), numpy.ones((1, 1))), 1.1)
+    with pytest.raises(ValueError, match="tau"):
+        ai.ResidualCorrection(Biased(), tau=0)

@@ -158,9 +158,44 @@ class ActiveInferencePlanner:
 
     __call__ = act
 
+    def observe(self, obs, action, next_obs):
+        """Show the model what really happened (a :class:`ResidualCorrection` tracks its error)."""
+        if hasattr(self.model, "observe"):
+            u = self.coder.encode(action if self.coder.kind == "discrete" else numpy.asarray(action, float))
+            self.model.observe(obs, u, next_obs)
+
     def reset(self):
         """Forget the last plan (call at the start of an episode)."""
         self.best = None
+        if hasattr(self.model, "reset"):
+            self.model.reset()
+
+
+class ResidualCorrection:
+    """Offset-free imagination: s'_hat = model(s, u) + r, with r the recent mean prediction error.
+
+    After each real step, e = s' − model(s, u) and r ← r + (e − r)/τ: an exponential
+    average over ~τ steps, the "disturbance estimate" of offset-free model-predictive
+    control. A small steady bias of a learned model (which a planner would follow
+    into a slow drift) is cancelled; the model's weights are not touched.
+    """
+
+    def __init__(self, model, tau: float = 20.0):
+        if tau < 1:
+            raise ValueError(f"tau (steps of averaging) must be >= 1, got {tau}")
+        self.model, self.tau = model, float(tau)
+        self.obs_size = getattr(model, "obs_size", None)
+        self.r = 0.0
+
+    def predict(self, s, u):
+        return self.model.predict(s, u) + self.r
+
+    def observe(self, s, u, s_next):
+        e = numpy.asarray(s_next, dtype=numpy.float64) - self.model.predict(s, u)[0]
+        self.r = self.r + (e - self.r) / self.tau
+
+    def reset(self):
+        self.r = 0.0
 
 
 # ------------------------------------------------------------------ acting while learning
@@ -199,6 +234,8 @@ def learn_online(env, models, policy, n_steps: int, seed: int = 0, n_babble: int
         u = coder.encode(action if coder.kind == "discrete" else numpy.asarray(action, dtype=numpy.float64))
         for name, model in models.items():
             errors[name][step] = model.learn(obs, u, next_obs)
+        if hasattr(policy, "observe"):
+            policy.observe(obs, action, next_obs)
         ret += float(reward)
         obs = next_obs
         if terminated or truncated:

@@ -151,6 +151,8 @@ def run_episode(env, policy, seed=None, on_step=None, max_steps=None, frames=Non
         next_obs = check_observation(next_obs, size)
         total += float(reward)
         steps += 1
+        if hasattr(policy, "observe"):  # a planner that tracks its model's recent error
+            policy.observe(obs, action, next_obs)
         if on_step is not None:
             on_step(obs, action, float(reward), next_obs, bool(terminated))
         if frames is not None:
