@@ -21,11 +21,22 @@ class MLP:
         self.sizes = sizes
         self.act = get_activation(activation)
         self.out_act = get_activation(out_activation)
-        rng = B.rng(0) if rng is None else rng
-        self.layers = [Dense(a, b, rng, init=init, scale=init_scale) for a, b in zip(sizes[:-1], sizes[1:])]
+        self.init, self.init_scale = init, init_scale
         self.params, self.grads = {}, {}
+        self.reset(B.rng(0) if rng is None else rng)
+
+    def reset(self, rng):
+        """Redraw every weight from the initial distribution (biases to zero), in place."""
+        self.layers = [Dense(a, b, rng, init=self.init, scale=self.init_scale)
+                       for a, b in zip(self.sizes[:-1], self.sizes[1:])]
         for i, layer in enumerate(self.layers):
-            self.params[f"W{i}"], self.params[f"b{i}"] = layer.params["W"], layer.params["b"]
+            for name in ("W", "b"):
+                key = f"{name}{i}"
+                if key in self.params:  # keep the arrays the optimizer already refers to
+                    self.params[key][...] = layer.params[name]
+                    layer.params[name] = self.params[key]
+                else:
+                    self.params[key] = layer.params[name]
         self._z = []
 
     def _activation(self, i):
