@@ -227,8 +227,10 @@ ctx.savefig(fig, "phase_diagram_final.png")
 
 # %% [markdown]
 # ## 5. Predictions on inputs the network never saw
-# Noisy corners should take the label of their corner; the centre (0.5, 0.5)
-# is genuinely ambiguous and the answer there depends on the run.
+# Do noisy corners take the label of their corner? Nothing forces them to:
+# the energy only counts the four training points, so the boundary may pass
+# close to a corner (look at the phase diagram). The centre (0.5, 0.5) is
+# genuinely ambiguous and the answer there depends on the run.
 
 # %%
 unseen = B.asarray([[0.1, 0.1], [0.9, 0.1], [0.1, 0.9], [0.9, 0.9], [0.5, 0.5], [1.2, -0.2]])
@@ -261,6 +263,9 @@ metrics["feedforward_max_error"] = feedforward_max_error
 #    the last stage of the relaxation?
 # 4. Lower ``settled_energy`` to 1e-4: how many runs get re-quenched now, and
 #    why is that a poor definition of "stuck"?
+# 5. Twenty seeds is a small sample: run the defaults with
+#    ``relax`` alone (``requench=False``) over 100 seeds. What fraction of runs
+#    stalls on a plateau, and what do their four outputs look like?
 
 # %%
 settings = {"archs": ARCHS, "seeds": SEEDS, "original": ORIGINAL, "defaults": DEFAULTS,
