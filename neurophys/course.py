@@ -52,6 +52,32 @@ COURSE = {
 }
 
 
+# The few metrics per lesson that the README's table quotes (all metrics are in results.json).
+HEADLINES = {
+    "01": ["converged_2-2-1", "converged_2-3-1", "converged_2-2-2-1", "original_converged_2-2-1",
+           "original_converged_2-3-1", "original_converged_2-2-2-1"],
+    "02": ["euler_norm_drift", "splitstep_norm_drift_float32", "splitstep_norm_drift_float64",
+           "splitstep_energy_drift"],
+    "03": ["task1_accuracy", "task2_accuracy", "forgetting", "control_forgetting", "splitstep_forgetting",
+           "moresteps_forgetting", "fieldonly_forgetting"],
+    "04": ["acc10_finetune", "acc10_ewc", "acc10_si", "acc10_replay", "acc10_joint"],
+    "05": ["dlm_forgetting_seed0", "std_forgetting_seed0", "dlm_forgetting_mean", "std_forgetting_mean",
+           "dlm_better_fraction", "paired_p_value", "dlm_psd_slope", "std_psd_slope", "dlm_acc10"],
+    "06": ["test_accuracy", "train_accuracy", "epochs", "seconds_per_epoch", "document_config_test_accuracy"],
+    "07": ["dream_recognised", "forgetting_no_replay", "forgetting_dream_replay"],
+    "08": ["gated_test_accuracy", "ungated_test_accuracy", "updates_skipped", "time_saved"],
+    "09": ["cartpole_mean_return", "cartpole_learning_steps", "random_mean_return", "heuristic_mean_return",
+           "prediction_mse_model", "prediction_mse_linear", "prediction_mse_static", "pendulum_mean_return"],
+    "10": ["rk45_energy_drift_spring", "verlet_energy_drift_spring", "rk45_energy_drift_orbit",
+           "verlet_energy_drift_orbit"],
+    "11": ["drift_standard_spring", "drift_physics_spring", "drift_standard_orbit", "drift_physics_orbit",
+           "latent_energy_r2_spring"],
+    "12": ["equations_meeting_bar", "equations_total", "unlabelled_found", "pysr_available"],
+    "13": ["cpu_speedup_gpe_layer_euler", "cpu_speedup_gpe_layer_splitstep", "cpu_speedup_eqprop_relax",
+           "cpu_speedup_lesson03_epoch", "cpu_speedup_lesson06_epoch", "gpu"],
+}
+
+
 class CourseError(RuntimeError):
     """A lesson cannot be found or run as asked; the message says what to change."""
 
@@ -280,7 +306,7 @@ def run_all(tier: str = "default", seed: int = 0, backend: str | None = None, ou
 
 def results_table(tier: str = "default") -> str:
     """A markdown table of the stored results of every lesson (for the README)."""
-    rows = ["| # | lesson | tier | seconds | metrics |", "|---|---|---|---|---|"]
+    rows = ["| # | lesson | tier | seconds | headline metrics (seed 0) |", "|---|---|---|---|---|"]
     for number, title in COURSE.items():
         path = lesson_files().get(number)
         res = None
@@ -291,7 +317,8 @@ def results_table(tier: str = "default") -> str:
         if res is None:
             rows.append(f"| {number} | {title} | - | - | not run |")
             continue
-        shown = ", ".join(f"{k}={_fmt(v)}" for k, v in res["metrics"].items())
+        keys = [k for k in HEADLINES.get(number, []) if k in res["metrics"]] or list(res["metrics"])[:6]
+        shown = ", ".join(f"{k}={_fmt(res['metrics'][k])}" for k in keys)
         rows.append(f"| {number} | {title} | {res['tier']} | {res['seconds']:.0f} | {shown} |")
     return "\n".join(rows)
 
