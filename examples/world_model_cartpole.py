@@ -5,7 +5,8 @@
 The agent babbles (random pushes) for a few hundred steps, then imagines 32 short
 push sequences through its model before every step and does the first push of the
 sequence whose imagined future has the lowest energy (pole upright, cart centred).
-The model learns from every real transition, one at a time.
+The model learns from every real transition, one at a time; on CartPole the planner
+adds the model's recent mean error to its imagined steps (ResidualCorrection).
 """
 import argparse
 
@@ -30,7 +31,8 @@ def main():
     d = envs.observation_size(env)
     model = make_eqprop_world_model(d, coder.size, hidden=(64,), rng=B.rng(args.seed), lr=0.2, lr_decay=1000)
     horizon = 10 if args.env == "CartPole-v1" else 20
-    planner = ai.ActiveInferencePlanner(model, ai.energy_for(args.env), env.action_space, horizon=horizon,
+    imagined = ai.ResidualCorrection(model, tau=20) if args.env == "CartPole-v1" else model
+    planner = ai.ActiveInferencePlanner(imagined, ai.energy_for(args.env), env.action_space, horizon=horizon,
                                         n_sequences=32 if args.env == "CartPole-v1" else 64, hold=2,
                                         rng=numpy.random.default_rng(args.seed))
     errors, returns = ai.learn_online(env, {"EqProp": model, "static": StaticModel(d, coder.size)}, planner,

@@ -26,11 +26,14 @@ CARTPOLE_THETA_LIMIT = 12 * 2 * numpy.pi / 360   # gymnasium terminates beyond �
 CARTPOLE_X_LIMIT = 2.4                           # and beyond ±2.4 m
 
 
-def cartpole_energy(s, w_x: float = 1.0, w_x_dot: float = 0.1, w_theta_dot: float = 0.1, w_fall: float = 10.0):
+def cartpole_energy(s, w_x: float = 1.0, w_x_dot: float = 0.01, w_theta_dot: float = 0.01, w_fall: float = 10.0):
     """E(s) = (θ/θ_lim)² + w_x (x/x_lim)² + w_θ̇ θ̇² + w_ẋ ẋ² + w_fall·[|θ| > θ_lim or |x| > x_lim].
 
     s = (x, ẋ, θ, θ̇) in CartPole-v1's units; the last term is the cost of an
-    imagined fall (the episode would end there).
+    imagined fall (the episode would end there). Small velocity weights let the
+    planner move the cart back to the centre: in our trials with CartPole's exact
+    equations as the model, w_ẋ = w_θ̇ = 0.1 let the cart drift off the track in
+    many episodes over a 10-step horizon, and 0.01 did not.
     """
     s = numpy.asarray(s)
     x, x_dot, theta, theta_dot = s[..., 0], s[..., 1], s[..., 2], s[..., 3]
