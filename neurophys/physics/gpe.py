@@ -119,17 +119,48 @@ def _check_dt(dt):
 
 
 # ---------------------------------------------------------------- the operators
+def _neighbour_sums(psi):
+    """(ψ[j,i+1] + ψ[j,i−1],  ψ[j+1,i] + ψ[j−1,i]) on the periodic grid, two new arrays.
+
+    Built by slicing, not np.roll (which copies the field four times): the interior
+    comes from one shifted add along the flattened rows (x) or fields (y); the first
+    and last column (x) and row (y) are then redone with their periodic neighbours.
+    """
+    xp = B.get_array_module(psi)
+    ny, nx = psi.shape[-2:]
+    flat = psi.reshape(-1, ny * nx)                      # one row per field (a view when psi is contiguous)
+    sum_x = xp.empty(psi.shape, dtype=psi.dtype)         # C-ordered, so the reshapes below are views
+    sum_y = xp.empty(psi.shape, dtype=psi.dtype)
+    fx, fy = sum_x.reshape(-1, ny * nx), sum_y.reshape(-1, ny * nx)
+    xp.add(flat[:, 2:], flat[:, :-2], out=fx[:, 1:-1])            # ψ[i+1] + ψ[i−1] (wrong at row ends)
+    xp.add(psi[..., 1], psi[..., -1], out=sum_x[..., 0])          # i = 0:    ψ[1] + ψ[Nx−1]
+    xp.add(psi[..., 0], psi[..., -2], out=sum_x[..., -1])         # i = Nx−1: ψ[0] + ψ[Nx−2]
+    xp.add(flat[:, 2 * nx:], flat[:, :-2 * nx], out=fy[:, nx:-nx])  # ψ[j+1] + ψ[j−1]
+    xp.add(psi[..., 1, :], psi[..., -1, :], out=sum_y[..., 0, :])
+    xp.add(psi[..., 0, :], psi[..., -2, :], out=sum_y[..., -1, :])
+    return sum_x, sum_y
+
+
 def laplacian5(psi, dx: float = 1.0, dy: float | None = None):
     """The 5-point periodic Laplacian
 
         ∇²ψ[j,i] ≈ (ψ[j,i+1] − 2ψ[j,i] + ψ[j,i−1]) / dx² + (ψ[j+1,i] − 2ψ[j,i] + ψ[j−1,i]) / dy².
 
     It is real and symmetric, so it is its own adjoint.
+
+    Computed as  ∇²ψ = [Σx + r Σy − 2(1 + r)ψ] / dx²,  r = (dx/dy)², with Σx = ψ[j,i+1] + ψ[j,i−1]
+    and Σy = ψ[j+1,i] + ψ[j−1,i] (:func:`_neighbour_sums`): three passes over the field when dx = dy = 1.
     """
     dy = dx if dy is None else dy
-    xp = B.get_array_module(psi)
-    return ((xp.roll(psi, 1, axis=-1) + xp.roll(psi, -1, axis=-1) - 2 * psi) / dx ** 2
-            + (xp.roll(psi, 1, axis=-2) + xp.roll(psi, -1, axis=-2) - 2 * psi) / dy ** 2)
+    r = (dx / dy) ** 2
+    lap, sum_y = _neighbour_sums(psi)
+    if r != 1:
+        sum_y *= r
+    lap += sum_y
+    lap -= (2 * (1 + r)) * psi
+    if dx != 1:
+        lap *= 1 / dx ** 2
+    return lap
 
 
 def kinetic_symbol(shape, dx: float = 1.0, dy: float | None = None, laplacian: str = "spectral", dtype=None):
@@ -153,9 +184,13 @@ def kinetic_symbol(shape, dx: float = 1.0, dy: float | None = None, laplacian: s
     return xp.asarray(T, dtype=dtype or B.float_dtype())
 
 
-def apply_hamiltonian(psi, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None):
-    """H(ψ)ψ = −½∇²ψ + Vψ + g|ψ|²ψ  with the 5-point Laplacian."""
-    return -0.5 * laplacian5(psi, dx, dy) + (V + g * (psi.real ** 2 + psi.imag ** 2)) * psi
+def apply_hamiltonian(psi, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None, n=None):
+    """H(ψ)ψ = −½∇²ψ + Vψ + g|ψ|²ψ  with the 5-point Laplacian (``n`` = |ψ|² if already known)."""
+    n = density(psi) if n is None else n
+    H_psi = laplacian5(psi, dx, dy)
+    H_psi *= -0.5
+    H_psi += (V + g * n) * psi
+    return H_psi
 
 
 # ---------------------------------------------------------------- functionals
@@ -196,7 +231,8 @@ def energy(psi, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None, laplacia
 
 
 # ---------------------------------------------------------------- forward Euler
-def euler_max_dt(psi, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None, imaginary: bool = False) -> float:
+def euler_max_dt(psi, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None, imaginary: bool = False,
+                 n_max: float | None = None) -> float:
     """The largest step forward Euler accepts for this field.
 
     ω_max = 2/dx² + 2/dy² + max|V| + 2|g| max|ψ|²  bounds the frequencies of the
@@ -206,16 +242,19 @@ def euler_max_dt(psi, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None, im
     - real time: a mode is multiplied by |1 − i dt ω| = √(1 + dt²ω²) > 1: Euler is
       never norm-preserving; we refuse dt ω_max > 1 (the fastest mode would grow
       by more than √2 per step), so dt ≤ 1 / ω_max.
+
+    ``n_max`` = max|ψ|² when the caller has it already (the density is not recomputed).
     """
     dy = dx if dy is None else dy
     xp = B.get_array_module(psi)
     v_max = abs(float(V)) if isinstance(V, float) else float(xp.abs(V).max())
-    omega = 2 / dx ** 2 + 2 / dy ** 2 + v_max + 2 * abs(g) * float(density(psi).max())
+    n_max = float(density(psi).max()) if n_max is None else float(n_max)
+    omega = 2 / dx ** 2 + 2 / dy ** 2 + v_max + 2 * abs(g) * n_max
     return (EULER_IMAG_LIMIT if imaginary else EULER_REAL_LIMIT) / omega
 
 
-def _check_euler_dt(psi, dt, V, g, dx, dy, imaginary):
-    dt_max = euler_max_dt(psi, V, g, dx, dy, imaginary)
+def _check_euler_dt(psi, dt, V, g, dx, dy, imaginary, n_max=None):
+    dt_max = euler_max_dt(psi, V, g, dx, dy, imaginary, n_max)
     if dt > dt_max:
         if imaginary:
             rule = "imaginary-time Euler is stable only for dt < 2/ω_max"
@@ -228,23 +267,28 @@ def _check_euler_dt(psi, dt, V, g, dx, dy, imaginary):
 
 
 def euler_step(psi, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None,
-               imaginary: bool = False, check: bool = True):
+               imaginary: bool = False, check: bool | str = True):
     """One forward-Euler step (the document's scheme):
 
         real time:       ψ' = ψ − i dt [−½∇²ψ + Vψ + g|ψ|²ψ]
         imaginary time:  ψ' = ψ −   dt [−½∇²ψ + Vψ + g|ψ|²ψ]
 
     With ``check`` the field is validated and dt is compared with :func:`euler_max_dt`
-    (a :class:`StabilityError` names the bound).
+    (a :class:`StabilityError` names the bound); ``check='dt'`` compares dt only (what
+    :func:`evolve` asks for: it validates the field once before the first step and once after
+    the last). The stability test reuses the density |ψ|² of the step, so it costs one max.
     """
     dt = _check_dt(dt)
-    if check:
+    if check is True:
         check_field(psi)
     V = _prepare_V(V, psi)
+    n = density(psi)
     if check:
-        _check_euler_dt(psi, dt, V, g, dx, dy, imaginary)
+        _check_euler_dt(psi, dt, V, g, dx, dy, imaginary, n_max=n.max())
     c = -dt if imaginary else -1j * dt
-    return psi + c * apply_hamiltonian(psi, V, g, dx, dy)
+    dpsi = apply_hamiltonian(psi, V, g, dx, dy, n=n)
+    dpsi *= c
+    return psi + dpsi
 
 
 def euler_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None,
@@ -266,15 +310,20 @@ def euler_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 1.0,
     c = -dt if imaginary else -1j * dt
     n = density(psi)
     Gp = grad_out
-    H_lin_G = -0.5 * laplacian5(Gp, dx, dy) + (V + 2 * g * n) * Gp
-    G = Gp + numpy.conj(c) * H_lin_G + c * g * psi * psi * Gp.conj()
+    H_lin_G = apply_hamiltonian(Gp, V, 2 * g, dx, dy, n=n)     # −½∇²G' + (V + 2g|ψ|²) G'
+    G = psi * psi                                              # G = G' + c̄ H_lin G' + c g ψ² conj(G')
+    G *= Gp.conj()
+    G *= c * g
+    G += Gp
+    H_lin_G *= numpy.conj(c)
+    G += H_lin_G
     if not param_grads:
         return G, {}
     cGbar = c * Gp.conj()
     grads = {
         "V": _reduce_like((cGbar * psi).real, V),
         "g": float((cGbar * n * psi).real.sum()),
-        "dt": float((cGbar * apply_hamiltonian(psi, V, g, dx, dy)).real.sum()) / dt,
+        "dt": float((cGbar * apply_hamiltonian(psi, V, g, dx, dy, n=n)).real.sum()) / dt,
     }
     return G, grads
 
@@ -416,8 +465,9 @@ def evolve(psi, n_steps: int, dt: float, V=0.0, g=0.0, scheme: str = "splitstep"
 
     checkpoint=None stores all n_steps + 1 fields; checkpoint=k stores every k-th and the
     backward recomputes the steps in between. ``record(step, psi)``, if given, is called
-    after each step (for plots of norm and energy). ``check=False`` skips Euler's per-step
-    stability refusal (the field is still checked once at the start and once at the end).
+    after each step (for plots of norm and energy). The field is validated once at the start
+    and checked for NaN/inf once at the end; Euler's stability refusal runs at every step
+    (max|ψ|² can grow), and ``check=False`` skips it.
     """
     step, _ = get_stepper(scheme)
     n_steps = int(n_steps)
@@ -430,7 +480,7 @@ def evolve(psi, n_steps: int, dt: float, V=0.0, g=0.0, scheme: str = "splitstep"
     kwargs = dict(dt=dt, V=V, g=g, dx=dx, dy=dy, imaginary=imaginary, **scheme_kw)
     stored = [psi]
     for k in range(1, n_steps + 1):
-        psi = step(psi, check=check and scheme == "euler", **kwargs)
+        psi = step(psi, check="dt" if (check and scheme == "euler") else False, **kwargs)
         if k % every == 0 and k < n_steps:
             stored.append(psi)
         if record is not None:
@@ -585,8 +635,9 @@ class GPELayer:
             if self.scheme == "euler":  # Euler's stability margin, dt·ω_max (refused above 1)
                 dt_omega = EULER_REAL_LIMIT * self.dt / euler_max_dt(psi0, self.V, self.g, self.dx)
                 self.max_dt_omega = max(self.max_dt_omega, dt_omega)
-            psi, self._tape = evolve(psi0, self.n_steps, self.dt, self.V, self.g, scheme=self.scheme, dx=self.dx,
-                                     check=self.check, **self.scheme_kw)
+            from ..kernels.dispatch import gpe_evolve   # the CUDA kernels on cupy, evolve() on numpy
+            psi, self._tape = gpe_evolve(psi0, self.n_steps, self.dt, self.V, self.g, scheme=self.scheme,
+                                         dx=self.dx, check=self.check, **self.scheme_kw)
         self._psi = psi
         xp = B.get_array_module(x)
         if self.readout == "density":
@@ -602,7 +653,8 @@ class GPELayer:
             G = dout[..., 0] + 1j * dout[..., 1]
         G = G.astype(self._psi.dtype)
         if self.scheme != "identity":
-            G, self.param_grads = evolve_backward(self._tape, G, param_grads=self.want_param_grads)
+            from ..kernels.dispatch import gpe_evolve_backward
+            G, self.param_grads = gpe_evolve_backward(self._tape, G, param_grads=self.want_param_grads)
         xp = B.get_array_module(dout)
         return xp.stack([G.real, G.imag], axis=-1).astype(dout.dtype)
 
