@@ -392,7 +392,8 @@ def run_gpu(quick: bool, batches: int, repeat: int):
             r["fraction_of_sgemm"] = r["flops"] / r["neurophys_s"] / (peaks["sgemm_TFLOPs"] * 1e12)
             rows.append(r)
         r = bench_physnet_epoch(torch, "gpu", n_batches=2 if quick else batches)
-        r["neurophys_impl"] += " on cupy: library as-is (GPELayer not yet wired to the kernels)"
+        r["neurophys_impl"] += (" on cupy (GPELayer through kernels.dispatch: the fused GPE kernels; "
+                                "convolutions and the rest as cupy arrays)")
         rows.append(r)
         r = bench_eqprop_epoch(torch, "gpu", n_batches=4 if quick else 4 * batches)
         r["neurophys_impl"] += " on cupy: library as-is (EqPropNet.relax not yet wired to the kernel)"
