@@ -64,8 +64,6 @@
 # %%
 import time
 
-import numpy
-
 from neurophys import course
 from neurophys.learning import active_inference as ai
 from neurophys.learning import envs
@@ -116,8 +114,8 @@ ctx.log(f"heuristic, sign corrected          : {R_heur.mean():.1f}")
 # ## 2. Learning while acting: three models on one stream
 # The agent babbles (random actions) for the first few hundred steps — a model that
 # never saw an action cannot predict its effect, and a planner on a model blind to
-# actions repeats one action forever (we saw it: returns of 9, the inverted rule's
-# score). Then it plans with its EqProp model, which keeps learning at every step.
+# actions repeats one action forever (exercise 1). Then it plans with its EqProp
+# model, which keeps learning at every step.
 # Every transition is predicted by all three models *before* they learn from it
 # (test-then-train), so the error curve is an honest online error.
 
