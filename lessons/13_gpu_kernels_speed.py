@@ -195,12 +195,12 @@ if have_cxx:
 import sys  # noqa: E402
 
 sys.path.insert(0, str(course.REPO_ROOT))
-try:
-    from benchmarks import run as bench
-    import torch
-except ImportError as err:  # torch is the `bench` extra: not installed everywhere
-    bench, torch = None, None
-    ctx.log(f"PyTorch not available ({err}); install the bench extra (pip install torch) for the comparison")
+from benchmarks import run as bench  # noqa: E402  (PyTorch lives in benchmarks/, the peer we measure against)
+
+torch = bench._torch()  # the `bench` extra: not installed everywhere
+if torch is None:
+    bench = None
+    ctx.log("PyTorch not available; install the bench extra (pip install -e '.[bench]') for the comparison")
 
 cpu_rows = []
 if bench is not None:
@@ -255,7 +255,6 @@ metrics["gpu"] = None
 metrics["gpu_bar_relax_10x_met"] = None      # set only where a GPU ran (section 4)
 metrics["gpu_bar_euler_60pct_bandwidth_met"] = None
 if B.gpu_available():
-    import cupy  # noqa: F401  (a GPU answers: cupy is importable)
     with B.using("cupy") as cp:
         r = numpy.random.default_rng(2)
         psi_h = ((r.normal(size=(8, 32, 32)) + 1j * r.normal(size=(8, 32, 32))) * 0.5).astype(numpy.complex64)
