@@ -74,3 +74,13 @@ def test_lesson_01_quick(tmp_path):
     for f in ("results.json", "energy_decay.png", "energy_decay.gif", "phase_diagram.gif"):
         assert (tmp_path / f).exists(), f
     assert json.loads((tmp_path / "results.json").read_text())["tier"] == "quick"
+
+
+def test_example_relaxation_on_own_data_learns():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, str(course.REPO_ROOT / "examples" / "relaxation_own_data.py"),
+                          "--epochs", "600"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    accuracy = float(out.stdout.split("training accuracy")[1])
+    assert accuracy > 0.95
