@@ -164,11 +164,11 @@ class MaxPool2D:
         k, x, y = self.k, self._x, self._y
         Ho, Wo = dy.shape[1:3]
         dx = xp.zeros(x.shape, dtype=dy.dtype)
-        taken = xp.zeros(y.shape, dtype=bool)
+        free = xp.ones(y.shape, dtype=bool)   # the windows whose gradient has not been given yet
         for n in range(k * k):  # the first entry equal to the maximum takes the gradient
             i, j = divmod(n, k)
             hit = x[:, i:Ho * k:k, j:Wo * k:k, :] == y
-            hit &= ~taken
-            taken |= hit
-            dx[:, i:Ho * k:k, j:Wo * k:k, :] = dy * hit
+            hit &= free
+            free ^= hit
+            xp.multiply(dy, hit, out=dx[:, i:Ho * k:k, j:Wo * k:k, :])
         return dx
