@@ -301,12 +301,14 @@ else:
 # * On the **CPU**, neurophys is plain NumPy: it cannot fuse, so a step costs many sweeps
 #   of the field (section 1), as it does in PyTorch eager. The CPU bar — neurophys at
 #   least as fast as PyTorch on *every* row — is recorded in `cpu_bar_met`; in our runs it is
-#   not met. Where the two engines do the same sweeps (the split-step, the EqProp epoch) they
-#   are within tens of percent of each other, either way. PyTorch wins where it has a better
-#   kernel (oneDNN convolutions: PhysNet's epoch) or does less: GPELayer's backward also
-#   computes ∂L/∂V, ∂L/∂g and ∂L/∂dt and checks Euler's stability at every step, which the
-#   autograd version does not. The ratios move by tens of percent from run to run on a shared
-#   2-core machine (the load average is in `settings`).
+#   not met (see `cpu_benchmarks_at_least_as_fast`). The GPE rows favour neurophys since the
+#   Laplacian is built by slicing instead of `np.roll`, the density |ψ|² is shared by the
+#   Hamiltonian and the stability check, and the split-step FFTs go through `scipy.fft` on a
+#   whole batch at once. PyTorch still wins on PhysNet's epoch, where it has a better kernel
+#   (oneDNN convolutions against our im2col + matrix product), and the EqProp relaxation is
+#   within tens of percent either way: both engines make the same few sweeps per step. The
+#   ratios move by tens of percent from run to run on a shared 2-core machine (the load
+#   average is in `settings`).
 # * On a **GPU** the fused kernels remove exactly the costs that dominate these two loops:
 #   the sweeps (GPE) and the launches (EqProp). Whether they reach the bars (EqProp ≥ 10×
 #   a PyTorch loop at batch ≤ 128; the Euler step ≥ 60 % of memory bandwidth) is measured by
