@@ -353,14 +353,18 @@ class EqPropNet:
             const[l] = c
         lo, hi = self._box(input_free, input_range)
         energies = []
-        for _ in range(n_steps):
-            s = relax_step(s, W, b, free, self.rho, self.drho, eps, beta, target, target_layer, const, lo, hi,
-                           self.order)
-            if record_energy:
+        if record_energy:
+            for _ in range(n_steps):
+                s = relax_step(s, W, b, free, self.rho, self.drho, eps, beta, target, target_layer, const, lo,
+                               hi, self.order)
                 F = self.energy(s) + (beta * self.cost(s[target_layer], target) if beta else 0.0)
                 if input_free:
                     F = F + 0.5 * (s[0] * s[0]).sum(axis=1)
                 energies.append(float(B.to_host(F.mean())))
+        else:  # n_steps × relax_step; on the cupy backend one fused CUDA launch (neurophys.kernels)
+            from ..kernels.dispatch import eqprop_relax_steps
+            s = eqprop_relax_steps(s, W, b, free, self.rho, self.drho, eps, beta, target, target_layer, const,
+                                   lo, hi, self.order, n_steps=n_steps)
         xp = B.xp()
         if any(not bool(xp.all(xp.abs(s[l]) < 1e8)) for l in (1, self.L)):  # also catches NaN
             raise RelaxationDiverged(
@@ -412,7 +416,8 @@ class EqPropNet:
             scale = 2.0 * beta
         else:
             s_ref, scale = s_free, beta
-        return self.dE_dtheta_difference(s_plus, s_ref, scale * n), s_plus
+        from ..kernels.dispatch import eqprop_weight_grads  # one fused reduction per layer on a GPU
+        return eqprop_weight_grads(self, s_plus, s_ref, scale * n), s_plus
 
     def dE_dtheta_difference(self, s_a, s_b, denominator=1.0):
         """[∂E/∂θ(s_a) − ∂E/∂θ(s_b)] / denominator, layer by layer.
