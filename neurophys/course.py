@@ -306,7 +306,8 @@ def run_all(tier: str = "default", seed: int = 0, backend: str | None = None, ou
 
 def results_table(tier: str = "default") -> str:
     """A markdown table of the stored results of every lesson (for the README)."""
-    rows = ["| # | lesson | tier | seconds | headline metrics (run seed 0; a mean over the lesson's seed list where it has one) |", "|---|---|---|---|---|"]
+    header = "headline metrics (run seed 0; a mean over the lesson's seed list where it has one)"
+    rows = [f"| # | lesson | tier | seconds | {header} |", "|---|---|---|---|---|"]
     for number, title in COURSE.items():
         path = lesson_files().get(number)
         res = None
