@@ -64,6 +64,9 @@ def _ones(s):
     return B.get_array_module(s).ones_like(s)
 
 
+_identity_prime = get_activation("identity").df  # ρ' of energy='raw' (1 everywhere, like _ones)
+
+
 # ------------------------------------------------------------------ ρ and ρ'
 def _rho_pair(energy: str, rho: str, clip):
     """(ρ, ρ') for the hidden layers.
@@ -126,27 +129,39 @@ def relax_step(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_laye
         for l in sweep:
             if not free[l]:
                 continue
-            if const_drive is not None and const_drive[l] is not None:
-                drive = const_drive[l]  # never modified in place below
-                if l > 0 and free[l - 1]:
-                    drive = drive + rho[l - 1](cur[l - 1]) @ W[l - 1]
-                if l < L and free[l + 1]:
-                    drive = drive + rho[l + 1](cur[l + 1]) @ W[l].T
-            else:
-                drive = b[l - 1] if l > 0 else 0.0
-                if l > 0:
-                    drive = drive + rho[l - 1](cur[l - 1]) @ W[l - 1]
-                if l < L:
-                    drive = drive + rho[l + 1](cur[l + 1]) @ W[l].T
             sl = cur[l]
-            grad = sl - drive if drho[l] is _ones else sl - drho[l](sl) * drive
+            # drive_l = ρ(s_{l−1}) W_{l−1} + b_{l−1} + ρ(s_{l+1}) W_lᵀ: the precomputed part (clamped
+            # neighbours and bias) plus the free neighbours' matrix products
+            has_const = const_drive is not None and const_drive[l] is not None
+            known = const_drive[l] if has_const else (b[l - 1] if l > 0 else None)
+            products = []
+            if l > 0 and (free[l - 1] or not has_const):
+                products.append((rho[l - 1](cur[l - 1]), W[l - 1]))
+            if l < L and (free[l + 1] or not has_const):
+                products.append((rho[l + 1](cur[l + 1]), W[l].T))
+            if products:  # the first product allocates this step's array; the rest works in place on it
+                drive = products[0][0] @ products[0][1]
+                if known is not None:
+                    drive += known
+                for r, M in products[1:]:
+                    drive += r @ M
+            else:
+                drive = xp.zeros_like(sl)
+                if known is not None:
+                    drive += known
+            # ∂F/∂s_l = s_l − ρ'(s_l) ⊙ drive_l  (+ β (s_l − t) on the target layer); ρ' = 1: no product
+            if drho[l] is not _ones and drho[l] is not _identity_prime:
+                drive *= drho[l](sl)
+            grad = xp.subtract(sl, drive, out=drive)
             step = eps
             if beta and l == tl:
-                grad = grad + beta * (sl - target)
+                grad += beta * (sl - target)
                 step = eps / (1.0 + abs(beta))
-            out = sl - step * grad
+            # s_l ← clip(s_l − ε_l ∂F/∂s_l, lo_l, hi_l), in place on the same array
+            grad *= step
+            out = xp.subtract(sl, grad, out=grad)
             if lo is not None and lo[l] is not None:
-                out = xp.clip(out, lo[l], hi[l])
+                xp.clip(out, lo[l], hi[l], out=out)
             new[l] = out
     return new
 
