@@ -300,15 +300,16 @@ else:
 #   adjoints pass central differences (tests/test_kernels.py); `nvcc` compiles every source.
 # * On the **CPU**, neurophys is plain NumPy: it cannot fuse, so a step costs many sweeps
 #   of the field (section 1), as it does in PyTorch eager. The issue's CPU bar — neurophys at
-#   least as fast as PyTorch on *every* row — is recorded in `cpu_bar_met`; in our runs it is
-#   not met (see `cpu_benchmarks_at_least_as_fast`). The GPE rows favour neurophys since the
-#   Laplacian is built by slicing instead of `np.roll`, the density |ψ|² is shared by the
-#   Hamiltonian and the stability check, and the split-step FFTs go through `scipy.fft` on a
-#   whole batch at once. PyTorch still wins on PhysNet's epoch, where it has a better kernel
-#   (oneDNN convolutions against our im2col + matrix product), and the EqProp relaxation is
-#   within tens of percent either way: both engines make the same few sweeps per step. The
-#   ratios move by tens of percent from run to run on a shared 2-core machine (the load
-#   average is in `settings`).
+#   least as fast as PyTorch on *every* row — is recorded in `cpu_bar_met` for this run. The
+#   GPE rows favour neurophys since the Laplacian is built by slicing instead of `np.roll`,
+#   the density |ψ|² is shared by the Hamiltonian and the stability check, and the
+#   split-step FFTs go through `scipy.fft` on a whole batch at once; the EqProp relaxation
+#   since each step works in place in one buffer per layer (no ρ' = 1 multiply for raw
+#   states). PhysNet's epoch is the close call: PyTorch has oneDNN convolutions against our
+#   im2col + matrix product, and that row has measured between 0.86× and 1.01× on this
+#   machine — so do not read one run's `cpu_bar_met = true` as settled. The ratios move by
+#   tens of percent from run to run on a shared 2-core machine (the load average is in
+#   `settings`).
 # * On a **GPU** the fused kernels remove exactly the costs that dominate these two loops:
 #   the sweeps (GPE) and the launches (EqProp). Whether they reach the issue's bars (EqProp ≥ 10×
 #   a PyTorch loop at batch ≤ 128; the Euler step ≥ 60 % of memory bandwidth) is measured by
