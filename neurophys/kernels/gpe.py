@@ -76,6 +76,19 @@ def _multistep_threads(plane: int) -> int:
     return int(min(256, max(32, (plane + 31) // 32 * 32)))  # <= 64 registers/thread measured: safe anywhere
 
 
+def _euler_launch_args(field, V, g, dt, dx, dy, imaginary, real, what):
+    """What every Euler launch (forward or adjoint) passes besides the fields:
+    the potential (array, scalar, stride), the scalars (g, dt, Re c, Im c, 1/dx², 1/dy²)
+    and the dimensions (batch, Ny, Nx)."""
+    Bn, Ny, Nx = field.shape
+    Varr, V0, vstride = _potential(V, field, real, what)
+    cr, ci = _time_factor(imaginary)
+    dy = dx if dy is None else dy
+    scal = [real(g), real(dt), real(cr), real(ci), real(1.0 / dx**2), real(1.0 / dy**2)]
+    dims = [numpy.int32(Bn), numpy.int32(Ny), numpy.int32(Nx)]
+    return Varr, V0, vstride, scal, dims
+
+
 def euler_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 0.0, dx: float = 1.0, dy=None,
                 imaginary: bool = False, store_trajectory: bool = False, fused=None, device=None):
     """n_steps forward-Euler steps psi <- psi + c dt [-1/2 lap(psi) + (V + g|psi|^2) psi].
@@ -94,11 +107,7 @@ def euler_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 0.0, dx: flo
     xp = _xp(psi)
     psi = xp.ascontiguousarray(psi)
     Bn, Ny, Nx = psi.shape
-    Varr, V0, vstride = _potential(V, psi, real, what)
-    cr, ci = _time_factor(imaginary)
-    dy = dx if dy is None else dy
-    scal = [real(g), real(dt), real(cr), real(ci), real(1.0 / dx**2), real(1.0 / dy**2)]
-    dims = [numpy.int32(Bn), numpy.int32(Ny), numpy.int32(Nx)]
+    Varr, V0, vstride, scal, dims = _euler_launch_args(psi, V, g, dt, dx, dy, imaginary, real, what)
     mod = module("gpe", device)
     traj = xp.empty((n_steps,) + psi.shape, dtype=psi.dtype) if store_trajectory else None
     if fused is None:
@@ -147,11 +156,7 @@ def euler_steps_adjoint(trajectory, grad_out, dt: float, V=0.0, g: float = 0.0, 
     trajectory, grad_out = xp.ascontiguousarray(trajectory), xp.ascontiguousarray(grad_out)
     n_steps = trajectory.shape[0]
     Bn, Ny, Nx = grad_out.shape
-    Varr, V0, vstride = _potential(V, grad_out, real, what)
-    cr, ci = _time_factor(imaginary)
-    dy = dx if dy is None else dy
-    scal = [real(g), real(dt), real(cr), real(ci), real(1.0 / dx**2), real(1.0 / dy**2)]
-    dims = [numpy.int32(Bn), numpy.int32(Ny), numpy.int32(Nx)]
+    Varr, V0, vstride, scal, dims = _euler_launch_args(grad_out, V, g, dt, dx, dy, imaginary, real, what)
     gV = xp.zeros(grad_out.shape, dtype=real)
     gg = xp.zeros(grad_out.shape, dtype=real)
     gdt = xp.zeros(grad_out.shape, dtype=real)
