@@ -18,8 +18,8 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy
@@ -53,10 +53,78 @@ def kernel_names(source: str) -> list:
     return sorted(set(names))
 
 
+class UnsafeCacheError(EmulationError):
+    """The kernel cache folder or a library in it could have been written by someone else."""
+
+
+def cache_root() -> Path:
+    """The per-user cache folder of the host builds: ``$NEUROPHYS_KERNEL_CACHE`` if set, else
+    ``$XDG_CACHE_HOME/neurophys/kernels`` (``~/.cache/neurophys/kernels``); never a shared
+    world-writable place such as /tmp."""
+    explicit = os.environ.get("NEUROPHYS_KERNEL_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "neurophys" / "kernels"
+
+
+def _check_private(path: Path, what: str) -> None:
+    """Refuse ``path`` unless it is owned by this user, not a symlink, and not group/world-writable."""
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafeCacheError(f"the kernel cache {what} {path} is a symbolic link; remove it "
+                               "(compiled kernels are loaded only from a private folder)")
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        raise UnsafeCacheError(
+            f"the kernel cache {what} {path} belongs to user id {st.st_uid}, not to you ({os.getuid()}): "
+            "its code would run in your process, so it is not loaded. Remove it, or set "
+            "$NEUROPHYS_KERNEL_CACHE to a folder of your own")
+    if st.st_mode & 0o022:
+        raise UnsafeCacheError(
+            f"the kernel cache {what} {path} is writable by others (mode {stat.S_IMODE(st.st_mode):04o}): "
+            f"anyone could replace the compiled code. Run `chmod go-w {path}` (or remove it) and retry")
+
+
 def _cache_dir() -> Path:
-    d = Path(tempfile.gettempdir()) / f"neurophys_kernels_{os.getuid() if hasattr(os, 'getuid') else 0}"
-    d.mkdir(parents=True, exist_ok=True)
+    """The private cache folder, created with mode 0700 and checked (owner, permissions) on every use."""
+    d = cache_root()
+    if not d.exists():
+        d.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.mkdir(d, 0o700)
+        except FileExistsError:  # a parallel process made it first: the checks below decide
+            pass
+    _check_private(d, "folder")
     return d
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _digest_path(lib: Path) -> Path:
+    return lib.with_name(lib.name + ".sha256")
+
+
+def verify_library(lib: Path) -> Path:
+    """Check a cached library before it is loaded: the folder and the file are private to this
+    user, and the file's SHA-256 equals the one recorded when it was built."""
+    lib = Path(lib)
+    _check_private(lib.parent, "folder")
+    _check_private(lib, "library")
+    record = _digest_path(lib)
+    if not record.exists():
+        raise UnsafeCacheError(f"{lib} has no recorded content hash ({record.name}); it was not built by "
+                               "this version of neurophys, so it is not loaded. Delete it to rebuild")
+    _check_private(record, "hash record")
+    if record.read_text().strip() != _sha256_file(lib):
+        raise UnsafeCacheError(f"{lib} changed after it was built (its SHA-256 differs from {record.name}); "
+                               "it is not loaded. Delete it (and its .sha256) to rebuild")
+    return lib
 
 
 def cpu_has_fma() -> bool:
@@ -85,8 +153,8 @@ def compile_host(source_path: Path, cxx: str | None = None, fma: bool = False) -
     flags = (["-ffp-contract=fast"] + (["-mfma"] if cpu_has_fma() else [])) if fma else ["-ffp-contract=off"]
     digest = hashlib.sha256((text + headers + cxx + " ".join(flags)).encode()).hexdigest()[:16]
     lib = _cache_dir() / f"{source_path.stem}_{digest}.so"
-    if lib.exists():
-        return lib
+    if lib.exists() and _digest_path(lib).exists():
+        return verify_library(lib)
     wrapper = _cache_dir() / f"{source_path.stem}_{digest}.cpp"
     wrapper.write_text(
         "#define NP_HOST_EMULATION 1\n"
@@ -99,8 +167,11 @@ def compile_host(source_path: Path, cxx: str | None = None, fma: bool = False) -
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise EmulationError(f"host compile of {source_path.name} failed:\n{' '.join(cmd)}\n{proc.stderr[-4000:]}")
+    tmp_record = _digest_path(lib).with_suffix(f".{os.getpid()}.tmp")
+    tmp_record.write_text(_sha256_file(tmp) + "\n")
     os.replace(tmp, lib)  # atomic: parallel test runs never load a half-written library
-    return lib
+    os.replace(tmp_record, _digest_path(lib))
+    return verify_library(lib)
 
 
 _CTYPES = {
@@ -165,7 +236,7 @@ class HostModule:
         path = KERNEL_DIR / f"{name}.cu"
         if not path.exists():
             raise EmulationError(f"no kernel source {path.name} in {KERNEL_DIR}")
-        self.path = compile_host(path, fma=fma)
+        self.path = verify_library(compile_host(path, fma=fma))  # checked right before loading
         self._lib = ctypes.CDLL(str(self.path))
         self._lib.np_emu_last_error.restype = ctypes.c_char_p
         self._kernels: dict = {}
