@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import math
 import numbers
+from contextlib import contextmanager
 
 import numpy
 
 from . import backend as B
 
 __all__ = ["NeurophysInputError", "DivergenceError", "as_float_array", "positive_real", "labels",
-           "check_finite", "is_finite", "check_params", "diagnose_input", "positive_int", "describe"]
+           "check_finite", "is_finite", "inner", "check_params", "diagnose_input", "positive_int", "describe"]
 
 
 class NeurophysInputError(ValueError):
@@ -52,6 +53,20 @@ def describe(x) -> str:
 
 
 # ------------------------------------------------------------------ arrays
+_inner = [0]
+
+
+@contextmanager
+def inner():
+    """Within this block, :func:`as_float_array` skips the finiteness scan: a model that has
+    checked its input once runs its layers here, so each intermediate array is not re-scanned."""
+    _inner[0] += 1
+    try:
+        yield
+    finally:
+        _inner[0] -= 1
+
+
 def _as_array(name, x):
     if hasattr(x, "dtype") and hasattr(x, "ndim"):
         return x
@@ -67,7 +82,8 @@ def as_float_array(name: str, x, ndim=None, allow_empty: bool = False, finite: b
     """``x`` as a real floating array of the active backend, checked.
 
     name: the argument's name, used in messages. ndim: an int or a tuple of allowed ranks.
-    shape: a tuple with None for any size (e.g. (None, 784)), checked after ndim.
+    shape: a tuple with None (or a name such as "T") for any size, e.g. (None, 784); the
+      first None reads "batch" in messages.
     allow_empty: accept arrays with no entries (a batch of 0); refused by default.
     finite: refuse NaN and inf.
     Floating input is returned unchanged (same dtype, no copy); integer and bool input
@@ -92,12 +108,12 @@ def as_float_array(name: str, x, ndim=None, allow_empty: bool = False, finite: b
             raise NeurophysInputError(f"{name} must be {want}, got {describe(a)}"
                                       + (f"; expected shape {_shape_text(shape)}" if shape else ""))
     if shape is not None:
-        if a.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, a.shape)):
+        if a.ndim != len(shape) or any(isinstance(s, int) and s != n for s, n in zip(shape, a.shape)):
             raise NeurophysInputError(f"{name} must have shape {_shape_text(shape)}, got {describe(a)}")
     if not allow_empty and a.size == 0:
         raise NeurophysInputError(f"{name} is empty ({describe(a)}); pass at least one example "
                                   "(check the slicing or the filter that built this batch)")
-    if finite:
+    if finite and not _inner[0]:
         check_input_finite(name, a)
     return a
 
@@ -147,10 +163,10 @@ def labels(name: str, y, n_classes: int, n: int | None = None):
     elif a.dtype.kind not in "iu":
         raise NeurophysInputError(f"{name} must be integer class labels in 0..{n_classes - 1}, "
                                   f"got {describe(a)}")
-    if a.ndim != 1:
-        raise NeurophysInputError(f"{name} must be a 1-D array of labels, got {describe(a)}")
-    if n is not None and a.shape[0] != n:
-        raise NeurophysInputError(f"{name} has {a.shape[0]} labels for a batch of {n}; give one label per example")
+    if a.ndim != 1 or (n is not None and a.shape[0] != n):
+        want = f"({n},)" if n is not None else "(n,)"
+        raise NeurophysInputError(f"{name} must have shape {want} (one integer label per example), "
+                                  f"got {describe(a)}")
     if a.size:
         lo, hi = int(a.min()), int(a.max())
         if lo < 0 or hi >= n_classes:

@@ -45,7 +45,7 @@ def test_dense_backward(f64):
 
 
 def test_dense_rejects_wrong_shape():
-    with pytest.raises(ValueError, match=r"expects input of shape \(batch, 5\), got \(4, 6\)"):
+    with pytest.raises(ValueError, match=r"x must have shape \(batch, 5\), got .*\(4, 6\)"):
         Dense(5, 3).forward(numpy.zeros((4, 6), dtype=numpy.float32))
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
+from .. import validate as V
+from .base import Module
 
 
-class Dense:
+class Dense(Module):
     """z = x W + b, with W of shape (n_in, n_out) and b of shape (n_out,).
 
     ``forward`` caches its input; ``backward`` takes ∂L/∂z and fills
@@ -32,8 +34,7 @@ class Dense:
 
     def forward(self, x):
         """z = x W + b  for a batch x of shape (batch, n_in)."""
-        if x.ndim != 2 or x.shape[1] != self.n_in:
-            raise ValueError(f"Dense expects input of shape (batch, {self.n_in}), got {tuple(x.shape)}")
+        x = V.as_float_array("x", x, ndim=2, shape=(None, self.n_in))
         self._x = x
         return x @ self.params["W"] + self.params["b"]
 

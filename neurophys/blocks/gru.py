@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
+from .. import validate as V
+from .base import Module
 
 
 def _sigmoid(xp, a):
@@ -29,7 +31,7 @@ def _sigmoid(xp, a):
     return xp.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-class GRU:
+class GRU(Module):
     """A GRU layer run over whole sequences: ``forward(X) -> Hs``, ``backward(dHs) -> dX``.
 
     ``X`` has shape (batch, T, n_in); ``Hs`` has shape (batch, T, n_hidden) and
@@ -55,9 +57,6 @@ class GRU:
         self.dh0 = None
         self._cache = None
 
-    def n_params(self) -> int:
-        return int(sum(p.size for p in self.params.values()))
-
     def step(self, x, h):
         """One step h_{t−1} → h_t (the equations in the module docstring); returns h_t."""
         xp = B.get_array_module(x)
@@ -72,8 +71,11 @@ class GRU:
 
     def forward(self, X, h0=None):
         """Run the GRU over X (batch, T, n_in) from h0 (zeros by default); returns Hs (batch, T, H)."""
-        if X.ndim != 3 or X.shape[2] != self.n_in:
-            raise ValueError(f"GRU expects input of shape (batch, T, {self.n_in}), got {tuple(X.shape)}")
+        X = V.as_float_array("X", X, ndim=3, shape=(None, "T", self.n_in))
+        if X.shape[1] == 0:
+            raise V.NeurophysInputError(f"X has no time steps (shape {tuple(X.shape)}); pass sequences of length >= 1")
+        if h0 is not None:
+            h0 = V.as_float_array("h0", h0, shape=(X.shape[0], self.n_hidden)).astype(X.dtype, copy=False)
         xp = B.get_array_module(X)
         batch, T, _ = X.shape
         H = self.n_hidden

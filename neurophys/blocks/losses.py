@@ -5,24 +5,28 @@ same shape (or integer labels for the cross-entropy), and average over the batch
 """
 from __future__ import annotations
 
+from .. import validate as V
 from ..backend import get_array_module
 
 
 def _check_same_shape(y, t):
+    y = V.as_float_array("y (the prediction)", y)
+    t = V.as_float_array("t (the target)", t)
     if y.shape != t.shape:
-        raise ValueError(f"prediction shape {tuple(y.shape)} and target shape {tuple(t.shape)} differ")
+        raise V.NeurophysInputError(f"prediction shape {tuple(y.shape)} and target shape {tuple(t.shape)} differ")
+    return y, t
 
 
 def squared_error(y, t):
     """E = (1/N) Σ_n ½‖y_n − t_n‖²  (the 'energy' of a prediction)."""
-    _check_same_shape(y, t)
+    y, t = _check_same_shape(y, t)
     d = y - t
     return 0.5 * float((d * d).sum()) / y.shape[0]
 
 
 def squared_error_grad(y, t):
     """∂E/∂y = (y − t) / N."""
-    _check_same_shape(y, t)
+    y, t = _check_same_shape(y, t)
     return (y - t) / y.shape[0]
 
 
@@ -47,15 +51,13 @@ def one_hot(labels, n_classes: int, dtype=None):
 
 
 def _check_labels(z, labels):
-    if z.ndim != 2:
-        raise ValueError(f"logits must have shape (batch, classes), got {tuple(z.shape)}")
-    if labels.shape != (z.shape[0],):
-        raise ValueError(f"labels must have shape ({z.shape[0]},), got {tuple(labels.shape)}")
+    z = V.as_float_array("z (the logits)", z, ndim=2)
+    return z, V.labels("labels", labels, z.shape[1], n=z.shape[0])
 
 
 def softmax_cross_entropy(z, labels):
     """L = −(1/N) Σ_n log softmax(z_n)[label_n]  for logits z and integer labels."""
-    _check_labels(z, labels)
+    z, labels = _check_labels(z, labels)
     xp = get_array_module(z)
     logp = log_softmax(z)
     return -float(logp[xp.arange(z.shape[0]), labels].sum()) / z.shape[0]
@@ -63,7 +65,7 @@ def softmax_cross_entropy(z, labels):
 
 def softmax_cross_entropy_grad(z, labels):
     """∂L/∂z = (softmax(z) − onehot(label)) / N."""
-    _check_labels(z, labels)
+    z, labels = _check_labels(z, labels)
     return (softmax(z) - one_hot(labels, z.shape[1], dtype=z.dtype)) / z.shape[0]
 
 
