@@ -44,7 +44,7 @@ from neurophys.plots.relaxation import (decision_grid, energy_decay_figure, ener
                                         phase_diagram_frame)
 from neurophys.plots.animation import figure_to_image
 
-ctx = course.start(__file__)
+ctx = course.start("01")
 x, t = xor()
 ARCHS = {"2-2-1": [2, 2, 1], "2-3-1": [2, 3, 1], "2-2-2-1": [2, 2, 2, 1]}
 SEEDS = list(range(ctx.pick(quick=4, default=20, full=20)))

@@ -40,7 +40,7 @@ from neurophys.physics import gpe
 from neurophys.plots import figure_to_image, save_gif
 from neurophys.plots import gpe as gplot
 
-ctx = course.start(__file__)
+ctx = course.start("02")
 n_grid = ctx.pick(quick=32, default=64, full=128)
 dx = ctx.pick(quick=1.0, default=0.5, full=0.25)
 n_steps = ctx.pick(quick=300, default=1000, full=1000)      # the bar is stated for 1000 steps

@@ -35,7 +35,7 @@ from neurophys.learning.tasks import permuted_mnist
 from neurophys.models.mlp import MLP
 from neurophys.plots import continual as cplots
 
-ctx = course.start(__file__)
+ctx = course.start("04")
 n_train = ctx.pick(quick=500, default=2000, full=60000)      # MNIST training images per task
 n_test = ctx.pick(quick=300, default=1000, full=10000)
 hidden = ctx.pick(quick=64, default=256, full=1000)

@@ -45,7 +45,7 @@ from neurophys.models.dlm import (DOC003_DLM, DOC003_SIZES, DissipativeLearningM
 from neurophys.models.mlp import MLP
 from neurophys.plots import continual as cplots
 
-ctx = course.start(__file__)
+ctx = course.start("05")
 forget_seeds = list(range(ctx.pick(quick=3, default=20, full=50)))
 spectrum_seeds = list(range(ctx.pick(quick=1, default=10, full=20)))
 n_spectrum = ctx.pick(quick=600, default=2048, full=8192)       # steps per spectrum series

@@ -36,7 +36,7 @@ from neurophys.models.eqprop import EqPropNet
 from neurophys.models.mlp import MLP
 from neurophys.plots.eqprop import plot_bars, plot_digit_grid
 
-ctx = course.start(__file__)
+ctx = course.start("07")
 settings = dict(
     hidden=ctx.pick(quick=128, default=256, full=500),
     n_train=ctx.pick(quick=3000, default=24000, full=None),

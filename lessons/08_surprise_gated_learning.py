@@ -33,7 +33,7 @@ from neurophys.data import load_mnist
 from neurophys.learning.surprise import SurpriseGate, energy_jump, gated_train_step
 from neurophys.models.eqprop import EqPropNet
 
-ctx = course.start(__file__)
+ctx = course.start("08")
 settings = dict(
     hidden=ctx.pick(quick=128, default=256, full=500),
     n_train=ctx.pick(quick=4000, default=None, full=None),

@@ -71,7 +71,7 @@ from neurophys.models.world_model import LinearModel, StaticModel, make_eqprop_w
 from neurophys.plots import save_gif
 from neurophys.plots import world_model as wplots
 
-ctx = course.start(__file__)
+ctx = course.start("09")
 S = dict(
     cartpole_steps=ctx.pick(quick=500, default=6000, full=10000),   # learning budget (env steps)
     pendulum_steps=ctx.pick(quick=300, default=3000, full=10000),

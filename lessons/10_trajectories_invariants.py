@@ -40,7 +40,7 @@ from neurophys import course  # noqa: E402
 from neurophys.physics import mechanics as M  # noqa: E402
 from neurophys.plots import mechanics as P  # noqa: E402
 
-ctx = course.start(__file__)
+ctx = course.start("10")
 n_dataset = ctx.pick(quick=20, default=2000, full=2000)        # the document's 2,000 per system
 n_long = ctx.pick(quick=4, default=40, full=200)                # trajectories in the long-time test
 long_periods = ctx.pick(quick=10, default=100, full=400)        # spring periods / orbits in that test

@@ -62,8 +62,6 @@ from neurophys.models import gru_encoder as G  # noqa: E402
 from neurophys.physics import mechanics as M  # noqa: E402
 from neurophys.plots import mechanics as P  # noqa: E402
 
-ctx = course.start(__file__)
-
 parser = argparse.ArgumentParser(description="lesson 11 options (document 002's train.py flags)",
                                  allow_abbrev=False)
 parser.add_argument("--system", choices=M.SYSTEMS + ("all",), default="all")
@@ -80,7 +78,8 @@ parser.add_argument("--ablation-system", dest="ablation_system", choices=M.SYSTE
 parser.add_argument("--seeds", type=int, default=None,
                     help="initialisation seeds for the main table (default 1; full tier 3)")
 parser.add_argument("--tag", default="")
-opts, _ = parser.parse_known_args()
+ctx = course.start("11", options=parser)  # the lesson's own options are parsed with the run options
+opts = ctx.options
 if opts.tag:
     ctx.out = ctx.out / f"run_{opts.tag}"
     ctx.out.mkdir(parents=True, exist_ok=True)

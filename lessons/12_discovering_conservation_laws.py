@@ -42,7 +42,7 @@ from neurophys import symbolic as S  # noqa: E402
 from neurophys.physics import mechanics as M  # noqa: E402
 from neurophys.plots.dashboard import write_dashboard  # noqa: E402
 
-ctx = course.start(__file__)
+ctx = course.start("12")
 n_traj = ctx.pick(quick=40, default=200, full=2000)        # trajectories per system (document: 2,000)
 n_steps = ctx.pick(quick=60, default=200, full=200)         # samples per trajectory
 n_fit = ctx.pick(quick=150, default=300, full=1000)         # (state, label) pairs the search fits

@@ -61,7 +61,7 @@ from neurophys.kernels.emulate import find_compiler
 from neurophys.models import eqprop as M
 from neurophys.physics import gpe as P
 
-ctx = course.start(__file__)
+ctx = course.start("13")
 metrics, settings = {}, {}
 
 # %% [markdown]
