@@ -50,7 +50,9 @@ from dataclasses import asdict, dataclass
 import numpy
 
 from .. import backend as B
+from .. import validate as V
 from ..blocks import Activation, get_activation
+from ..blocks.base import Classifier
 from .mlp import MLP
 
 
@@ -102,13 +104,13 @@ class ThermodynamicState:
     temperature: float = 1.0
 
 
-class DissipativeLearningMachine:
+class DissipativeLearningMachine(Classifier):
     """A DLM with layers ``sizes`` (document 003: [20, 64, 32, 5], T = 0.5, γ = 0.02, ε = 0.05).
 
     Same verbs as :class:`~neurophys.models.mlp.MLP`: ``forward``, ``backward``
-    (fills ``grads``), flat ``params`` (W0, b0, ...), so any optimizer and the
-    continual-learning bench drive it; ``after_update()`` (called by the bench
-    after every optimizer step) advances the weight dynamics by ``dt``.
+    (fills ``grads``), flat ``params`` (W0, b0, ...), ``learn(x, y, opt)``, so any
+    optimizer and the continual-learning bench drive it; ``after_update()`` (called
+    by ``learn`` after every optimizer step) advances the weight dynamics by ``dt``.
 
     temperature T ≥ 0; dissipation_rate γ in [0, 1); energy_injection_rate ε ≥ 0;
     current_strength κ; weight_noise σ_w; alpha: weight of −σ in the loss.
@@ -164,10 +166,11 @@ class DissipativeLearningMachine:
     def forward(self, x, track_currents: bool = True):
         """zˡ = hˡ⁻¹ Wˡ_eff + bˡ, hˡ = GELU(zˡ); updates the EMA currents (as the original does,
         also when only evaluating) unless ``track_currents`` is False."""
+        x = V.as_float_array("x", x, ndim=(1, 2))
         if x.ndim == 1:
             x = x[None, :]
         if x.shape[1] != self.sizes[0]:
-            raise ValueError(f"DLM expects inputs of shape (batch, {self.sizes[0]}), got {tuple(x.shape)}")
+            raise V.NeurophysInputError(f"DLM expects inputs x of shape (batch, {self.sizes[0]}), got {tuple(x.shape)}")
         xp = B.get_array_module(x)
         self._cache = []
         h = x
@@ -246,6 +249,8 @@ class DissipativeLearningMachine:
             v += _normal_out_in(self.rng, *v.shape) * math.sqrt(2 * self.T * dt)  # η(T)
             drive = xp.outer(self.c_in[i], self.c_out[i])                          # J(θ)
             v += drive / (xp.linalg.norm(drive) + 1e-8) * (self.kappa * dt)
+        V.check_finite("the DLM weight velocity", total_D, where=f"dynamics step {len(self.history['energy'])}",
+                       fix="lower the learning rate, dt or energy_injection_rate")
         self.state.dissipation = total_D
         self.state.energy += self.eps_inj * dt - total_D
         self.force = [float(xp.abs(self.grads[f"W{i}"]).mean()) if f"W{i}" in self.grads else 0.0
@@ -257,9 +262,6 @@ class DissipativeLearningMachine:
     def after_update(self):
         """Called by the training loops after each optimizer step: advance the dynamics."""
         self.step_dynamics()
-
-    def n_params(self) -> int:
-        return int(sum(p.size for p in self.params.values()))
 
 
 # ------------------------------------------------------------------ the comparison network
@@ -284,19 +286,15 @@ def standard_network(sizes, rng=None, activation: str = "gelu_erf", init_std: fl
 
 
 def train_full_batch(net, x, y, epochs: int, opt) -> dict:
-    """Document 003's schedule: one full-batch step per epoch,
-    forward → ∂L/∂θ → optimizer step → (DLM only) one step of the weight dynamics.
-    Returns the loss and the accuracy of each epoch's forward pass (as the original logs them)."""
-    from ..blocks import softmax_cross_entropy, softmax_cross_entropy_grad
+    """Document 003's schedule: ``epochs`` calls of ``net.learn(x, y, opt)`` with the full batch,
+    i.e. forward → ∂L/∂θ → optimizer step → ``after_update`` (the DLM's weight dynamics).
+    Returns the loss (the model's objective) and the accuracy of each epoch's forward pass
+    (as the original logs them). A diverging run raises :class:`~neurophys.validate.DivergenceError`."""
     log = {"loss": [], "acc": []}
-    for _ in range(int(epochs)):
-        z = net.forward(x)
-        log["loss"].append(net.loss(z, y) if hasattr(net, "loss") else softmax_cross_entropy(z, y))
-        log["acc"].append(float((z.argmax(axis=1) == y).mean()))
-        net.backward(softmax_cross_entropy_grad(z, y))
-        opt.step(net.params, net.grads)
-        if hasattr(net, "after_update"):
-            net.after_update()
+    for e in range(V.positive_int("epochs", epochs)):
+        info = net.learn(x, y, opt, where=f"epoch {e}")
+        log["loss"].append(info["objective"])
+        log["acc"].append(info["acc"])
     return log
 
 
