@@ -78,7 +78,8 @@ class Classifier(Module):
             z = self.forward(xb)
             ce = softmax_cross_entropy(z, yb)
             V.check_finite("the training loss", ce, where=_where(where, b), fix=fix, x=xb)
-            objective += (self.loss(z, yb) if own_loss else ce) * len(yb)
+            obj = self.loss(z, yb) if own_loss else ce
+            objective += obj * len(yb)
             correct += int((z.argmax(axis=1) == yb).sum())
             self.backward(softmax_cross_entropy_grad(z, yb))
             if strategy is not None:
@@ -91,6 +92,8 @@ class Classifier(Module):
             total += ce * len(yb)
             n += len(yb)
         V.check_params(self.params, where=where or "the end of the pass", fix=fix, x=x)
+        if b == 0:  # one batch: its own values (L·n/n can differ from L in the last bit)
+            return {"loss": ce, "objective": obj, "acc": correct / n}
         return {"loss": total / n, "objective": objective / n, "acc": correct / n}
 
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 import numpy
 
 from .. import backend as B
-from ..blocks import get_optimizer, softmax_cross_entropy, softmax_cross_entropy_grad
-from ..data import minibatches
+from .. import validate as V
+from ..blocks import get_optimizer
 from .tasks import TaskSequence
 
 
@@ -175,6 +175,8 @@ class ContinualResult:
 
 def evaluate(net, x, y, batch_size: int = 2000) -> float:
     """Test accuracy of ``net`` on (x, y), forwarded in batches."""
+    if len(y) == 0:
+        raise V.NeurophysInputError("the test set is empty (0 labels); every task needs test examples")
     correct = 0
     for start in range(0, len(y), batch_size):
         z = net.forward(x[start:start + batch_size])
@@ -182,30 +184,22 @@ def evaluate(net, x, y, batch_size: int = 2000) -> float:
     return correct / len(y)
 
 
-def train_task(net, x, y, strategy: Strategy, opt, epochs: int, batch_size: int, rng, losses=None):
-    """Train on one task's data: minibatch SGD on L_task + Ω (Ω from ``strategy``).
+def train_task(net, x, y, strategy: Strategy, opt, epochs: int, batch_size: int, rng, losses=None,
+               where: str = ""):
+    """Train on one task's data: ``epochs`` calls of ``net.learn`` (minibatch steps on L_task + Ω,
+    Ω from ``strategy``):
 
         θ ← opt(θ, ∂L_task/∂θ + ∂Ω/∂θ)
 
-    ``rng`` is a NumPy generator for the shuffles. Appends the mean task loss of
-    each epoch to ``losses`` if given.
+    ``net`` is a :class:`~neurophys.blocks.base.Classifier` (MLP, DLM, PhysNet). ``rng`` is a
+    NumPy generator for the shuffles. Appends the mean task loss of each epoch to ``losses``
+    if given. A diverging run raises :class:`~neurophys.validate.DivergenceError`.
     """
-    for _ in range(int(epochs)):
-        total, n = 0.0, 0
-        for xb, yb in minibatches(x, y, batch_size, rng=rng):
-            xb, yb = strategy.batch(xb, yb)
-            z = net.forward(xb)
-            net.backward(softmax_cross_entropy_grad(z, yb))
-            task_grads = {k: g.copy() for k, g in net.grads.items()}
-            strategy.add_penalty_grads(net.params, net.grads)
-            opt.step(net.params, net.grads)
-            strategy.after_update(net, task_grads)
-            if hasattr(net, "after_update"):
-                net.after_update()
-            total += softmax_cross_entropy(z, yb) * len(yb)
-            n += len(yb)
+    for e in range(int(epochs)):
+        info = net.learn(x, y, opt, batch_size=batch_size, rng=rng, strategy=strategy,
+                         where=f"{where + ', ' if where else ''}epoch {e}")
         if losses is not None:
-            losses.append(total / n)
+            losses.append(info["loss"])
 
 
 def train_sequence(net, tasks: TaskSequence, strategy: Strategy | str = "finetune", epochs: int = 1,
@@ -239,7 +233,7 @@ def train_sequence(net, tasks: TaskSequence, strategy: Strategy | str = "finetun
         strategy.begin_task(net, i, tasks[i])
         if reset_optimizer and i > 0:
             opt = get_optimizer(optimizer, lr=lr, **(optimizer_kwargs or {}))
-        train_task(net, x, y, strategy, opt, epochs, batch_size, rng, losses)
+        train_task(net, x, y, strategy, opt, epochs, batch_size, rng, losses, where=f"task {i}")
         strategy.end_task(net, i, tasks[i])
         for j, task in enumerate(tasks):
             R[i, j] = evaluate(net, task.x_test, task.y_test)

@@ -9,10 +9,15 @@ penalty can work on them by name.
 from __future__ import annotations
 
 from .. import backend as B
+from .. import validate as V
 from ..blocks import Dense, get_activation
+from ..blocks.base import Classifier
 
 
-class MLP:
+class MLP(Classifier):
+    """Training verb: :meth:`~neurophys.blocks.base.Classifier.learn` (one pass of minibatches
+    on the softmax cross-entropy); ``predict`` = ``forward``."""
+
     def __init__(self, sizes, activation="tanh", out_activation="identity", rng=None,
                  init: str = "xavier", init_scale: float | None = None):
         sizes = [int(s) for s in sizes]
@@ -44,15 +49,17 @@ class MLP:
 
     def forward(self, x):
         """Returns the output h^L; caches every pre-activation zˡ for backward."""
+        x = V.as_float_array("x", x, ndim=(1, 2))
         if x.ndim == 1:
             x = x[None, :]
         self._z = []
         h = x
-        for i, layer in enumerate(self.layers):
-            layer.params["W"], layer.params["b"] = self.params[f"W{i}"], self.params[f"b{i}"]
-            z = layer.forward(h)
-            self._z.append(z)
-            h = self._activation(i).f(z)
+        with V.inner():  # x was checked once; the layers skip the finiteness scan
+            for i, layer in enumerate(self.layers):
+                layer.params["W"], layer.params["b"] = self.params[f"W{i}"], self.params[f"b{i}"]
+                z = layer.forward(h)
+                self._z.append(z)
+                h = self._activation(i).f(z)
         return h
 
     __call__ = forward
@@ -70,9 +77,3 @@ class MLP:
             g = self.layers[i].backward(g)
             self.grads[f"W{i}"], self.grads[f"b{i}"] = self.layers[i].grads["W"], self.layers[i].grads["b"]
         return g
-
-    def predict(self, x):
-        return self.forward(x)
-
-    def n_params(self) -> int:
-        return int(sum(p.size for p in self.params.values()))
