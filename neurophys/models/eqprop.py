@@ -45,14 +45,16 @@ import math
 import numpy
 
 from .. import backend as B
+from .. import validate as V
 from ..blocks import SGD, get_activation
+from ..blocks.base import Module
 from ..blocks.dense import init_weights
 
 ENERGIES = ("scellier", "raw")
 NUDGINGS = ("symmetric", "one-sided", "random-sign")
 
 
-class RelaxationDiverged(FloatingPointError):
+class RelaxationDiverged(V.DivergenceError):
     """A relaxation produced NaN or inf; the message names the setting to change."""
 
 
@@ -167,7 +169,7 @@ def relax_step(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_laye
 
 
 # ------------------------------------------------------------------ the network
-class EqPropNet:
+class EqPropNet(Module):
     """A layered energy-based network trained by Equilibrium Propagation.
 
     sizes: [n_in, n_hidden..., n_out] (any number of hidden layers).
@@ -243,9 +245,6 @@ class EqPropNet:
     def b(self):
         return [self.params[f"b{l}"] for l in range(self.L)]
 
-    def n_params(self) -> int:
-        return int(sum(p.size for p in self.params.values()))
-
     def _box(self, input_free=False, input_range=None):
         lo, hi = [None] * (self.L + 1), [None] * (self.L + 1)
         if self.clip is not None:
@@ -260,13 +259,12 @@ class EqPropNet:
     # -------------------------------------------------------------- input checks
     def as_input(self, x):
         """x as a checked (batch, n_in) array in the default dtype (a single example becomes a batch of 1)."""
-        x = B.asarray(x) if not hasattr(x, "ndim") else x
+        x = V.as_float_array("x", x)
         if x.ndim == 1:
             x = x[None, :]
         if x.ndim != 2 or x.shape[1] != self.sizes[0]:
-            raise ValueError(f"input must have shape (batch, {self.sizes[0]}) or ({self.sizes[0]},), got "
+            raise V.NeurophysInputError(f"input x must have shape (batch, {self.sizes[0]}) or ({self.sizes[0]},), got "
                              f"{tuple(x.shape)}; flatten images (load_mnist(flatten=True)) or change sizes[0]")
-        B.check_finite("input x", x)
         return x.astype(B.float_dtype(), copy=False)
 
     def as_target(self, target, batch: int):
@@ -275,21 +273,16 @@ class EqPropNet:
         n_out = self.sizes[-1]
         t = target if hasattr(target, "dtype") else xp.asarray(target)
         if t.dtype.kind in "iu":
-            t = t.reshape(-1)
-            if t.shape[0] != batch:
-                raise ValueError(f"got {t.shape[0]} labels for a batch of {batch} inputs")
-            if t.size and (int(t.min()) < 0 or int(t.max()) >= n_out):
-                raise ValueError(f"labels must be in 0..{n_out - 1} (the output layer has {n_out} units), "
-                                 f"got values in {int(t.min())}..{int(t.max())}")
+            t = V.labels("target labels", t.reshape(-1), n_out, n=batch)
             out = xp.zeros((batch, n_out), dtype=B.float_dtype())
             out[xp.arange(batch), xp.asarray(t)] = 1.0
             return out
-        t = B.asarray(t)
+        t = B.asarray(V.as_float_array("target", t))
         if t.ndim == 1 and (batch == 1 and t.shape[0] == n_out or n_out == 1 and t.shape[0] == batch):
             t = t.reshape(batch, n_out)
         if t.shape != (batch, n_out):
-            raise ValueError(f"target must have shape ({batch}, {n_out}) (or integer labels), got {tuple(t.shape)}")
-        B.check_finite("target", t)
+            raise V.NeurophysInputError(f"target must have shape ({batch}, {n_out}) (or integer labels), "
+                                        f"got {tuple(t.shape)}")
         return t
 
     # -------------------------------------------------------------- physics
@@ -383,8 +376,9 @@ class EqPropNet:
         xp = B.xp()
         if any(not bool(xp.all(xp.abs(s[l]) < 1e8)) for l in (1, self.L)):  # also catches NaN
             raise RelaxationDiverged(
-                f"the relaxation diverged (NaN/inf states) with eps={eps}, beta={beta}; lower eps "
-                "(or the learning rate lr), or keep the states boxed with clip=(0, 1)")
+                f"the relaxation diverged (NaN/inf states) with eps={eps}, beta={beta}; "
+                + (_hint + "If it is, " if (_hint := V.diagnose_input(s[0], "the input x")) else "")
+                + "lower eps (or the learning rate lr), or keep the states boxed with clip=(0, 1)")
         return (s, energies) if record_energy else s
 
     # -------------------------------------------------------------- inference
@@ -496,6 +490,8 @@ class EqPropNet:
         cost = self.cost(s_free[-1], t)
         info = {"cost": float(B.to_host(cost.mean())), "cost_per_example": cost, "output": s_free[-1],
                 "updated": False}
+        V.check_finite("the free-phase cost", info["cost"], where="this training step",
+                       fix=f"lower the learning rates lr={self.lrs} or eps={self.eps}", x=x)
         if diagnostics:
             info["energy_free"] = float(B.to_host(self.energy(s_free).mean()))
         if float(lr_scale) == 0.0:
@@ -515,8 +511,11 @@ class EqPropNet:
                         energy_jump=float(B.to_host(((F_n - self.energy(s_free)) / self.beta).mean())))
         return info
 
-    def train_epoch(self, x, target, batch_size: int = 32, rng=None, lr_scale=1.0) -> dict:
-        """One pass over (x, target) in shuffled minibatches; returns the mean free-phase cost."""
+    def learn(self, x, target, batch_size: int = 32, rng=None, lr_scale=1.0) -> dict:
+        """The training verb: one pass (epoch) of :meth:`train_step` over (x, target) in
+        minibatches shuffled by the NumPy generator ``rng``. Returns {'loss': mean free-phase
+        cost C, 'cost': the same}. Raises :class:`~neurophys.validate.DivergenceError` when a
+        cost is NaN/inf or a weight has run away (|W| > 1e8) by the end of the pass."""
         x = self.as_input(x)
         n = x.shape[0]
         if self.persistent and (self._bank is None or self._bank[0].shape[0] != n):
@@ -528,7 +527,11 @@ class EqPropNet:
             info = self.train_step(x[idx], target[idx], lr_scale=lr_scale,
                                    index=idx if self.persistent else None)
             total += info["cost"] * len(idx)
-        return {"cost": total / n}
+        V.check_params(self.params, where="the end of the epoch", x=x,
+                       fix=f"lower the learning rates lr={self.lrs} (or keep momentum={self.momentum} smaller)")
+        return {"loss": total / n, "cost": total / n}
+
+    train_epoch = learn  # the old spelling, kept one release for code outside the course
 
     def train_generative_step(self, x, labels, lr_scale=1.0, n_free=None, input_range=None,
                               label_scale: float = 1.0) -> dict:
