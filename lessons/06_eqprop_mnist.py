@@ -111,7 +111,7 @@ for epoch in ctx.progress(range(1, settings["epochs"] + 1), desc="epochs"):
     net.lrs = [lr * decay ** (epoch - 1) for lr in settings["lr"]]  # the SGD steps read net.lrs
     t0, c0 = time.perf_counter(), time.process_time()
     x_epoch = shift_images(x_train, settings["max_shift"], shuffle)
-    info = net.train_epoch(x_epoch, y_train, batch_size=settings["batch_size"], rng=shuffle)
+    info = net.learn(x_epoch, y_train, batch_size=settings["batch_size"], rng=shuffle)
     B.synchronize()
     seconds = time.perf_counter() - t0
     history["cpu_seconds"].append(time.process_time() - c0)  # not inflated by other programs
@@ -173,7 +173,7 @@ for name, doc_lr in (("as_written", 0.1 * 128), ("mean_lr", 0.1)):
                     nudging="one-sided", order="synchronous", lr=doc_lr, rng=ctx.rng(1))
     doc_curves[name] = []
     for epoch in ctx.progress(range(doc_epochs), desc=f"document config ({name})"):
-        doc.train_epoch(x_train, y_train, batch_size=128, rng=shuffle)
+        doc.learn(x_train, y_train, batch_size=128, rng=shuffle)
         doc_curves[name].append(doc.accuracy(x_test, y_test))
         ctx.log(f"document config {name} (lr {doc_lr:g} on the batch mean), epoch {epoch + 1}: "
                 f"test {doc_curves[name][-1]:.4f}")

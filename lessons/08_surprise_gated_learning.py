@@ -58,7 +58,7 @@ def make_net():
 
 # %%
 probe_net = make_net()
-probe_net.train_epoch(x_train[:1000], y_train[:1000], batch_size=32, rng=ctx.host_rng(5))
+probe_net.learn(x_train[:1000], y_train[:1000], batch_size=32, rng=ctx.host_rng(5))
 xs, ts = x_test[:300], probe_net.as_target(y_test[:300], 300)
 s0 = probe_net.free_phase(xs)
 cost0 = B.to_host(probe_net.cost(s0[-1], ts))

@@ -6,6 +6,7 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from neurophys import backend as B  # noqa: E402
+from browser_fixture import browser  # noqa: E402,F401  (headless Chromium for the site and dashboard tests)
 
 
 @pytest.fixture
