@@ -171,7 +171,7 @@ def labels(name: str, y, n_classes: int, n: int | None = None):
         lo, hi = int(a.min()), int(a.max())
         if lo < 0 or hi >= n_classes:
             raise NeurophysInputError(
-                f"{name} must lie in 0..{n_classes - 1} ({n_classes} classes), got values in {lo}..{hi}; "
+                f"{name} must be in 0..{n_classes - 1} ({n_classes} classes), got values in {lo}..{hi}; "
                 "re-map the labels (negative labels would wrap around to the last class)")
     return a
 

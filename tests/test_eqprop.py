@@ -121,7 +121,7 @@ def test_learns_to_classify_blobs_with_labels_and_two_hidden_layers():
         net = EqPropNet([8, 20, 16, 3], lr=[0.2, 0.1, 0.05], n_free=30, n_nudged=8, rng=B.rng(1))
         acc0 = net.accuracy(x, y)
         for _ in range(10):
-            net.train_epoch(x, y, batch_size=10, rng=rng)
+            net.learn(x, y, batch_size=10, rng=rng)
         assert net.accuracy(x, y) > max(0.9, acc0 + 0.2)
 
 
@@ -195,7 +195,7 @@ def test_dE_dtheta_difference_shortcut_for_a_shared_clamped_layer(f64):
     assert all(numpy.allclose(B.to_host(d[k]), B.to_host(d2[k])) for k in d)
 
 
-def test_train_epoch_with_persistent_states_allocates_the_bank_and_learns():
+def test_learn_with_persistent_states_allocates_the_bank_and_learns():
     with B.using("numpy"):
         rng = numpy.random.default_rng(2)
         centres = rng.uniform(0, 1, size=(2, 6))
@@ -203,5 +203,5 @@ def test_train_epoch_with_persistent_states_allocates_the_bank_and_learns():
         x = (centres[y] + 0.1 * rng.normal(size=(120, 6))).astype("float32")
         net = EqPropNet([6, 12, 2], persistent=True, n_free=5, lr=[0.2, 0.1], rng=B.rng(2))
         for _ in range(8):
-            net.train_epoch(x, y, batch_size=10, rng=rng)
+            net.learn(x, y, batch_size=10, rng=rng)
         assert net._bank[0].shape == (120, 12) and net.accuracy(x, y) > 0.9
