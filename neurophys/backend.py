@@ -9,9 +9,20 @@ Every module gets its array namespace from here::
 Nothing else in the package imports ``cupy``. The backend is chosen, in order
 of precedence, by :func:`set_backend` (what ``--backend`` on the command line
 calls), then by the environment variable ``NEUROPHYS_BACKEND``, then NumPy.
+
+Named operations (a small table, as in tinygrad): physics and models register their
+reference implementation of an operation under the backend name ``'numpy'`` (it runs
+on cupy arrays too, through ``xp``) and call it through :func:`op`, which picks the
+implementation of the *active* backend at call time. ``neurophys.kernels`` registers
+faster ``'cupy'`` implementations (fused CUDA kernels); it is imported when the cupy
+backend is selected (:data:`PLUGINS`), so physics and models never import it::
+
+    B.register_op("gpe.evolve", "numpy", evolve)      # in neurophys/physics/gpe.py
+    psi, tape = B.op("gpe.evolve")(psi0, n_steps, dt)  # the kernels on cupy, evolve() on numpy
 """
 from __future__ import annotations
 
+import importlib
 import os
 from contextlib import contextmanager
 
@@ -51,12 +62,27 @@ def _load_cupy():
 
 
 def set_backend(name: str) -> str:
-    """Activate backend ``name`` ('numpy' or 'cupy') and return its name."""
+    """Activate backend ``name`` ('numpy' or 'cupy') and return its name.
+
+    Selecting 'cupy' also imports its plug-ins (:data:`PLUGINS`), which register the
+    CUDA kernels as the cupy implementations of named operations (:func:`op`).
+
+    >>> from neurophys import backend as B
+    >>> B.set_backend("numpy")
+    'numpy'
+    >>> B.zeros((2, 3)).dtype                       # float32 unless told
+    dtype('float32')
+    >>> B.set_backend("tpu")
+    Traceback (most recent call last):
+    ...
+    neurophys.backend.BackendError: unknown backend 'tpu'; valid names are: numpy, cupy
+    """
     if not isinstance(name, str) or name.lower() not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}; valid names are: {', '.join(BACKENDS)}")
     name = name.lower()
     module = numpy if name == "numpy" else _load_cupy()
     _state["name"], _state["xp"] = name, module
+    load_plugins(name)
     return name
 
 
@@ -174,3 +200,81 @@ def check_finite(name_: str, a) -> None:
     mod = get_array_module(a)
     if not bool(mod.all(mod.isfinite(a))):
         raise ValueError(f"{name_} contains NaN or inf; clean the input (or lower the step size) and retry")
+
+
+# ---------------------------------------------------------------- named operations
+# The modules that register faster implementations of named operations for a backend;
+# imported when that backend is selected (the cupy kernels need cupy, an optional dependency).
+PLUGINS = {"cupy": ("neurophys.kernels",)}
+
+_ops: dict = {}          # name -> {backend name: implementation}
+_op_lookup = [None]      # a backend name to look ops up for instead of the active one (see ops_for)
+
+
+class OpError(LookupError):
+    """No implementation of a named operation is registered; the message lists the known names."""
+
+
+def register_op(op_name: str, backend_name: str, fn):
+    """Register ``fn`` as the implementation of operation ``op_name`` on ``backend_name``; returns ``fn``.
+
+    The ``'numpy'`` implementation is the reference: written with ``xp`` it runs on either
+    library, and :func:`op` falls back to it when the active backend has none of its own.
+
+    >>> from neurophys import backend as B
+    >>> _ = B.register_op("demo.double", "numpy", lambda x: 2 * x)
+    >>> B.op("demo.double")(21)
+    42
+    """
+    if backend_name not in BACKENDS:
+        raise BackendError(f"cannot register {op_name!r} for unknown backend {backend_name!r}; "
+                           f"valid names are: {', '.join(BACKENDS)}")
+    if not callable(fn):
+        raise TypeError(f"register_op({op_name!r}, {backend_name!r}, fn): fn must be callable, got {fn!r}")
+    _ops.setdefault(op_name, {})[backend_name] = fn
+    return fn
+
+
+def op(op_name: str):
+    """The implementation of ``op_name`` for the active backend, chosen now (at call time).
+
+    The active backend's own implementation if one is registered, else the ``'numpy'``
+    reference. Inside :func:`ops_for` the given backend's table is used instead.
+    """
+    table = _ops.get(op_name)
+    if not table:
+        raise OpError(f"no implementation of operation {op_name!r} is registered; known operations: "
+                      f"{', '.join(sorted(_ops)) or '(none)'} (import the module that defines it)")
+    want = _op_lookup[0] or name()
+    fn = table.get(want) or table.get("numpy")
+    if fn is None:
+        raise OpError(f"operation {op_name!r} has no implementation for backend {want!r} and no numpy reference")
+    return fn
+
+
+def registered_ops() -> dict:
+    """{operation name: sorted backend names that implement it}, e.g. to print in a lesson."""
+    return {k: sorted(v) for k, v in sorted(_ops.items())}
+
+
+@contextmanager
+def ops_for(backend_name: str):
+    """Look named operations up as if ``backend_name`` were active; the arrays stay where they are.
+
+    What the kernels' host emulation uses to run the cupy implementations on NumPy arrays.
+    """
+    if backend_name not in BACKENDS:
+        raise BackendError(f"unknown backend {backend_name!r}; valid names are: {', '.join(BACKENDS)}")
+    load_plugins(backend_name)
+    old = _op_lookup[0]
+    _op_lookup[0] = backend_name
+    try:
+        yield
+    finally:
+        _op_lookup[0] = old
+
+
+def load_plugins(backend_name: str) -> None:
+    """Import the modules of :data:`PLUGINS` for ``backend_name`` (each registers its ops once)."""
+    for module_name in PLUGINS.get(backend_name, ()):
+        importlib.import_module(module_name)

@@ -67,8 +67,15 @@ def hard_sigmoid(z):
 
 
 def hard_sigmoid_prime(z):
-    """ρ'(z) = 1 for 0 < z < 1, else 0."""
-    return ((z > 0) & (z < 1)).astype(z.dtype)
+    """ρ'(z) = 1 on the *closed* box 0 ≤ z ≤ 1, else 0.
+
+    The convention at the edges: at z = 0 and z = 1 we take the one-sided derivative that
+    points into the box (1), not the one outside (0). An EqProp state sitting on the
+    boundary (s = 0 at the start of every relaxation) must be able to move; with 0 there
+    it would be stuck. Inside the box this is the ordinary derivative (gradient checks
+    probe there); the CUDA relaxation kernel uses the same rule.
+    """
+    return ((z >= 0) & (z <= 1)).astype(z.dtype)
 
 
 # ---------------------------------------------------------------- GELU

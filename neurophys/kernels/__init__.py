@@ -6,12 +6,20 @@
                 and the weight-update reduction
 
 Modules:
-    dispatch    what the rest of neurophys calls: the kernels on the cupy backend, the NumPy
-                reference (neurophys.physics.gpe, neurophys.models.eqprop) otherwise
+    dispatch    the cupy implementations of the named operations (``gpe.evolve``,
+                ``gpe.evolve_backward``, ``eqprop.relax_steps``, ``eqprop.weight_grads``):
+                the kernels where they cover the case, the NumPy reference otherwise
     gpe, eqprop the kernel launches (cupy arrays, or NumPy arrays with device='host')
     loader      finds the .cu sources; cupy.RawModule (via neurophys.backend) or the host build
     emulate     compiles a .cu for the CPU through host_emulation.h and calls it like cupy does,
                 so CI checks the kernels' arithmetic without a GPU
 
-Nothing here imports cupy: the cupy module comes from ``neurophys.backend.xp()``.
+The direction of the imports: this package imports physics and models (their public
+functions); they never import it. :func:`neurophys.backend.set_backend` imports it when
+the cupy backend is selected, and importing it registers the kernels
+(:func:`neurophys.backend.register_op`). Nothing here imports cupy: the cupy module comes
+from ``neurophys.backend.xp()``.
 """
+from . import dispatch
+
+dispatch.register()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy
 
+from .. import backend as B
 from .loader import KernelError, module, real_suffix, resolve_target
 
 THREADS = 256
@@ -23,11 +24,6 @@ MAX_SHARED_BYTES = 44 * 1024  # 48 KiB less the kernel's static shared memory (s
 MAX_LAYERS = 8  # NP_EQ_MAX_LAYERS in eqprop.cu
 RHO_KINDS = {"identity": 0, "hard_sigmoid": 1}
 NULL = numpy.uint64(0)
-
-
-def _xp(a):
-    from .. import backend as B
-    return B.get_array_module(a)
 
 
 def _address(a) -> int:
@@ -75,7 +71,7 @@ def relax(s, W, const_drive, rho_kinds, lo, hi, eps: float, n_steps: int, beta: 
     x = s[1]
     suffix, real = real_suffix(x.dtype, what)
     device = resolve_target(device, x, what)
-    xp = _xp(x)
+    xp = B.get_array_module(x)
     batch = x.shape[0]
     sizes = [int(a.shape[1]) for a in s]
     keep = []  # keep every array whose address goes to the kernel alive until it has run
@@ -127,7 +123,7 @@ def weight_grad(A_plus, B_plus, A_ref, B_ref, kind_A: int, kind_B: int, coef: fl
     what = "eqprop weight_grad"
     suffix, real = real_suffix(A_plus.dtype, what)
     device = resolve_target(device, A_plus, what)
-    xp = _xp(A_plus)
+    xp = B.get_array_module(A_plus)
     batch, n_in = A_plus.shape
     n_out = B_plus.shape[1]
     arrs = [xp.ascontiguousarray(xp.asarray(a, dtype=real)) for a in (A_plus, B_plus, A_ref, B_ref)]

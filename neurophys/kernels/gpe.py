@@ -14,18 +14,17 @@ G = dL/dRe(psi) + i dL/dIm(psi).
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy
 
+from .. import backend as B
+from ..physics import gpe as P
 from .loader import KernelError, blocks_for, module, real_suffix, resolve_target
 
 THREADS = 256
 NULL = numpy.uint64(0)  # a null pointer argument (an 8-byte zero), accepted by cupy and the emulation
 MAX_SHARED_BYTES = 48 * 1024  # dynamic shared memory without an opt-in, on every CUDA GPU
-
-
-def _xp(a):
-    from .. import backend as B
-    return B.get_array_module(a)
 
 
 def _check_field(psi, what: str):
@@ -45,7 +44,7 @@ def _time_factor(imaginary: bool):
 
 def _potential(V, psi, real, what: str):
     """(array or None, scalar V0, batch stride) for a scalar, (Ny, Nx) or (batch, Ny, Nx) potential."""
-    xp = _xp(psi)
+    xp = B.get_array_module(psi)
     B_, Ny, Nx = psi.shape
     if numpy.ndim(V) == 0:
         return NULL, real(V), numpy.int64(0)
@@ -104,7 +103,7 @@ def euler_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 0.0, dx: flo
     n_steps = int(n_steps)
     if n_steps < 1:
         raise KernelError(f"{what}: n_steps must be >= 1, got {n_steps}")
-    xp = _xp(psi)
+    xp = B.get_array_module(psi)
     psi = xp.ascontiguousarray(psi)
     Bn, Ny, Nx = psi.shape
     Varr, V0, vstride, scal, dims = _euler_launch_args(psi, V, g, dt, dx, dy, imaginary, real, what)
@@ -152,7 +151,7 @@ def euler_steps_adjoint(trajectory, grad_out, dt: float, V=0.0, g: float = 0.0, 
         raise KernelError(f"{what}: grad_out {grad_out.shape} {grad_out.dtype} does not match the trajectory "
                           f"{trajectory.shape[1:]} {trajectory.dtype}")
     device = resolve_target(device, grad_out, what)
-    xp = _xp(grad_out)
+    xp = B.get_array_module(grad_out)
     trajectory, grad_out = xp.ascontiguousarray(trajectory), xp.ascontiguousarray(grad_out)
     n_steps = trajectory.shape[0]
     Bn, Ny, Nx = grad_out.shape
@@ -188,11 +187,11 @@ def potential_step(psi, h: float, V=0.0, g: float = 0.0, imaginary: bool = False
     """The split-step's real-space step psi <- exp(c h (V + g|psi|^2)) psi (pointwise).
 
     Computed as psi + (e^{c h a} - 1) psi with the small factor kept to full precision,
-    as :func:`neurophys.physics.gpe._phase` does."""
+    as :func:`neurophys.physics.gpe.phase_step` does (whose place it takes in ``PHASE_OPS``)."""
     what = "potential_step"
     suffix, real = _check_field(psi, what)
     device = resolve_target(device, psi, what)
-    xp = _xp(psi)
+    xp = B.get_array_module(psi)
     psi = xp.ascontiguousarray(psi)
     Varr, V0, vstride = _potential(V, psi, real, what)
     cr, ci = _time_factor(imaginary)
@@ -204,8 +203,9 @@ def potential_step(psi, h: float, V=0.0, g: float = 0.0, imaginary: bool = False
 
 
 def potential_step_adjoint(psi, grad_out, h: float, V=0.0, g: float = 0.0, imaginary: bool = False,
-                           device=None):
-    """Backward of :func:`potential_step` at its input psi: ``(grad_psi, gV_map, gg_map)``.
+                           param_grads: bool = True, device=None):
+    """Backward of :func:`potential_step` at its input psi: ``(grad_psi, gV_map, gg_map)``, as
+    :func:`neurophys.physics.gpe.phase_step_adjoint` (the kernel fills the maps whatever ``param_grads``).
 
     The maps are per point (batch, Ny, Nx); sum them as V and g broadcast.
     """
@@ -215,7 +215,7 @@ def potential_step_adjoint(psi, grad_out, h: float, V=0.0, g: float = 0.0, imagi
         raise KernelError(f"{what}: grad_out {grad_out.shape} {grad_out.dtype} must match psi "
                           f"{psi.shape} {psi.dtype}")
     device = resolve_target(device, psi, what)
-    xp = _xp(psi)
+    xp = B.get_array_module(psi)
     psi, grad_out = xp.ascontiguousarray(psi), xp.ascontiguousarray(grad_out)
     Varr, V0, vstride = _potential(V, psi, real, what)
     cr, ci = _time_factor(imaginary)
@@ -229,18 +229,18 @@ def potential_step_adjoint(psi, grad_out, h: float, V=0.0, g: float = 0.0, imagi
     return gin, gV, gg
 
 
+# the kernels in place of neurophys.physics.gpe.phase_step / phase_step_adjoint (its phase_ops=)
+PHASE_OPS = (potential_step, potential_step_adjoint)
+
+
 def split_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 0.0, dx: float = 1.0, dy=None,
                 imaginary: bool = False, laplacian: str = "spectral", device=None):
-    """Strang split-step Fourier, n_steps: half potential step (kernel), kinetic step in Fourier
-    space (the array library's FFT: cuFFT under cupy, in complex128 as the NumPy reference does),
-    half potential step (kernel). The kinetic factor is neurophys.physics.gpe's.
+    """Strang split-step Fourier, n_steps: :func:`neurophys.physics.gpe.splitstep_step` with the
+    half potential steps as kernels, the kinetic step in Fourier space between them (the array
+    library's FFT: cuFFT under cupy, in complex128 as the NumPy reference does).
     """
-    from ..physics import gpe as P
     device = resolve_target(device, psi, "split_steps")
-    K = P._kinetic_factor(P.kinetic_symbol(psi.shape, dx, dy, laplacian, dtype=numpy.float64), dt, imaginary)
-    K = _xp(psi).asarray(K)
+    ops = (partial(potential_step, device=device), partial(potential_step_adjoint, device=device))
     for _ in range(int(n_steps)):
-        psi = potential_step(psi, dt / 2, V, g, imaginary, device=device)
-        psi = P._kinetic(psi, K)
-        psi = potential_step(psi, dt / 2, V, g, imaginary, device=device)
+        psi = P.splitstep_step(psi, dt, V, g, dx, dy, imaginary, laplacian, check=False, phase_ops=ops)
     return psi

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy
 
 from .. import backend as B
+from .emulate import host_module
 
 KERNEL_DIR = Path(__file__).resolve().parent
 SOURCES = ("gpe", "eqprop")
@@ -32,13 +33,15 @@ _host_fma = [False]
 @contextmanager
 def host_emulation(fma: bool = False):
     """Within this block, kernels run on NumPy arrays through the host emulation
-    (``device='host'`` by default, and :mod:`neurophys.kernels.dispatch` picks the kernels
-    on the numpy backend). For tests and teaching: the whole dispatch path, on a CPU.
+    (``device='host'`` by default), and :func:`neurophys.backend.op` picks the cupy
+    implementations of the named operations (:mod:`neurophys.kernels.dispatch`) on the numpy
+    backend. For tests and teaching: the whole path from a model to a kernel, on a CPU.
     fma=True: the host build contracts a*b + c into fused multiply-adds, rounding as a GPU does."""
     old = _emulating[0], _host_fma[0]
     _emulating[0], _host_fma[0] = True, bool(fma)
     try:
-        yield
+        with B.ops_for("cupy"):
+            yield
     finally:
         _emulating[0], _host_fma[0] = old
 
@@ -87,7 +90,6 @@ def module(name: str, target: str):
     if target == "cuda":
         return cuda_module(name)
     if target == "host":
-        from .emulate import host_module
         return host_module(name, fma=_host_fma[0])
     raise KernelError(f"unknown kernel device {target!r}; valid targets are {', '.join(TARGETS)}")
 
@@ -104,7 +106,7 @@ def resolve_target(target, array, what: str) -> str:
     if target is None:
         raise KernelError(
             f"the GPU kernel for {what} was asked for on NumPy arrays (backend {B.name()!r}): "
-            "on the numpy backend use the NumPy implementation (neurophys.kernels.dispatch picks it for you), "
+            "on the numpy backend use the NumPy implementation (neurophys.backend.op picks it for you), "
             "switch to --backend cupy on a GPU, or pass device='host' to run the kernel's slow CPU emulation")
     if target not in TARGETS:
         raise KernelError(f"unknown kernel device {target!r}; valid targets are {', '.join(TARGETS)}")

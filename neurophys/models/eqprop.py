@@ -58,40 +58,23 @@ class RelaxationDiverged(V.DivergenceError):
     """A relaxation produced NaN or inf; the message names the setting to change."""
 
 
-def _identity(s):
-    return s
-
-
-def _ones(s):
-    return B.get_array_module(s).ones_like(s)
-
-
-_identity_prime = get_activation("identity").df  # ρ' of energy='raw' (1 everywhere, like _ones)
+IDENTITY = get_activation("identity")   # ρ of the input layer, of energy='raw' and of a linear output
 
 
 # ------------------------------------------------------------------ ρ and ρ'
-def _rho_pair(energy: str, rho: str, clip):
-    """(ρ, ρ') for the hidden layers.
+def rho_activation(energy: str, rho: str, clip):
+    """The named activation (:mod:`neurophys.blocks.activations`) used as ρ for the hidden layers.
 
-    For the hard sigmoid the derivative is taken as 1 on the *closed* box [0, 1]:
-    a state sitting on the boundary (s = 0 at the start of every relaxation) must be
-    able to move, so we take the one-sided derivative that points inwards. Inside
-    the box this is the ordinary derivative, and the gradient checks probe there.
+    energy='raw' uses the states themselves (the identity). The hard sigmoid clip(s, 0, 1)
+    is the identity while the box ``clip`` keeps the states inside [0, 1] (ρ(s) = s, ρ' = 1
+    there, so the cheaper identity is used); unboxed it is ``hard_sigmoid``, whose derivative
+    is 1 on the *closed* box [0, 1] (see :func:`neurophys.blocks.activations.hard_sigmoid_prime`).
     """
     if energy == "raw":
-        act = get_activation("identity")
-        return act.f, act.df
-    if rho == "hard_sigmoid":
-        if clip is not None and 0.0 <= clip[0] and clip[1] <= 1.0:
-            return _identity, _ones  # the states never leave [0, 1], where ρ(s) = s, ρ'(s) = 1
-        def f(s):
-            return B.get_array_module(s).clip(s, 0.0, 1.0)
-
-        def df(s):
-            return ((s >= 0.0) & (s <= 1.0)).astype(s.dtype)
-        return f, df
-    act = get_activation(rho)
-    return act.f, act.df
+        return IDENTITY
+    if rho == "hard_sigmoid" and clip is not None and 0.0 <= clip[0] and clip[1] <= 1.0:
+        return IDENTITY  # the states never leave [0, 1], where ρ(s) = s, ρ'(s) = 1
+    return get_activation(rho)
 
 
 # ------------------------------------------------------------------ the hot loop
@@ -152,7 +135,7 @@ def relax_step(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_laye
                 if known is not None:
                     drive += known
             # ∂F/∂s_l = s_l − ρ'(s_l) ⊙ drive_l  (+ β (s_l − t) on the target layer); ρ' = 1: no product
-            if drho[l] is not _ones and drho[l] is not _identity_prime:
+            if drho[l] is not IDENTITY.df:
                 drive *= drho[l](sl)
             grad = xp.subtract(sl, drive, out=drive)
             step = eps
@@ -166,6 +149,25 @@ def relax_step(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_laye
                 xp.clip(out, lo[l], hi[l], out=out)
             new[l] = out
     return new
+
+
+def relax_steps(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_layer=-1, const_drive=None,
+                lo=None, hi=None, order="alternating", n_steps: int = 1):
+    """``n_steps`` × :func:`relax_step` (same arguments): the reference of the named operation
+    ``eqprop.relax_steps`` (the cupy backend's kernels fuse the steps into one launch)."""
+    for _ in range(int(n_steps)):
+        s = relax_step(s, W, b, free, rho, drho, eps, beta, target, target_layer, const_drive, lo, hi, order)
+    return list(s)
+
+
+def weight_grads(net, s_a, s_b, denominator: float = 1.0):
+    """[∂E/∂θ(s_a) − ∂E/∂θ(s_b)] / denominator of ``net`` (:meth:`EqPropNet.dE_dtheta_difference`):
+    the reference of the named operation ``eqprop.weight_grads``."""
+    return net.dE_dtheta_difference(s_a, s_b, denominator)
+
+
+B.register_op("eqprop.relax_steps", "numpy", relax_steps)
+B.register_op("eqprop.weight_grads", "numpy", weight_grads)
 
 
 # ------------------------------------------------------------------ the network
@@ -228,11 +230,12 @@ class EqPropNet(Module):
             self.params[f"W{l}"] = init_weights(rng, sizes[l], sizes[l + 1], init, init_scale)
             self.params[f"b{l}"] = B.zeros((sizes[l + 1],))
         self.grads = {}
-        f, df = _rho_pair(energy, rho, clip)
-        self.rho = [_identity] + [f] * self.L
-        self.drho = [_ones] + [df] * self.L
+        act = rho_activation(energy, rho, clip)
+        self.activations = [IDENTITY] + [act] * self.L      # named activations, layer 0..L
         if self.linear_output:
-            self.rho[-1], self.drho[-1] = _identity, _ones
+            self.activations[-1] = IDENTITY
+        self.rho = [a.f for a in self.activations]
+        self.drho = [a.df for a in self.activations]
         self.persistent = bool(persistent)
         self._bank = None  # persistent free states, allocated on first use
 
@@ -369,10 +372,9 @@ class EqPropNet(Module):
                 if input_free:
                     F = F + 0.5 * (s[0] * s[0]).sum(axis=1)
                 energies.append(float(B.to_host(F.mean())))
-        else:  # n_steps × relax_step; on the cupy backend one fused CUDA launch (neurophys.kernels)
-            from ..kernels.dispatch import eqprop_relax_steps
-            s = eqprop_relax_steps(s, W, b, free, self.rho, self.drho, eps, beta, target, target_layer, const,
-                                   lo, hi, self.order, n_steps=n_steps)
+        else:  # n_steps × relax_step: the named op (one fused CUDA launch where the kernels registered it)
+            s = B.op("eqprop.relax_steps")(s, W, b, free, self.rho, self.drho, eps, beta, target, target_layer,
+                                           const, lo, hi, self.order, n_steps=n_steps)
         xp = B.xp()
         if any(not bool(xp.all(xp.abs(s[l]) < 1e8)) for l in (1, self.L)):  # also catches NaN
             raise RelaxationDiverged(
@@ -425,8 +427,8 @@ class EqPropNet(Module):
             scale = 2.0 * beta
         else:
             s_ref, scale = s_free, beta
-        from ..kernels.dispatch import eqprop_weight_grads  # one fused reduction per layer on a GPU
-        return eqprop_weight_grads(self, s_plus, s_ref, scale * n), s_plus
+        # the named op: dE_dtheta_difference, or one fused reduction per layer where the kernels registered it
+        return B.op("eqprop.weight_grads")(self, s_plus, s_ref, scale * n), s_plus
 
     def dE_dtheta_difference(self, s_a, s_b, denominator=1.0):
         """[∂E/∂θ(s_a) − ∂E/∂θ(s_b)] / denominator, layer by layer.

@@ -38,7 +38,7 @@ so it costs about two forward steps per step.
 
 Precision: the split-step's FFTs run in complex128 whatever the field's dtype
 (NumPy's float32 FFT shrinks the norm by a bias of a few 10⁻⁸ per step), and the
-phase factors are applied as ψ + (e^{cθ} − 1)ψ; see :func:`_phase` and :func:`_kinetic`.
+phase factors are applied as ψ + (e^{cθ} − 1)ψ; see :func:`phase_step` and :func:`apply_kinetic`.
 """
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def _real_dtype(psi):
     return numpy.float64 if psi.dtype == numpy.complex128 else numpy.float32
 
 
-def _prepare_V(V, psi):
+def prepare_V(V, psi):
     """V as a number or an array of psi's real dtype that broadcasts against psi."""
     if numpy.ndim(V) == 0 and not hasattr(V, "shape"):
         return float(V)
@@ -102,7 +102,7 @@ def _prepare_V(V, psi):
     return V
 
 
-def _reduce_like(grad, V):
+def reduce_like(grad, V):
     """Sum a pointwise gradient down to V's shape (a float for a number)."""
     if isinstance(V, float):
         return float(grad.sum())
@@ -112,7 +112,7 @@ def _reduce_like(grad, V):
     return grad.reshape(V.shape)
 
 
-def _check_dt(dt):
+def check_dt(dt):
     if not (isinstance(dt, (int, float, numpy.floating)) and math.isfinite(dt) and dt > 0):
         raise ValueError(f"dt must be a positive finite number, got {dt!r}")
     return float(dt)
@@ -252,7 +252,7 @@ def euler_max_dt(psi, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None, im
     return (EULER_IMAG_LIMIT if imaginary else EULER_REAL_LIMIT) / omega
 
 
-def _check_euler_dt(psi, dt, V, g, dx, dy, imaginary, n_max=None):
+def check_euler_dt(psi, dt, V, g, dx, dy, imaginary, n_max=None):
     dt_max = euler_max_dt(psi, V, g, dx, dy, imaginary, n_max)
     if dt > dt_max:
         if imaginary:
@@ -277,13 +277,13 @@ def euler_step(psi, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | None =
     :func:`evolve` asks for: it validates the field once before the first step and once after
     the last). The stability test reuses the density |ψ|² of the step, so it costs one max.
     """
-    dt = _check_dt(dt)
+    dt = check_dt(dt)
     if check is True:
         check_field(psi)
-    V = _prepare_V(V, psi)
+    V = prepare_V(V, psi)
     n = density(psi)
     if check:
-        _check_euler_dt(psi, dt, V, g, dx, dy, imaginary, n_max=n.max())
+        check_euler_dt(psi, dt, V, g, dx, dy, imaginary, n_max=n.max())
     c = -dt if imaginary else -1j * dt
     dpsi = apply_hamiltonian(psi, V, g, dx, dy, n=n)
     dpsi *= c
@@ -304,8 +304,8 @@ def euler_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 1.0,
 
     Returns (G, {'V': ..., 'g': ..., 'dt': ...}) (an empty dict with ``param_grads=False``).
     """
-    dt = _check_dt(dt)
-    V = _prepare_V(V, psi)
+    dt = check_dt(dt)
+    V = prepare_V(V, psi)
     c = -dt if imaginary else -1j * dt
     n = density(psi)
     Gp = grad_out
@@ -320,7 +320,7 @@ def euler_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 1.0,
         return G, {}
     cGbar = c * Gp.conj()
     grads = {
-        "V": _reduce_like((cGbar * psi).real, V),
+        "V": reduce_like((cGbar * psi).real, V),
         "g": float((cGbar * n * psi).real.sum()),
         "dt": float((cGbar * apply_hamiltonian(psi, V, g, dx, dy, n=n)).real.sum()) / dt,
     }
@@ -341,27 +341,27 @@ def fft_module(a):
     return xp.fft
 
 
-def _phase(psi, dt, V, g, imaginary):
-    """θ = (dt/2)(V + g|ψ|²) and  e^{cθ} − 1  (c = −i real time, −1 imaginary time).
+def _phase(psi, h, V, g, imaginary):
+    """θ = h (V + g|ψ|²) and  e^{cθ} − 1  (c = −i real time, −1 imaginary time; h = dt/2).
 
     The factor is kept as e^{cθ} − 1 = −2 sin²(θ/2) − i sin θ (or expm1(−θ)): in float32 a
     number like cos θ ≈ 1 − θ²/2 is rounded to a spacing of 6·10⁻⁸ near 1, so |e^{−iθ}| ≠ 1 by
     a bias that adds up step after step; e^{cθ} − 1 is small and kept to full relative precision.
     """
     xp = B.get_array_module(psi)
-    theta = 0.5 * dt * (V + g * density(psi))
+    theta = h * (V + g * density(psi))
     if imaginary:
         return theta, xp.expm1(-theta)
     return theta, -2 * xp.sin(0.5 * theta) ** 2 - 1j * xp.sin(theta)
 
 
-def _kinetic_factor(T, dt, imaginary):
+def kinetic_factor(T, dt, imaginary):
     """K = e^{c dt T} in complex128 (T is float64)."""
     xp = B.get_array_module(T)
     return xp.exp(-dt * T).astype(numpy.complex128) if imaginary else xp.exp(-1j * dt * T)
 
 
-def _kinetic(psi, K):
+def apply_kinetic(psi, K):
     """F⁻¹ K F ψ, computed in complex128 and returned in ψ's dtype.
 
     NumPy's float32 FFT (pocketfft) is not norm-neutral: with a phase between F and F⁻¹
@@ -372,8 +372,40 @@ def _kinetic(psi, K):
     return fft.ifft2(K * fft.fft2(psi.astype(numpy.complex128))).astype(psi.dtype)
 
 
+def phase_step(psi, h: float, V=0.0, g=0.0, imaginary: bool = False):
+    """The split-step's real-space factor  ψ' = e^{cθ} ψ,  θ = h (V + g|ψ|²)  (h = dt/2),
+
+    computed as ψ + (e^{cθ} − 1) ψ (see :func:`_phase`). V is a number or an array that
+    broadcasts against ψ (as :func:`prepare_V` returns it). A GPU kernel may stand in for
+    it (``phase_ops`` of :func:`splitstep_step`).
+    """
+    _, m = _phase(psi, h, V, g, imaginary)
+    return psi + m * psi
+
+
+def phase_step_adjoint(psi, grad_out, h: float, V=0.0, g=0.0, imaginary: bool = False, param_grads: bool = True):
+    """Adjoint of :func:`phase_step` at its input ψ: (G, ∂L/∂V map, ∂L/∂g map).
+
+        r = Re[conj(G') c ψ']          (= ∂L/∂θ, pointwise; ψ' the step's output)
+        G = conj(e^{cθ}) G' + 2h g r ψ
+        ∂L/∂V = h r,   ∂L/∂g = h r |ψ|²   (pointwise maps; None, None without ``param_grads``)
+    """
+    c = -1.0 if imaginary else -1j
+    _, m = _phase(psi, h, V, g, imaginary)
+    psi_out = psi + m * psi
+    r = (c * grad_out.conj() * psi_out).real
+    G = grad_out + m.conj() * grad_out + (2 * h * g) * r * psi     # e^{cθ} = 1 + m
+    if not param_grads:
+        return G, None, None
+    gV = h * r
+    return G, gV, gV * density(psi)
+
+
+PHASE_OPS = (phase_step, phase_step_adjoint)
+
+
 def splitstep_step(psi, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None,
-                   imaginary: bool = False, laplacian: str = "spectral", check: bool = True):
+                   imaginary: bool = False, laplacian: str = "spectral", check: bool = True, phase_ops=None):
     """One Strang split-step Fourier step (second order in dt):
 
         ψ₁ = e^{c dt/2 (V + g|ψ|²)} ψ          half step of potential + interaction
@@ -382,67 +414,66 @@ def splitstep_step(psi, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | No
 
     with c = −i (real time: every factor has modulus 1, the norm is kept to round-off)
     or c = −1 (imaginary time). ``laplacian='fd5'`` uses the 5-point Laplacian's symbol.
+    ``phase_ops``: (phase_step, phase_step_adjoint) of the real-space half steps, by default
+    :data:`PHASE_OPS` (the GPU kernels pass theirs; the rest of the step is this function).
+
+    >>> import numpy
+    >>> from neurophys.physics import gpe
+    >>> X, Y = gpe.grid(16)
+    >>> psi = gpe.normalise(gpe.gaussian(X, Y, width=3.0))
+    >>> out = gpe.splitstep_step(psi, dt=0.1, V=-0.15, g=0.3)
+    >>> out.shape, out.dtype
+    ((16, 16), dtype('complex64'))
+    >>> bool(abs(gpe.norm(out) - 1.0) < 1e-6)          # every factor has modulus 1
+    True
     """
-    dt = _check_dt(dt)
+    dt = check_dt(dt)
     if check:
         check_field(psi)
-    V = _prepare_V(V, psi)
-    K = _kinetic_factor(kinetic_symbol(psi.shape, dx, dy, laplacian, dtype=numpy.float64), dt, imaginary)
-    _, m1 = _phase(psi, dt, V, g, imaginary)
-    psi1 = psi + m1 * psi
-    psi2 = _kinetic(psi1, K)
-    _, m3 = _phase(psi2, dt, V, g, imaginary)
-    return psi2 + m3 * psi2
-
-
-def _phase_backward(psi, psi_out, m, G_out, dt, g, imaginary):
-    """Adjoint of ψ' = e^{cθ}ψ with θ = (dt/2)(V + g|ψ|²):
-
-        r = Re[conj(G') c ψ']  (= ∂L/∂θ, pointwise)
-        G = conj(e^{cθ}) G' + dt g r ψ
-    """
-    c = -1.0 if imaginary else -1j
-    r = (c * G_out.conj() * psi_out).real
-    G = G_out + m.conj() * G_out + (dt * g) * r * psi     # e^{cθ} = 1 + m
-    return G, r
+    V = prepare_V(V, psi)
+    step = (phase_ops or PHASE_OPS)[0]
+    K = kinetic_factor(kinetic_symbol(psi.shape, dx, dy, laplacian, dtype=numpy.float64), dt, imaginary)
+    psi1 = step(psi, dt / 2, V, g, imaginary)
+    psi2 = apply_kinetic(psi1, K)
+    return step(psi2, dt / 2, V, g, imaginary)
 
 
 def splitstep_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None,
-                            imaginary: bool = False, laplacian: str = "spectral", param_grads: bool = True):
+                            imaginary: bool = False, laplacian: str = "spectral", param_grads: bool = True,
+                            phase_ops=None):
     """Adjoint of :func:`splitstep_step` at the input field ψ (recomputes the step's inner fields).
 
-    Backwards through the three factors:  the phase steps by :func:`_phase_backward`
+    Backwards through the three factors:  the phase steps by :func:`phase_step_adjoint`
     (∂L/∂θ = r; θ = (dt/2)(V + g|ψ|²) gives ∂L/∂V = (dt/2) r, ∂L/∂g = (dt/2) r|ψ|²,
-    ∂L/∂dt ∋ ½(V + g|ψ|²) r), the kinetic step by F⁻¹ conj(e^{c dt T}) F (the adjoint of a
-    unitary Fourier multiplier), with ∂L/∂dt ∋ Re Σ conj(G₂) F⁻¹ c T e^{c dt T} F ψ₁.
+    ∂L/∂dt ∋ r θ / dt = (∂L/∂V)(V + g|ψ|²) / dt), the kinetic step by F⁻¹ conj(e^{c dt T}) F
+    (the adjoint of a unitary Fourier multiplier), with ∂L/∂dt ∋ Re Σ conj(G₂) F⁻¹ c T e^{c dt T} F ψ₁.
+    ``phase_ops`` as in :func:`splitstep_step`.
 
     Returns (G, {'V': ..., 'g': ..., 'dt': ...}).
     """
-    dt = _check_dt(dt)
-    V = _prepare_V(V, psi)
+    dt = check_dt(dt)
+    V = prepare_V(V, psi)
+    step, adjoint = phase_ops or PHASE_OPS
     T = kinetic_symbol(psi.shape, dx, dy, laplacian, dtype=numpy.float64)
-    K = _kinetic_factor(T, dt, imaginary)
+    K = kinetic_factor(T, dt, imaginary)
     c = -1.0 if imaginary else -1j
     # forward again, keeping the inner fields
-    th1, m1 = _phase(psi, dt, V, g, imaginary)
-    psi1 = psi + m1 * psi
+    psi1 = step(psi, dt / 2, V, g, imaginary)
     fft = fft_module(psi)
     psi1_k = fft.fft2(psi1.astype(numpy.complex128))
     psi2 = fft.ifft2(K * psi1_k).astype(psi.dtype)
-    th3, m3 = _phase(psi2, dt, V, g, imaginary)
-    psi3 = psi2 + m3 * psi2
     # backwards
-    G2, r3 = _phase_backward(psi2, psi3, m3, grad_out, dt, g, imaginary)
-    G1 = _kinetic(G2, K.conj())
-    G, r1 = _phase_backward(psi, psi1, m1, G1, dt, g, imaginary)
+    G2, gV3, gg3 = adjoint(psi2, grad_out, dt / 2, V, g, imaginary, param_grads)
+    G1 = apply_kinetic(G2, K.conj())
+    G, gV1, gg1 = adjoint(psi, G1, dt / 2, V, g, imaginary, param_grads)
     if not param_grads:
         return G, {}
     dK = fft.ifft2(c * T * K * psi1_k)
     grad_dt_kin = float((G2.conj() * dK).real.sum())
     grads = {
-        "V": _reduce_like(0.5 * dt * (r1 + r3), V),
-        "g": float((0.5 * dt * (r1 * density(psi) + r3 * density(psi2))).sum()),
-        "dt": grad_dt_kin + float((r1 * th1 + r3 * th3).sum()) / dt,
+        "V": reduce_like(gV1 + gV3, V),
+        "g": float((gg1 + gg3).sum()),
+        "dt": grad_dt_kin + float((gV1 * (V + g * density(psi)) + gV3 * (V + g * density(psi2))).sum()) / dt,
     }
     return G, grads
 
@@ -513,7 +544,7 @@ def evolve_backward(tape: Tape, grad_out, param_grads: bool = True):
     if tape.n_steps == 0:
         if not param_grads:
             return G, {}
-        V = _prepare_V(kw["V"], G)
+        V = prepare_V(kw["V"], G)
         return G, {"V": 0.0 if isinstance(V, float) else 0 * V, "g": 0.0, "dt": 0.0}
     totals = None
     for j in range(len(tape.stored) - 1, -1, -1):
@@ -526,6 +557,12 @@ def evolve_backward(tape: Tape, grad_out, param_grads: bool = True):
             G, grads = step_backward(psi, G, param_grads=param_grads, **kw)
             totals = grads if totals is None else {k: totals[k] + grads[k] for k in grads}
     return G, totals
+
+
+# the reference implementations of the named operations (neurophys.backend.op); the cupy
+# backend's plug-in (neurophys.kernels) registers fused kernels under the same names
+B.register_op("gpe.evolve", "numpy", evolve)
+B.register_op("gpe.evolve_backward", "numpy", evolve_backward)
 
 
 # ---------------------------------------------------------------- imaginary time and fields to look at
@@ -647,9 +684,9 @@ class GPELayer:
             if self.scheme == "euler":  # Euler's stability margin, dt·ω_max (refused above 1)
                 dt_omega = EULER_REAL_LIMIT * self.dt / euler_max_dt(psi0, self.V, self.g, self.dx)
                 self.max_dt_omega = max(self.max_dt_omega, dt_omega)
-            from ..kernels.dispatch import gpe_evolve   # the CUDA kernels on cupy, evolve() on numpy
-            psi, self._tape = gpe_evolve(psi0, self.n_steps, self.dt, self.V, self.g, scheme=self.scheme,
-                                         dx=self.dx, check=self.check, **self.scheme_kw)
+            # the named op: evolve() here, the fused CUDA kernels when neurophys.kernels registered them (cupy)
+            psi, self._tape = B.op("gpe.evolve")(psi0, self.n_steps, self.dt, self.V, self.g, scheme=self.scheme,
+                                                 dx=self.dx, check=self.check, **self.scheme_kw)
         self._psi = psi
         xp = B.get_array_module(x)
         if self.readout == "density":
@@ -665,8 +702,7 @@ class GPELayer:
             G = dout[..., 0] + 1j * dout[..., 1]
         G = G.astype(self._psi.dtype)
         if self.scheme != "identity":
-            from ..kernels.dispatch import gpe_evolve_backward
-            G, self.param_grads = gpe_evolve_backward(self._tape, G, param_grads=self.want_param_grads)
+            G, self.param_grads = B.op("gpe.evolve_backward")(self._tape, G, param_grads=self.want_param_grads)
         xp = B.get_array_module(dout)
         return xp.stack([G.real, G.imag], axis=-1).astype(dout.dtype)
 
