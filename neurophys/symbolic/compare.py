@@ -36,13 +36,16 @@ class Comparison:
         return "\n".join(lines)
 
 
-def compare_laws(found: Node, true: Node, rel_tol: float = 1e-6, ignore_constant: bool = False) -> Comparison:
+def compare_laws(found: Node, true: Node, rel_tol: float = 1e-6, ignore_constant: bool = False,
+                 normalise: bool = False) -> Comparison:
     """Compare a discovered law with the true one term by term (see module docstring).
 
     A found term whose coefficient is below ``rel_tol`` times the largest one
     is treated as numerical dust and dropped before comparing. With
     ``ignore_constant`` an additive constant is dropped from both (an energy is
-    defined up to one).
+    defined up to one). With ``normalise`` the found law is first rescaled so that
+    its coefficient on the true law's largest term matches (a conserved quantity
+    is defined up to a factor: ``x^2 + 0.2 v^2`` is the energy ``2.5 x^2 + 0.5 v^2``).
     """
     pf, pt = expand(found), expand(true)
     if ignore_constant:
@@ -51,6 +54,13 @@ def compare_laws(found: Node, true: Node, rel_tol: float = 1e-6, ignore_constant
     if not pt:
         raise ValueError("the true law expands to zero; nothing to compare with")
     big = max(abs(c) for c in pf.values()) if pf else 0.0
+    if normalise and pf:
+        shared = [m for m in pt if m in pf and abs(pf[m]) > rel_tol * big]
+        if shared:
+            m0 = max(shared, key=lambda m: abs(pt[m]))
+            factor = pt[m0] / pf[m0]
+            pf = Polynomial({m: c * factor for m, c in pf.items()})
+            big = abs(factor) * big
     pf = Polynomial({m: c for m, c in pf.items() if abs(c) > rel_tol * big})
     rows, errors = [], []
     for m in sorted(set(pf) | set(pt)):

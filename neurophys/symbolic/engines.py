@@ -39,14 +39,38 @@ def pysr_status() -> tuple:
     return True, "pysr imported"
 
 
+DEFAULT_OPERATORS = ("add", "sub", "mul", "div", "square", "sqrt", "inv")
+
+
+def split_operators(operators) -> tuple:
+    """(binary, unary) operator names from one list such as ("add", "mul", "sin", "cos").
+
+    Without any two-argument operator the four arithmetic ones are added (a law is
+    a sum of terms). Names are those of :data:`.expr.OPERATORS`.
+    """
+    from .expr import get_operator
+
+    operators = [operators] if isinstance(operators, str) else list(operators)
+    ops = [get_operator(o) for o in operators]
+    binary = tuple(o.name for o in ops if o.arity == 2) or ("add", "sub", "mul", "div")
+    unary = tuple(o.name for o in ops if o.arity == 1 and o.name != "neg")
+    return binary, unary
+
+
 def discover(X, y, names, engine: str = "builtin", terms=None, strict: bool = False, seed: int = 0,
-             **options) -> ParetoFront:
+             operators=None, intercept: bool = True, max_seconds: float | None = None,
+             progress: bool | None = None, **options) -> ParetoFront:
     """Search for laws y ≈ f(X) and return a Pareto front of complexity vs error.
 
     X: (n_samples, n_vars); y: (n_samples,); names: one name per column.
+    ``operators``: the operators the law may use, e.g. ("add", "sub", "mul",
+    "div", "sin", "cos") (default: + − × ÷ square sqrt inv); the sparse engine
+    adds each unary operator of each variable (sin(θ), cos(θ)) to its library.
     ``terms``: the candidate library (sparse engine; seed genes for the built-in
-    one). Other keywords go to the engine (e.g. ``population``, ``generations``,
-    ``islands`` for the built-in engine, ``niterations`` for PySR).
+    one). ``intercept``: a free constant term, in every engine (on by default).
+    ``max_seconds``: a time budget; ``progress``: a progress bar (None: when
+    stderr is a terminal). Other keywords go to the engine (e.g. ``population``,
+    ``generations``, ``islands`` for the built-in engine, ``niterations`` for PySR).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; valid engines are: {', '.join(ENGINES)}")
@@ -54,12 +78,14 @@ def discover(X, y, names, engine: str = "builtin", terms=None, strict: bool = Fa
     X, y = _check_data(X, y, names)
     if terms is not None:
         terms = check_library(terms)
+    binary, unary = split_operators(DEFAULT_OPERATORS if operators is None else operators)
     note = ""
     if engine in ("pysr", "auto"):
         ok, reason = pysr_status()
         if ok:
             try:
-                return _pysr_front(X, y, names, seed=seed, **options)
+                return _pysr_front(X, y, names, seed=seed, binary=binary, unary=unary, max_seconds=max_seconds,
+                                   progress=progress, **options)
             except Exception as err:  # Julia can fail at first use, after the import
                 ok, reason = False, f"pysr failed to run ({type(err).__name__}: {err})"
         if strict and engine == "pysr":
@@ -69,17 +95,32 @@ def discover(X, y, names, engine: str = "builtin", terms=None, strict: bool = Fa
             warnings.warn(note, RuntimeWarning, stacklevel=2)
         engine = "builtin"
     if engine == "sparse":
-        front = _sparse_front(X, y, names, terms if terms is not None else polynomial_terms(names, 2), **options)
+        lib = list(terms) if terms is not None else polynomial_terms(names, 2)
+        if operators is not None:
+            lib += [Op(u, Var(n)) for u in unary for n in names]
+        front = _sparse_front(X, y, names, lib, intercept=intercept, **options)
     else:
-        search = GeneticSearch(names, seed=seed, seed_genes=terms or (), **options)
+        options.setdefault("binary_ops", binary)
+        options.setdefault("unary_ops", unary)
+        search = GeneticSearch(names, seed=seed, seed_genes=terms or (), intercept=intercept,
+                               max_seconds=max_seconds, progress=progress, **options)
         front = search.fit(X, y)
     front.note = note
     return front
 
 
 # --------------------------------------------------------------------------- sparse engine
-def _sparse_front(X, y, names, terms, thresholds=(1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1)) -> ParetoFront:
+def _sparse_front(X, y, names, terms, thresholds=(1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1),
+                  intercept: bool = True) -> ParetoFront:
     t0 = time.time()
+    seen, unique = set(), []
+    for term in terms:                      # duplicates (x and an operator's x) would split weights
+        if term.key() not in seen:
+            seen.add(term.key())
+            unique.append(term)
+    terms = unique
+    if intercept and not any(isinstance(term, Const) for term in terms):
+        terms = [Const(1.0)] + terms
     Theta = library_matrix(terms, X, names)
     y_var = float(np.var(y)) if np.var(y) > 0 else 1.0
     cands = []
@@ -94,13 +135,20 @@ def _sparse_front(X, y, names, terms, thresholds=(1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 
 
 
 # --------------------------------------------------------------------------- PySR engine
-def _pysr_front(X, y, names, seed=0, niterations: int = 40, **options) -> ParetoFront:
+PYSR_NAMES = {"add": "+", "sub": "-", "mul": "*", "div": "/", "square": "square", "cube": "cube",
+              "sqrt": "sqrt", "inv": "inv", "sin": "sin", "cos": "cos", "exp": "exp", "log": "log", "abs": "abs"}
+
+
+def _pysr_front(X, y, names, seed=0, niterations: int = 40, binary=("add", "sub", "mul", "div"),
+                unary=("square", "sqrt"), max_seconds=None, progress=None, **options) -> ParetoFront:
     from pysr import PySRRegressor
 
     t0 = time.time()
-    model = PySRRegressor(niterations=niterations, binary_operators=["+", "-", "*", "/"],
-                          unary_operators=["square", "sqrt"], random_state=seed, deterministic=True,
-                          parallelism="serial", verbosity=0, progress=False, **options)
+    if max_seconds is not None:
+        options.setdefault("timeout_in_seconds", max_seconds)
+    model = PySRRegressor(niterations=niterations, binary_operators=[PYSR_NAMES[o] for o in binary],
+                          unary_operators=[PYSR_NAMES[o] for o in unary], random_state=seed, deterministic=True,
+                          parallelism="serial", verbosity=0, progress=bool(progress), **options)
     model.fit(X, y, variable_names=names)
     y_var = float(np.var(y)) if np.var(y) > 0 else 1.0
     cands = []

@@ -135,3 +135,59 @@ def sparse_fit(X, y, names, terms=None, degree: int = 2, threshold: float = 0.01
     terms = polynomial_terms(names, degree) if terms is None else check_library(terms)
     Theta = library_matrix(terms, X, names)
     return linear_combination(terms, stlsq(Theta, y, threshold))
+
+
+def trig_terms(names, harmonics: int = 1) -> list:
+    """sin(k·θ) and cos(k·θ) for each named variable θ and k = 1..harmonics (angles, phases)."""
+    names = [names] if isinstance(names, str) else list(names)
+    if not names:
+        raise ValueError("trig_terms needs at least one variable name (the angles), e.g. trig_terms(['theta'])")
+    if harmonics < 1:
+        raise ValueError(f"harmonics must be >= 1, got {harmonics}")
+    terms = []
+    for name in names:
+        for k in range(1, int(harmonics) + 1):
+            arg = Var(name) if k == 1 else Op("mul", Const(float(k)), Var(name))
+            terms += [Op("sin", arg), Op("cos", arg)]
+    return terms
+
+
+def inverse_distance(*coordinates) -> Node:
+    """1/√(x² + y² (+ z²)) of the named coordinates: the shape of a central 1/r potential."""
+    if not coordinates or not all(isinstance(c, str) for c in coordinates):
+        raise ValueError(f"inverse_distance takes coordinate names, e.g. inverse_distance('x', 'y'); got {coordinates}")
+    r2 = square(Var(coordinates[0]))
+    for c in coordinates[1:]:
+        r2 = Op("add", r2, square(Var(c)))
+    return Op("inv", Op("sqrt", r2))
+
+
+def build_library(names, degree: int = 2, trig=(), harmonics: int = 1, inverse_distances=(), expressions=(),
+                  constant: bool = False) -> list:
+    """A candidate library from plain choices (what the examples expose on the command line).
+
+    ``degree``: monomials up to this degree (0: none); ``trig``: variables that get
+    sin/cos terms; ``inverse_distances``: tuples of coordinate names, each giving
+    1/√(Σ c²); ``expressions``: formulas as text, read by the safe parser of
+    :mod:`.parse` (never eval). Duplicates are dropped.
+    """
+    from .parse import parse_expression
+
+    names = list(names)
+    for v in ([trig] if isinstance(trig, str) else list(trig)) + [c for g in inverse_distances for c in g]:
+        if v not in names:
+            raise ValueError(f"unknown variable {v!r}; the state variables are: {', '.join(names)}")
+    terms = polynomial_terms(names, degree, include_constant=constant) if degree > 0 else \
+        ([Const(1.0)] if constant else [])
+    if trig:
+        terms += trig_terms(trig, harmonics)
+    for group in inverse_distances:
+        terms.append(inverse_distance(*group))
+    for text in ([expressions] if isinstance(expressions, str) else expressions):
+        terms.append(parse_expression(text, names))
+    out, seen = [], set()
+    for t in terms:
+        if t.key() not in seen:
+            seen.add(t.key())
+            out.append(t)
+    return check_library(out)

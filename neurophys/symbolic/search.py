@@ -56,9 +56,10 @@ class ParetoFront:
     note: str = ""
     seconds: float = 0.0
     history: list = field(default_factory=list)
+    stopped: str = ""
 
     def __post_init__(self):
-        self.candidates = pareto_filter(self.candidates)
+        self.candidates = pareto_filter(self.candidates, floor=LOSS_FLOOR * max(self.y_var, 1e-300))
 
     def __iter__(self):
         return iter(self.candidates)
@@ -103,17 +104,48 @@ class ParetoFront:
                 chosen, chosen_score = c, score
         return chosen
 
-    def table(self) -> str:
-        return "\n".join(str(c) for c in self.candidates)
+    def scores(self) -> list:
+        """PySR's score per law: −Δlog(loss)/Δcomplexity against the next simpler law (0 for the first)."""
+        floor = LOSS_FLOOR * max(self.y_var, 1e-300)
+        out = [0.0]
+        for prev, c in zip(self.candidates, self.candidates[1:]):
+            out.append(-(math.log(max(c.loss, floor)) - math.log(max(prev.loss, floor)))
+                       / (c.complexity - prev.complexity))
+        return out[:len(self.candidates)]
+
+    def equations(self, rule: str = "score", sympy: bool = True) -> list:
+        """The front as rows (like PySR's ``equations_``): complexity, loss, score, r2, equation,
+        chosen (the law ``best(rule)`` picks), and with ``sympy`` its SymPy form and LaTeX."""
+        chosen = self.best(rule) if self.candidates else None
+        rows = []
+        for c, score in zip(self.candidates, self.scores()):
+            row = {"complexity": c.complexity, "loss": c.loss, "score": score, "r2": c.r2,
+                   "equation": str(c.expr), "chosen": c is chosen, "expr": c.expr}
+            if sympy:
+                from .export import to_latex, to_sympy
+                row["sympy_format"] = to_sympy(c.expr)
+                row["latex"] = to_latex(c.expr)
+            rows.append(row)
+        return rows
+
+    def table(self, rule: str = "score") -> str:
+        """The front as a text table, simplest first; ``<<`` marks the law ``best(rule)`` picks."""
+        lines = [f"{'complexity':>10s} {'loss':>11s} {'score':>9s} {'R2':>12s}  equation"]
+        for row in self.equations(rule, sympy=False):
+            score = row["score"] if abs(row["score"]) > 1e-12 else 0.0
+            lines.append(f"{row['complexity']:10d} {row['loss']:11.4e} {score:9.3g} {row['r2']:12.8f}  "
+                         f"{row['equation']}{'   <<' if row['chosen'] else ''}")
+        return "\n".join(lines)
 
 
-def pareto_filter(candidates) -> list:
-    """Keep the laws that no simpler law beats (sorted by complexity)."""
+def pareto_filter(candidates, floor: float = 0.0) -> list:
+    """Keep the laws that no simpler law beats (sorted by complexity); losses below ``floor``
+    (rounding error) count as equal, so nothing is added after the first exact law."""
     out, best = [], math.inf
     for c in sorted(candidates, key=lambda c: (c.complexity, c.loss)):
-        if c.loss < best:
+        if max(c.loss, floor) < best:
             out.append(c)
-            best = c.loss
+            best = max(c.loss, floor)
     return out
 
 
@@ -137,7 +169,10 @@ class GeneticSearch:
     ``max_genes`` (terms per law), ``max_depth`` (of one gene), the operator
     sets, ``p_const`` (chance a new leaf is a constant), ``parsimony``
     (selection penalty per node, in decades of relative error), ``intercept``
-    (add a free constant w_0), ``seed``, ``max_seconds``, ``patience``
+    (a free constant w_0, on by default and left out of the printed law when it
+    fits to zero), ``seed``, ``max_seconds`` (a time budget: the search stops
+    after the generation that passes it), ``progress`` (a tqdm bar over
+    generations; None: only when stderr is a terminal), ``patience``
     (generations without a change in an exact law before stopping early),
     ``seed_genes`` (candidate terms, e.g. a term library, that new genes are
     drawn from with probability ``p_seed``; the search still combines, edits
@@ -147,9 +182,10 @@ class GeneticSearch:
     def __init__(self, names, binary_ops=("add", "sub", "mul", "div"), unary_ops=("square", "sqrt", "inv"),
                  population: int = 200, generations: int = 40, max_genes: int = 4, max_depth: int = 4,
                  tournament: int = 4, p_crossover: float = 0.4, p_const: float = 0.05,
-                 parsimony: float = 0.02, intercept: bool = False, seed: int = 0,
+                 parsimony: float = 0.02, intercept: bool = True, seed: int = 0,
                  max_seconds: float | None = None, patience: int = 8, refine_every: int = 5,
-                 islands: int = 1, migrate_every: int = 10, seed_genes=(), p_seed: float = 0.5):
+                 islands: int = 1, migrate_every: int = 10, seed_genes=(), p_seed: float = 0.5,
+                 progress: bool | None = None):
         self.names = list(names)
         if not self.names:
             raise ValueError("the search needs at least one variable name")
@@ -166,7 +202,10 @@ class GeneticSearch:
         self.max_genes, self.max_depth = int(max_genes), int(max_depth)
         self.tournament, self.p_crossover, self.p_const = int(tournament), float(p_crossover), float(p_const)
         self.parsimony, self.intercept = float(parsimony), bool(intercept)
+        if max_seconds is not None and not max_seconds > 0:
+            raise ValueError(f"max_seconds (the time budget) must be > 0 seconds, got {max_seconds}")
         self.seed, self.max_seconds, self.patience = seed, max_seconds, int(patience)
+        self.progress = progress
         self.refine_every = int(refine_every)
         self.islands, self.migrate_every = max(1, int(islands)), max(1, int(migrate_every))
         self.seed_genes = tuple(seed_genes)
@@ -190,6 +229,10 @@ class GeneticSearch:
             pop = [self._evaluate(self._random_individual()) for _ in range(self.population)]
             islands.append([p for p in pop if p is not None])
         history, stable, last_front = [], 0, None
+        self.stopped = "generations"
+        from tqdm.auto import tqdm
+        bar = tqdm(total=self.generations, desc="symbolic search", unit="gen", leave=False,
+                   disable=None if self.progress is None else not self.progress)
         for gen in range(self.generations):
             for k, pop in enumerate(islands):
                 if gen and self.refine_every and gen % self.refine_every == 0:
@@ -202,19 +245,26 @@ class GeneticSearch:
                     islands[k] = islands[k] + best[k - 1]
             best_nmse = min(v[0] for v in self.hall.values()) / self.y_var
             history.append({"generation": gen, "best_nmse": best_nmse, "front_size": len(self.hall)})
+            bar.update(1)
+            bar.set_postfix(best_nmse=f"{best_nmse:.2e}", front=len(self.hall), refresh=False)
             # the simplest law that fits to rounding error; stop once it has not changed for a while
             exact = [c for c, v in self.hall.items() if v[0] / self.y_var <= LOSS_FLOOR]
             front_key = min(exact) if exact else None
             stable = stable + 1 if (front_key is not None and front_key == last_front) else 0
             last_front = front_key
             if stable >= self.patience:
+                self.stopped = f"converged (the simplest exact law unchanged for {self.patience} generations)"
                 break
             if self.max_seconds is not None and time.time() - t0 > self.max_seconds:
+                self.stopped = f"time budget of {self.max_seconds:g} s reached after {gen + 1} generations"
                 break
+        bar.close()
         self._refine_hall()
         candidates = [self._candidate(genes, w, loss) for loss, genes, w in self.hall.values()]
-        return ParetoFront(candidates, y_var=self.y_var, engine="builtin", seconds=time.time() - t0,
-                           history=history)
+        front = ParetoFront(candidates, y_var=self.y_var, engine="builtin", seconds=time.time() - t0,
+                            history=history)
+        front.stopped = self.stopped
+        return front
 
     # ---------------------------------------------------------------- individuals
     def _random_individual(self):
@@ -296,7 +346,9 @@ class GeneticSearch:
             self.hall[c] = (loss, genes, w)
 
     def _candidate(self, genes, w, loss):
-        expr = assemble(genes, w, self.intercept)
+        # an intercept that fits to zero (rounding) is not part of the law
+        keep = self.intercept and abs(w[-1]) > 1e-9 * (np.sqrt(self.y_var) + abs(float(np.mean(self.y))))
+        expr = assemble(genes, w if keep or not self.intercept else w[:-1], keep)
         return Candidate(expr, expr.complexity(), loss, 1.0 - loss / self.y_var)
 
     # ---------------------------------------------------------------- evolution
