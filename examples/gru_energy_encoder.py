@@ -33,8 +33,8 @@ X_test, _, _ = G.standardise(B.asarray(states[320:]), mu, sd)
 model = G.GRUEnergyEncoder(M.state_dim(args.system), 30, n_hidden=args.hidden, latent_dim=args.latent_dim,
                            lambda_e=args.lambda_e, rng=B.rng(0))
 history = G.train(model, X, args.epochs, batch_size=32, lr=3e-3, rng=np.random.default_rng(0))
-X_hat, E_hat, Z = G.predict(model, X_test)
-Z_train = G.predict(model, X)[2]
+X_hat, E_hat, Z = model.predict(X_test)
+Z_train = model.predict(X)[2]
 r2, _, _ = G.linear_readout(Z_train[:, -1], energy[:320], Z[:, -1], energy[320:])
 print(f"{model.n_params()} parameters; reconstruction loss {history['recon'][0]:.3f} -> {history['recon'][-1]:.4f}")
 print(f"test reconstruction MSE {float(((X_hat - X_test) ** 2).mean()):.4f} (standardised units)")

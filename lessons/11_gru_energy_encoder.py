@@ -121,8 +121,8 @@ def make_data(system):
 
 def evaluate(system, model, data, history):
     """Everything we measure about one trained model on the test trajectories."""
-    Xh, Eh, Z = G.predict(model, data["Xte"])
-    _, Eh_tr, Z_tr = G.predict(model, data["Xtr"])
+    Xh, Eh, Z = model.predict(data["Xte"])
+    _, Eh_tr, Z_tr = model.predict(data["Xtr"])
     recon = np.asarray(B.to_host(Xh * data["sd"] + data["mu"]), dtype=float)
     E_true = data["E_test"]                                # (n_test, T), constant along t up to 1e-8
     E_level = E_true[:, :1]
@@ -201,8 +201,8 @@ for system in systems:
     # untrained network of the same shape: how good are random GRU features already?
     untrained = G.GRUEnergyEncoder(M.state_dim(system), seq_len, n_hidden=n_hidden, latent_dim=opts.latent_dim,
                                    rng=ctx.rng(0))
-    Z0_tr = G.predict(untrained, data["Xtr"])[2][:, -1]
-    Z0_te = G.predict(untrained, data["Xte"])[2][:, -1]
+    Z0_tr = untrained.predict(data["Xtr"])[2][:, -1]
+    Z0_te = untrained.predict(data["Xte"])[2][:, -1]
     r2_0, _, _ = G.linear_readout(Z0_tr, data["E_train"][:, 0], Z0_te, data["E_test"][:, 0])
     for name in ("standard", "physics"):
         rs = per[name]

@@ -389,7 +389,7 @@ def stand_in(system, seed):
                                lambda_e=0.1, rng=ctx.rng(seed))
     G.train(model, Xs, epochs=ctx.pick(quick=3, default=25, full=60), batch_size=32,
             lr=3e-3, rng=np.random.default_rng(seed))
-    Xh, Eh, Z = (np.asarray(B.to_host(a), dtype=float) for a in G.predict(model, Xs))
+    Xh, Eh, Z = (np.asarray(B.to_host(a), dtype=float) for a in model.predict(Xs))
     E = M.invariants(system, st)["total"]
     A = np.stack([Eh.ravel(), np.ones(Eh.size)], 1)
     a, b = np.linalg.lstsq(A, E.ravel(), rcond=None)[0]

@@ -32,20 +32,23 @@ import math
 import numpy as np
 
 from .. import backend as B
+from .. import validate as V
 from ..blocks import Adam
+from ..blocks.base import Module
 from ..blocks.gru import GRU
 from .mlp import MLP
 
 ENERGY_LOSSES = ("var", "diff")
 
 
-class GRUEnergyEncoder:
+class GRUEnergyEncoder(Module):
     """GRU encoder (hidden ``n_hidden``) → latent ``latent_dim`` → decoder + energy head.
 
     ``params``/``grads`` are flat dicts (``gru.Wx``, ``gru.Wh``, ``gru.b``,
     ``gru.c``, ``Wz``, ``bz``, ``dec.W0`` …, ``head.W0`` …) for any optimizer.
-    Verbs: :meth:`forward`, :meth:`loss`, :meth:`backward`,
-    :meth:`loss_and_grads`, :meth:`latents`.
+    Verbs: :meth:`forward`, :meth:`loss`, :meth:`backward`, :meth:`loss_and_grads`,
+    :meth:`latents`, :meth:`learn` (one epoch of Adam steps) and :meth:`predict` ((X̂, Ê, Z)
+    for any number of trajectories).
     """
 
     def __init__(self, n_state: int, seq_len: int, n_hidden: int = 128, latent_dim: int = 32,
@@ -79,20 +82,20 @@ class GRUEnergyEncoder:
         self.grads = {k: None for k in self.params}
         self._cache = None
 
-    def n_params(self) -> int:
-        return int(sum(p.size for p in self.params.values()))
-
     # ------------------------------------------------------------ forward
     def _check_input(self, X):
-        if X.ndim != 3 or X.shape[1] != self.seq_len or X.shape[2] != self.n_state:
-            raise ValueError(f"input must have shape (batch, {self.seq_len}, {self.n_state}) "
-                             f"= (trajectories, time steps, state variables), got {tuple(X.shape)}")
-        B.check_finite("trajectory batch", X)
+        """X as a real float array (batch, seq_len, n_state): integers converted, complex/empty/NaN refused."""
+        X = V.as_float_array("X (trajectories)", X, ndim=3)
+        if X.shape[1] != self.seq_len or X.shape[2] != self.n_state:
+            raise V.NeurophysInputError(f"input must have shape (batch, {self.seq_len}, {self.n_state}) "
+                                        f"= (trajectories, time steps, state variables), got {tuple(X.shape)}")
+        return X
 
     def encode(self, X):
         """Latent code at every step, Z (batch, T, L): z_t = h_t W_z + b_z."""
-        self._check_input(X)
-        Hs = self.gru.forward(X)
+        X = self._check_input(X)
+        with V.inner():
+            Hs = self.gru.forward(X)
         batch, T, H = Hs.shape
         Z = (Hs.reshape(batch * T, H) @ self.params["Wz"] + self.params["bz"]).reshape(batch, T, -1)
         return Hs, Z
@@ -103,7 +106,9 @@ class GRUEnergyEncoder:
 
     def forward(self, X):
         """Returns (X̂ (batch, T, D), Ê (batch, T), Z (batch, T, L)); caches what backward needs."""
-        Hs, Z = self.encode(X)
+        X = self._check_input(X)
+        with V.inner():
+            Hs, Z = self.encode(X)
         batch, T, L = Z.shape
         X_hat = self.decoder.forward(Z[:, -1]).reshape(batch, T, self.n_state)
         E_hat = self.head.forward(Z.reshape(batch * T, L)).reshape(batch, T)
@@ -130,7 +135,9 @@ class GRUEnergyEncoder:
 
     def loss(self, X):
         """Total loss and its parts {'recon', 'energy', 'reg', 'total'} for a batch X."""
-        X_hat, E_hat, _ = self.forward(X)
+        X = self._check_input(X)
+        with V.inner():
+            X_hat, E_hat, _ = self.forward(X)
         recon = float(((X_hat - X) ** 2).mean())
         energy, _ = self.energy_penalty(E_hat)
         reg = float(sum((p * p).sum() for p in self.params.values()))
@@ -173,6 +180,60 @@ class GRUEnergyEncoder:
         self.backward()
         return total, parts
 
+    # ------------------------------------------------------------ the verbs
+    def learn(self, X, y=None, opt=None, batch_size: int = 64, rng=None, clip: float = 5.0,
+              where: str = "") -> dict:
+        """One epoch of optimizer steps on minibatches of trajectories X (n, T, D).
+
+        y: unused (the targets are X itself and the conservation of Ê; accepted for the
+        shared ``learn(x, y)`` form). opt: the optimizer (one Adam(1e-3) kept on the model
+        when None). rng: NumPy generator for the shuffle (None: in order). Gradients are
+        clipped to global norm ``clip`` (recurrent nets can spike). Returns the mean loss
+        parts {'recon', 'energy', 'reg', 'total', 'loss'}; raises DivergenceError on a
+        NaN/inf loss or gradient.
+        """
+        if y is not None:
+            raise V.NeurophysInputError("the GRU energy encoder learns from X alone (y must be None), "
+                                        f"got y = {V.describe(y)}")
+        X = self._check_input(X)
+        batch_size = V.positive_int("batch_size", batch_size)
+        if opt is None:
+            if getattr(self, "_opt", None) is None:
+                self._opt = Adam(lr=1e-3)
+            opt = self._opt
+        xp = B.get_array_module(X)
+        n = X.shape[0]
+        order = rng.permutation(n) if rng is not None else np.arange(n)
+        keys = ("recon", "energy", "reg", "total")
+        sums, count = {k: 0.0 for k in keys}, 0
+        fix = f"lower the learning rate (lr={getattr(opt, 'lr', '?')}) or the gradient clip ({clip})"
+        for b, start in enumerate(range(0, n, batch_size)):
+            idx = order[start:start + batch_size]
+            with V.inner():
+                _, parts = self.loss_and_grads(X[xp.asarray(idx)] if xp is not np else X[idx])
+            norm = math.sqrt(sum(float((g * g).sum()) for g in self.grads.values()))
+            V.check_finite("the loss or its gradient", parts["total"] + norm,
+                           where=f"{where + ', ' if where else ''}batch {b}", fix=fix, x=X)
+            if norm > clip:
+                for k in self.grads:
+                    self.grads[k] = self.grads[k] * (clip / norm)
+            opt.step(self.params, self.grads)
+            for k in sums:
+                sums[k] += parts[k] * len(idx)
+            count += len(idx)
+        out = {k: sums[k] / count for k in keys}
+        out["loss"] = out["total"]
+        return out
+
+    def predict(self, X, batch_size: int = 256):
+        """(X̂, Ê, Z) for all trajectories X, in batches (no caching kept)."""
+        X = self._check_input(X)
+        with V.inner():
+            outs = [self.forward(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)]
+        xp = B.get_array_module(X)
+        self._cache = None
+        return tuple(xp.concatenate([o[j] for o in outs], axis=0) for j in range(3))
+
 
 # ------------------------------------------------------------------ training
 def standardise(states, mean=None, std=None):
@@ -185,44 +246,22 @@ def standardise(states, mean=None, std=None):
 
 def train(model: GRUEnergyEncoder, X, epochs: int, batch_size: int = 64, lr: float = 1e-3,
           rng=None, progress=None, clip: float = 5.0) -> dict:
-    """Adam on mini-batches of trajectories X (n, T, D); returns the history of loss parts per epoch.
+    """``epochs`` calls of ``model.learn`` with one Adam(lr) and shuffles from ``rng`` (seed 0 by
+    default); returns the history of loss parts per epoch.
 
     Gradients are clipped to global norm ``clip`` (recurrent nets can spike).
     ``progress`` wraps the epoch range (e.g. ``ctx.progress``).
     """
-    if int(epochs) < 1 or int(batch_size) < 1:
-        raise ValueError(f"epochs and batch_size must be >= 1, got {epochs}, {batch_size}")
-    xp = B.get_array_module(X)
+    epochs, batch_size = V.positive_int("epochs", epochs), V.positive_int("batch_size", batch_size)
     rng = np.random.default_rng(0) if rng is None else rng
     opt = Adam(lr=lr)
     history = {"recon": [], "energy": [], "reg": [], "total": []}
-    epochs_iter = range(int(epochs)) if progress is None else progress(range(int(epochs)), desc="epochs")
-    n = X.shape[0]
-    for _ in epochs_iter:
-        order = rng.permutation(n)
-        sums, count = {k: 0.0 for k in history}, 0
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            _, parts = model.loss_and_grads(X[xp.asarray(idx)] if xp is not np else X[idx])
-            norm = math.sqrt(sum(float((g * g).sum()) for g in model.grads.values()))
-            if norm > clip:
-                for k in model.grads:
-                    model.grads[k] = model.grads[k] * (clip / norm)
-            opt.step(model.params, model.grads)
-            for k in sums:
-                sums[k] += parts[k] * len(idx)
-            count += len(idx)
+    epochs_iter = range(epochs) if progress is None else progress(range(epochs), desc="epochs")
+    for e in epochs_iter:
+        parts = model.learn(X, opt=opt, batch_size=batch_size, rng=rng, clip=clip, where=f"epoch {e}")
         for k in history:
-            history[k].append(sums[k] / count)
+            history[k].append(parts[k])
     return history
-
-
-def predict(model: GRUEnergyEncoder, X, batch_size: int = 256):
-    """(X̂, Ê, Z) for all trajectories X, in batches (no caching kept)."""
-    outs = [model.forward(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)]
-    xp = B.get_array_module(X)
-    model._cache = None
-    return tuple(xp.concatenate([o[j] for o in outs], axis=0) for j in range(3))
 
 
 # ------------------------------------------------------------------ measurements
