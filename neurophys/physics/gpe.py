@@ -47,6 +47,8 @@ import math
 import numpy
 
 from .. import backend as B
+from .. import validate
+from ..blocks.base import Module
 
 SCHEMES = ("euler", "splitstep")
 LAPLACIANS = ("fd5", "spectral")
@@ -113,9 +115,14 @@ def reduce_like(grad, V):
 
 
 def check_dt(dt):
-    if not (isinstance(dt, (int, float, numpy.floating)) and math.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt must be a positive finite number, got {dt!r}")
-    return float(dt)
+    """dt as a float > 0: Python/NumPy ints and floats are accepted; bool, NaN, inf, <= 0 refused."""
+    return validate.positive_real("dt", dt)
+
+
+def check_dx(dx, dy=None):
+    """(dx, dy) as floats > 0 (dy = dx when None): a grid spacing of 0 or < 0 has no meaning."""
+    dx = validate.positive_real("dx (the grid spacing)", dx)
+    return dx, (dx if dy is None else validate.positive_real("dy (the grid spacing)", dy))
 
 
 # ---------------------------------------------------------------- the operators
@@ -204,7 +211,7 @@ def norm(psi, dx: float = 1.0, dy: float | None = None):
 
     Accumulated in float64 so that the measurement is not limited by float32 round-off.
     """
-    dy = dx if dy is None else dy
+    dx, dy = check_dx(dx, dy)
     n = density(psi).astype(numpy.float64)
     return n.sum(axis=(-2, -1)) * dx * dy
 
@@ -215,7 +222,7 @@ def energy(psi, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None, laplacia
     The kinetic term is ½⟨ψ, −∇²ψ⟩ with the same Laplacian as the scheme
     ('fd5' for Euler, 'spectral' for split-step); real-time evolution conserves E.
     """
-    dy = dx if dy is None else dy
+    dx, dy = check_dx(dx, dy)
     psi = psi.astype(numpy.complex128)
     n = density(psi)
     if laplacian == "fd5":
@@ -520,6 +527,8 @@ def evolve(psi, n_steps: int, dt: float, V=0.0, g=0.0, scheme: str = "splitstep"
     if every < 1:
         raise ValueError(f"checkpoint must be a positive number of steps, got {checkpoint}")
     check_field(psi)
+    dt = check_dt(dt)
+    dx, dy = check_dx(dx, dy)
     kwargs = dict(dt=dt, V=V, g=g, dx=dx, dy=dy, imaginary=imaginary, **scheme_kw)
     stored = [psi]
     for k in range(1, n_steps + 1):
@@ -528,7 +537,8 @@ def evolve(psi, n_steps: int, dt: float, V=0.0, g=0.0, scheme: str = "splitstep"
             stored.append(psi)
         if record is not None:
             record(k, psi)
-    B.check_finite("the evolved field", psi)
+    validate.check_finite("the evolved field ψ", psi, where=f"step {n_steps} of {scheme}",
+                          fix=f"lower dt={dt:g} (or use scheme='splitstep'), and check the size of ψ₀, V and g")
     return psi, Tape(scheme, n_steps, kwargs, stored, every)
 
 
@@ -582,12 +592,22 @@ def ground_state(psi0, V=0.0, g=0.0, dt: float = 0.01, n_steps: int = 2000, N: f
     Returns (ψ, energies per step as a NumPy array). (No backward: use it to prepare fields.)
     """
     step, _ = get_stepper(scheme)
-    psi = normalise(check_field(psi0), N, dx, dy)
+    N = validate.positive_real("N (the particle number)", N)
+    dt = check_dt(dt)
+    dx, dy = check_dx(dx, dy)
+    n_steps = validate.positive_int("n_steps", n_steps)
+    psi0 = check_field(psi0)
+    if float(numpy.max(B.to_host(norm(psi0, dx, dy)))) == 0.0:
+        raise validate.NeurophysInputError("psi0 is zero everywhere: imaginary time needs a field to start from "
+                                           "(e.g. a Gaussian from neurophys.physics.gpe.gaussian)")
+    psi = normalise(psi0, N, dx, dy)
     lap = "fd5" if scheme == "euler" else scheme_kw.get("laplacian", "spectral")
     energies = []
     for _ in range(int(n_steps)):
         psi = normalise(step(psi, dt, V, g, dx=dx, dy=dy, imaginary=True, **scheme_kw), N, dx, dy)
         energies.append(float(numpy.sum(B.to_host(energy(psi, V, g, dx, dy, laplacian=lap)))))
+        validate.check_finite("the energy", energies[-1], where=f"imaginary-time step {len(energies)}",
+                              fix=f"lower dt={dt:g} or use scheme='splitstep'")
         if tol is not None and len(energies) > 10 and abs(energies[-1] - energies[-2]) < tol * abs(energies[-1]):
             break
     return psi, numpy.asarray(energies)
@@ -650,7 +670,7 @@ def harmonic_trap(X, Y, omega: float = 0.1):
 
 
 # ---------------------------------------------------------------- the field as a network layer
-class GPELayer:
+class GPELayer(Module):
     """A GPE field as a network block: real channels (batch, Ny, Nx, 2) = (Re ψ₀, Im ψ₀) in,
     the evolved field's channels out (``readout='field'``) or its density |ψ|² (``readout='density'``,
     shape (batch, Ny, Nx, 1)).
@@ -667,15 +687,19 @@ class GPELayer:
             raise ValueError(f"unknown scheme {scheme!r}; valid names are: {', '.join(SCHEMES + ('identity',))}")
         if readout not in ("field", "density"):
             raise ValueError(f"unknown readout {readout!r}; valid names are: field, density")
-        self.n_steps, self.dt, self.V, self.g, self.scheme = int(n_steps), float(dt), V, g, scheme
-        self.dx, self.readout, self.check, self.scheme_kw = dx, readout, check, scheme_kw
+        self.n_steps = validate.positive_int("n_steps", n_steps, minimum=0)
+        self.dt, self.V, self.g, self.scheme = check_dt(dt), V, g, scheme
+        self.dx = check_dx(dx)[0]
+        self.readout, self.check, self.scheme_kw = readout, check, scheme_kw
         self.params, self.grads, self.want_param_grads, self.param_grads = {}, {}, param_grads, {}
         self.max_dt_omega = 0.0  # largest dt·ω_max met in forward (Euler's stability margin)
         self._tape = self._psi = None
 
     def forward(self, x):
-        if x.ndim != 4 or x.shape[-1] != 2:
-            raise ValueError(f"GPELayer expects (batch, Ny, Nx, 2) = (Re, Im) channels, got {tuple(x.shape)}")
+        x = validate.as_float_array("x", x, ndim=4)
+        if x.shape[-1] != 2:
+            raise validate.NeurophysInputError(f"GPELayer expects x of shape (batch, Ny, Nx, 2) = (Re, Im) channels, "
+                                               f"got {tuple(x.shape)}")
         psi0 = (x[..., 0] + 1j * x[..., 1]).astype(numpy.complex128 if x.dtype == numpy.float64
                                                    else numpy.complex64)
         if self.scheme == "identity":
