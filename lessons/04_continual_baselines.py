@@ -24,15 +24,13 @@
 # `neurophys.learning.continual`.
 
 # %%
-import time
+import functools
 
 import numpy
 
-from neurophys import backend as B
-from neurophys import course
-from neurophys.learning.continual import get_strategy, summarise, train_sequence
-from neurophys.learning.tasks import permuted_mnist
-from neurophys.models.mlp import MLP
+from neurophys import course, stats
+from neurophys.learning.continual import summarise
+from neurophys.learning.protocols import continual_unit
 from neurophys.plots import continual as cplots
 
 ctx = course.start("04")
@@ -42,7 +40,7 @@ hidden = ctx.pick(quick=64, default=256, full=1000)
 epochs = ctx.pick(quick=3, default=5, full=4)
 lr = ctx.pick(quick=1e-3, default=1e-3, full=1e-4)
 batch_size = ctx.pick(quick=64, default=64, full=128)
-seeds = ctx.pick(quick=[0], default=[0, 1, 2], full=[0, 1, 2, 3, 4])
+seeds = [ctx.seed + k for k in range(ctx.pick(quick=1, default=3, full=5))]   # --seed s: seeds s, s+1, ...
 n_tasks = 10
 methods = {
     "finetune": {},
@@ -59,12 +57,18 @@ ctx.log(f"{n_tasks} permuted-MNIST tasks, {n_train} train / {n_test} test images
 # **Tiers.** `--quick`: 500 images per task, a 64-unit MLP, one seed (seconds; a smoke
 # test). Default: 2000 images per task (the first 2000 of MNIST, seen through each
 # task's permutation), 1000 test images per task, 784-256-256-10 ReLU, 5 epochs per task,
-# seeds 0, 1, 2 — a few minutes of CPU on an idle laptop core. `--full`: the standard
+# three seeds (0, 1, 2, or s, s+1, s+2 with `--seed s`) — about two minutes of CPU (15 units
+# of 6–8 s each at one BLAS thread). `--full`: the standard
 # protocol (all 60 000 / 10 000 images per task, 784-1000-1000-10, Adam 1e-4, batch 128,
-# 4 epochs ≈ 2000 updates per task as in van de Ven & Tolias 2019, seeds 0–4); from the
+# 4 epochs ≈ 2000 updates per task as in van de Ven & Tolias 2019, five seeds); from the
 # default tier's throughput it needs ≈ 160× the compute per run, i.e. roughly a day of
 # CPU on one core for all methods and seeds (use `--backend cupy` on a GPU). Its λ = 5000
 # is a starting point, not tuned. The full tier has not been run for the committed figures.
+#
+# **Units.** Every (method, seed) pair is one *unit* of a sweep (`ctx.sweep`, see
+# `neurophys.sweep`): it runs from its seed alone and is saved to `units/` as soon as it
+# finishes. A long run that is interrupted continues with `--resume`; `--jobs 2` runs two
+# units at a time, `--scheduler tcp://host:8786` sends them to a Dask cluster — same numbers.
 
 # %% [markdown]
 # ## The experiment
@@ -79,29 +83,27 @@ ctx.log(f"{n_tasks} permuted-MNIST tasks, {n_train} train / {n_test} test images
 # initialisation, same shuffles), so we read it off instead of training twice.
 
 # %%
-def run(tasks, name, seed):
-    net = MLP([784, hidden, hidden, 10], activation="relu", rng=B.rng(seed))
-    strategy = get_strategy(name, **methods[name])
-    return train_sequence(net, tasks, strategy, epochs=epochs, batch_size=batch_size, optimizer="adam",
-                          lr=lr, rng=seed, reset_optimizer=False)
+unit = functools.partial(continual_unit, n_tasks=n_tasks, n_train=n_train, n_test=n_test, hidden=hidden,
+                         epochs=epochs, lr=lr, batch_size=batch_size, method_kwargs=methods)
+units = [{"method": name, "seed": seed} for seed in seeds for name in methods]
+measured = ctx.sweep(unit, units)
 
-
-results = {10: {m: [] for m in methods}, 2: {m: [] for m in methods}}   # accuracy matrices
+results = {10: {m: [] for m in methods}, 2: {m: [] for m in methods}}   # accuracy matrices, in seed order
 seconds = {m: 0.0 for m in methods}
-for seed in seeds:
-    tasks10 = permuted_mnist(n_tasks, n_train=n_train, n_test=n_test, seed=seed)
-    for name in ctx.progress(methods, desc=f"seed {seed}"):
-        t0 = time.time()
-        R = run(tasks10, name, seed).R
-        results[10][name].append(R)
-        results[2][name].append(R[:2, :2])
-        seconds[name] += time.time() - t0
-        r10, r2 = summarise(R), summarise(R[:2, :2])
-        ctx.log(f"seed {seed} {name:8s} A10 = {r10['acc']:.3f}  BWT10 = {r10['bwt']:+.3f}  "
-                f"A2 = {r2['acc']:.3f}  F2 = {r2['forgetting']:.3f}  ({time.time() - t0:.0f} s)")
+for u, out in zip(units, measured):
+    name, R = u["method"], numpy.array(out["R"])
+    results[10][name].append(R)
+    results[2][name].append(R[:2, :2])
+    seconds[name] += out["cpu_seconds"]
+    r10, r2 = summarise(R), summarise(R[:2, :2])
+    ctx.log(f"seed {u['seed']} {name:8s} A10 = {r10['acc']:.3f}  BWT10 = {r10['bwt']:+.3f}  "
+            f"A2 = {r2['acc']:.3f}  F2 = {r2['forgetting']:.3f}  ({out['cpu_seconds']:.0f} s CPU)")
 
 # %% [markdown]
 # ## The table: mean ± std over seeds
+# ± is the sample standard deviation over seeds (ddof = 1, `neurophys.stats.spread`); the
+# methods share seeds (same permutations, initialisation and batch order), so the gains over
+# fine-tuning are paired comparisons.
 
 # %%
 metrics, table = {}, {}
@@ -111,8 +113,9 @@ for name in methods:
     for key, vals in (("acc10", [s["acc"] for s in s10]), ("bwt10", [s["bwt"] for s in s10]),
                       ("forgetting10", [s["forgetting"] for s in s10]),
                       ("acc2", [s["acc"] for s in s2]), ("forgetting2", [s["forgetting"] for s in s2])):
-        metrics[f"{key}_{name}"] = float(numpy.mean(vals))
-        metrics[f"{key}_{name}_std"] = float(numpy.std(vals))
+        sp = stats.spread(vals)
+        metrics[f"{key}_{name}"] = sp["mean"]
+        metrics[f"{key}_{name}_std"] = sp["std"]
     table[name] = (metrics[f"acc10_{name}"], metrics[f"acc10_{name}_std"])
 
 header = f"{'method':9s} | {'A (10 tasks)':>15s} | {'BWT (10)':>15s} | {'A (2 tasks)':>15s} | {'F (2 tasks)':>15s} | published A10"
@@ -134,9 +137,14 @@ print("\n".join(lines))
 
 # %%
 for name in ("ewc", "si"):
-    gain = metrics[f"acc10_{name}"] - metrics["acc10_finetune"]
+    pair = stats.paired([summarise(R)["acc"] for R in results[10][name]],
+                        [summarise(R)["acc"] for R in results[10]["finetune"]])
+    gain = pair["mean_diff"]
     metrics[f"gain10_{name}"] = gain
-    ctx.log(f"{name} − finetune on 10 tasks: {100 * gain:+.1f} points "
+    metrics[f"gain10_{name}_std"] = pair["std_diff"]
+    metrics[f"gain10_{name}_t_p_value"] = pair["t_p_value"]
+    ctx.log(f"{name} − finetune on 10 tasks: {100 * gain:+.1f} ± {100 * pair['std_diff']:.1f} points over "
+            f"{pair['n']} paired seeds, paired t p = {pair['t_p_value']:.2g} "
             f"({'meets' if gain >= 0.10 else 'misses'} the 10-point bar)")
 
 fig = cplots.accuracy_matrices({m: results[10][m][0] for m in methods},
@@ -180,7 +188,11 @@ ctx.finish(metrics=metrics, settings={
     "n_tasks": n_tasks, "n_train_per_task": n_train, "n_test_per_task": n_test,
     "mlp": [784, hidden, hidden, 10], "activation": "relu", "optimizer": "adam, one for the whole sequence (as document 000)", "lr": lr,
     "epochs_per_task": epochs, "batch_size": batch_size, "seeds": seeds, "methods": methods,
-    "reference_acc10": REFERENCE_ACC10, "seconds_per_method": {k: round(v, 1) for k, v in seconds.items()},
+    "std": "sample standard deviation over seeds (ddof=1); gain10_*: paired over shared seeds",
+    "units": "one (method, seed) per unit in units/, see neurophys.sweep",
+    "strategy_seeds": "EWC's Fisher sample, the replay reservoir and joint training's subsets use the unit's seed",
+    "reference_acc10": REFERENCE_ACC10,
+    "cpu_seconds_per_method": {k: round(v, 1) for k, v in seconds.items()},
     "two_task_sequence": "the first two tasks of the 10 (plain MNIST, then one permutation): the top-left "
                          "2x2 block of each 10-task R",
 })
