@@ -9,7 +9,7 @@ import argparse
 
 import numpy
 
-from neurophys.models.dlm import doc003_tasks, forgetting_trial, replay_original_main
+from neurophys.learning.doc003 import doc003_tasks, forgetting_trial, replay_original_main
 
 
 def main():

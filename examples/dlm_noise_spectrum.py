@@ -10,7 +10,8 @@ from neurophys import backend as B
 from neurophys.blocks import Adam
 from neurophys.learning.spectrum import noise_colour, psd_slope
 from neurophys.learning.tasks import gaussian_clusters
-from neurophys.models.dlm import DOC003_DLM, DOC003_SIZES, DissipativeLearningMachine, free_run_activity, train_full_batch
+from neurophys.learning.doc003 import DOC003_DLM, DOC003_SIZES, free_run_activity, train_full_batch
+from neurophys.models.dlm import DissipativeLearningMachine
 
 
 def main():

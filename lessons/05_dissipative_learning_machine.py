@@ -39,9 +39,10 @@ from neurophys.learning.continual import get_strategy, train_sequence
 from neurophys.learning.spectrum import noise_colour, psd_slope
 from neurophys.learning.tasks import gaussian_clusters, permuted_mnist
 from neurophys.learning.torch_stream import TorchCPUStream
-from neurophys.models.dlm import (DOC003_DLM, DOC003_SIZES, DissipativeLearningMachine, doc003_tasks,
-                                  forgetting_trial, free_run_activity, original_fft_slope, replay_original_main,
-                                  standard_network, train_full_batch, training_activity, two_task_forgetting)
+from neurophys.learning.doc003 import (DOC003_DLM, DOC003_SIZES, doc003_tasks, forgetting_trial, free_run_activity,
+                                      original_fft_slope, replay_original_main, train_full_batch, training_activity,
+                                      two_task_forgetting)
+from neurophys.models.dlm import DissipativeLearningMachine, standard_network
 from neurophys.models.mlp import MLP
 from neurophys.plots import continual as cplots
 

@@ -7,8 +7,9 @@ from neurophys.blocks import softmax_cross_entropy_grad
 from neurophys.gradcheck import check_gradient
 from neurophys.learning.spectrum import noise_colour, psd_slope
 from neurophys.learning.torch_stream import TorchCPUStream
-from neurophys.models.dlm import (DissipativeLearningMachine, gelu_erf, gelu_erf_prime, replay_original_main,
-                                  standard_network)
+from neurophys.blocks.activations import gelu_erf, gelu_erf_prime
+from neurophys.learning.doc003 import replay_original_main
+from neurophys.models.dlm import DissipativeLearningMachine, standard_network
 
 
 # ------------------------------------------------------------------ PyTorch's stream
@@ -112,7 +113,7 @@ def test_thermal_noise_has_the_fluctuation_dissipation_variance():
 
 
 def test_dlm_learns_a_task_and_standard_net_uses_pytorch_init():
-    from neurophys.models.dlm import doc003_tasks, two_task_forgetting
+    from neurophys.learning.doc003 import doc003_tasks, two_task_forgetting
     (x1, y1), (x2, y2) = doc003_tasks()
     r = two_task_forgetting(DissipativeLearningMachine([20, 64, 32, 5], rng=B.rng(0)), (x1, y1), (x2, y2))
     assert r["task1_before"] > 0.9 and r["task2"] > 0.9

@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy
+
 from ..backend import get_array_module
 
 
@@ -83,7 +85,7 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 def gelu(z):
-    """GELU(z) ≈ ½ z (1 + tanh(√(2/π)(z + 0.044715 z³)))  (the tanh form)."""
+    """GELU(z) ≈ ½ z (1 + tanh(√(2/π)(z + 0.044715 z³)))  (the tanh form; the exact one is :func:`gelu_erf`)."""
     xp = get_array_module(z)
     u = _SQRT_2_OVER_PI * (z + 0.044715 * z ** 3)
     return 0.5 * z * (1.0 + xp.tanh(u))
@@ -96,6 +98,29 @@ def gelu_prime(z):
     t = xp.tanh(u)
     du = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * z ** 2)
     return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * du
+
+
+def _erf(z):
+    """erf(z): SciPy's on NumPy; elsewhere Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7)."""
+    xp = get_array_module(z)
+    if xp is numpy:
+        from scipy.special import erf   # scipy.special is slow to import; only the erf GELU needs it
+        return erf(z)
+    a1, a2, a3, a4, a5, p = 0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429, 0.3275911
+    s, x = xp.sign(z), xp.abs(z)
+    t = 1.0 / (1.0 + p * x)
+    return s * (1.0 - ((((a5 * t + a4) * t + a3) * t + a2) * t + a1) * t * xp.exp(-x * x))
+
+
+def gelu_erf(z):
+    """GELU(z) = z Φ(z) = ½ z (1 + erf(z/√2))  (the exact form; PyTorch's default F.gelu)."""
+    return 0.5 * z * (1.0 + _erf(z / math.sqrt(2.0)))
+
+
+def gelu_erf_prime(z):
+    """GELU'(z) = Φ(z) + z φ(z),  φ(z) = e^{−z²/2}/√(2π)."""
+    xp = get_array_module(z)
+    return 0.5 * (1.0 + _erf(z / math.sqrt(2.0))) + z * xp.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
 
 
 # ---------------------------------------------------------------- identity
@@ -115,6 +140,7 @@ ACTIVATIONS = {
     "relu": Activation("relu", relu, relu_prime),
     "hard_sigmoid": Activation("hard_sigmoid", hard_sigmoid, hard_sigmoid_prime),
     "gelu": Activation("gelu", gelu, gelu_prime),
+    "gelu_erf": Activation("gelu_erf", gelu_erf, gelu_erf_prime),
     "identity": Activation("identity", identity, identity_prime),
 }
 

@@ -32,6 +32,9 @@ import numpy
 from .. import backend as B
 from .. import validate as V
 from ..blocks import get_optimizer
+from .regularisers import EWC, SI
+from .replay import ExperienceReplay
+from .strategy import FineTune, Joint, Strategy
 from .tasks import TaskSequence
 
 
@@ -82,75 +85,8 @@ def summarise(R) -> dict:
 
 
 # ------------------------------------------------------------------ strategies
-class Strategy:
-    """Plain fine-tuning, and the hooks every other strategy overrides.
-
-    The loop calls, per task i: ``training_data`` → ``begin_task`` → for every
-    minibatch: ``batch`` (what the net sees), backward of the task loss,
-    ``add_penalty_grads`` (∂Ω/∂θ added to the gradient), optimizer step,
-    ``after_update`` → ``end_task``.
-    """
-
-    name = "finetune"
-
-    def prepare(self, tasks: TaskSequence) -> None:
-        """Check the strategy fits the sequence (called once before task 0)."""
-
-    def training_data(self, i: int, tasks: TaskSequence):
-        return tasks[i].x_train, tasks[i].y_train
-
-    def begin_task(self, net, i: int, task) -> None:
-        pass
-
-    def batch(self, x, y):
-        return x, y
-
-    def penalty(self, params) -> float:
-        """Ω(θ), the regulariser's value (0 for fine-tuning)."""
-        return 0.0
-
-    def add_penalty_grads(self, params, grads) -> None:
-        """grads[k] += ∂Ω/∂θ_k in place (nothing for fine-tuning)."""
-
-    def after_update(self, net, task_grads) -> None:
-        pass
-
-    def end_task(self, net, i: int, task) -> None:
-        pass
-
-
-FineTune = Strategy
-
-
-class Joint(Strategy):
-    """Joint (multitask) training, the upper bound: at task i the net trains on
-    the union of tasks 0..i, so nothing it learnt is ever out of sight.
-
-    same_steps=True draws, at stage i, a random subset of that union as large as
-    task i alone, so joint training costs as many updates as every other
-    method (the comparison is at equal compute).
-    """
-
-    name = "joint"
-
-    def __init__(self, same_steps: bool = True, seed: int = 0):
-        self.same_steps, self.seed = same_steps, seed
-
-    def training_data(self, i, tasks):
-        xp = B.get_array_module(tasks[0].x_train)
-        x = xp.concatenate([t.x_train for t in tasks[:i + 1]])
-        y = xp.concatenate([t.y_train for t in tasks[:i + 1]])
-        if self.same_steps and i > 0:
-            idx = numpy.random.default_rng(self.seed + i).choice(len(y), len(tasks[i].y_train), replace=False)
-            idx = xp.asarray(numpy.sort(idx))
-            x, y = x[idx], y[idx]
-        return x, y
-
-
 def get_strategy(name: str, **kwargs) -> Strategy:
     """A strategy by name: finetune, joint, ewc, si, replay (keyword arguments go to it)."""
-    from .regularisers import EWC, SI
-    from .replay import ExperienceReplay
     table = {"finetune": FineTune, "joint": Joint, "ewc": EWC, "si": SI, "replay": ExperienceReplay}
     if name not in table:
         raise ValueError(f"unknown strategy {name!r}; valid names are: {', '.join(table)}")

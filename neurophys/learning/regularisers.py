@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from ..blocks import one_hot, softmax
-from .continual import Strategy
+from .strategy import Strategy
 
 
 # ------------------------------------------------------------------ Fisher information

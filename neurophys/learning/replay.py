@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy
 
 from .. import backend as B
-from .continual import Strategy
+from .strategy import Strategy
 
 
 class ReplayBuffer:

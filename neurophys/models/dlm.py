@@ -41,50 +41,21 @@ the gradient flows through this batch's share of the currents,
 so −α ∂σ/∂θ pushes each layer to make its output activity exceed its input
 activity (a larger net current). ``entropy_coupling='detached'`` reproduces the
 original (σ recorded, no gradient).
+
+The document's experiments (training schedule, forgetting test, noise spectrum, its
+``main()`` replayed) are in :mod:`neurophys.learning.doc003`; the exact GELU is the named
+activation ``gelu_erf`` of :mod:`neurophys.blocks.activations`.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
 
-import numpy
-
 from .. import backend as B
 from .. import validate as V
-from ..blocks import Activation, get_activation
+from ..blocks import get_activation, softmax_cross_entropy
 from ..blocks.base import Classifier
 from .mlp import MLP
-
-
-# ------------------------------------------------------------------ exact GELU (PyTorch's F.gelu)
-def _erf(z):
-    """erf(z): SciPy's on NumPy; elsewhere Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7)."""
-    xp = B.get_array_module(z)
-    if xp is numpy:
-        from scipy.special import erf
-        return erf(z)
-    a1, a2, a3, a4, a5, p = 0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429, 0.3275911
-    s, x = xp.sign(z), xp.abs(z)
-    t = 1.0 / (1.0 + p * x)
-    return s * (1.0 - ((((a5 * t + a4) * t + a3) * t + a2) * t + a1) * t * xp.exp(-x * x))
-
-
-def gelu_erf(z):
-    """GELU(z) = z Φ(z) = ½ z (1 + erf(z/√2))  (the exact form; PyTorch's default)."""
-    return 0.5 * z * (1.0 + _erf(z / math.sqrt(2.0)))
-
-
-def gelu_erf_prime(z):
-    """GELU'(z) = Φ(z) + z φ(z),  φ(z) = e^{−z²/2}/√(2π)."""
-    xp = B.get_array_module(z)
-    return 0.5 * (1.0 + _erf(z / math.sqrt(2.0))) + z * xp.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-
-
-GELU_ERF = Activation("gelu_erf", gelu_erf, gelu_erf_prime)
-
-
-def _activation(name):
-    return GELU_ERF if name == "gelu_erf" else get_activation(name)
 
 
 def _normal_out_in(rng, n_in: int, n_out: int):
@@ -136,7 +107,7 @@ class DissipativeLearningMachine(Classifier):
         self.T, self.gamma, self.eps_inj = float(temperature), float(dissipation_rate), float(energy_injection_rate)
         self.kappa, self.sigma_w, self.alpha, self.dt = float(current_strength), float(weight_noise), alpha, dt
         self.entropy_coupling = entropy_coupling
-        self.act = _activation(activation)
+        self.act = get_activation(activation)
         self.rng = B.rng(0) if rng is None else rng
         self.n_layers = len(sizes) - 1
         self.params, self.grads, self.velocity = {}, {}, {}
@@ -199,7 +170,6 @@ class DissipativeLearningMachine(Classifier):
 
     def loss(self, z, labels):
         """L = CE(z, labels) − α σ  (σ from the currents updated by the last forward)."""
-        from ..blocks import softmax_cross_entropy
         return softmax_cross_entropy(z, labels) - self.alpha * self.entropy_production()
 
     # ------------------------------------------------------------ backward
@@ -273,7 +243,7 @@ def standard_network(sizes, rng=None, activation: str = "gelu_erf", init_std: fl
     ``init_std``: instead, the DLM's initialisation W ~ N(0, init_std²), b = 0 (a control:
     the same network as the DLM without any of its dynamics)."""
     rng = B.rng(0) if rng is None else rng
-    net = MLP(sizes, activation=_activation(activation), rng=B.rng(0))   # its own init is overwritten
+    net = MLP(sizes, activation=get_activation(activation), rng=B.rng(0))   # its own init is overwritten
     for i, (a, b) in enumerate(zip(net.sizes[:-1], net.sizes[1:])):
         if init_std is not None:
             net.params[f"W{i}"][...] = _normal_out_in(rng, a, b) * init_std
@@ -283,160 +253,3 @@ def standard_network(sizes, rng=None, activation: str = "gelu_erf", init_std: fl
         net.params[f"W{i}"][...] = B.asarray(rng.uniform(-bound, bound, size=(b, a))).T
         net.params[f"b{i}"][...] = B.asarray(rng.uniform(-bound, bound, size=(b,)))
     return net
-
-
-def train_full_batch(net, x, y, epochs: int, opt) -> dict:
-    """Document 003's schedule: ``epochs`` calls of ``net.learn(x, y, opt)`` with the full batch,
-    i.e. forward → ∂L/∂θ → optimizer step → ``after_update`` (the DLM's weight dynamics).
-    Returns the loss (the model's objective) and the accuracy of each epoch's forward pass
-    (as the original logs them). A diverging run raises :class:`~neurophys.validate.DivergenceError`."""
-    log = {"loss": [], "acc": []}
-    for e in range(V.positive_int("epochs", epochs)):
-        info = net.learn(x, y, opt, where=f"epoch {e}")
-        log["loss"].append(info["objective"])
-        log["acc"].append(info["acc"])
-    return log
-
-
-def two_task_forgetting(net, task1, task2, epochs: int = 50, lr: float = 0.01) -> dict:
-    """Document 003's forgetting test: Adam(lr) full batch, ``epochs`` on task 1, then on task 2
-    (one optimizer for both), accuracy measured on the training data.
-
-        forgetting = acc₁(after task 1) − acc₁(after task 2)
-    """
-    from ..blocks import Adam
-    (x1, y1), (x2, y2) = task1, task2
-    opt = Adam(lr=lr)
-    train_full_batch(net, x1, y1, epochs, opt)
-    acc1_before = float((net.forward(x1).argmax(axis=1) == y1).mean())
-    train_full_batch(net, x2, y2, epochs, opt)
-    acc1_after = float((net.forward(x1).argmax(axis=1) == y1).mean())
-    acc2 = float((net.forward(x2).argmax(axis=1) == y2).mean())
-    return {"task1_before": acc1_before, "task1_after": acc1_after, "task2": acc2,
-            "forgetting": acc1_before - acc1_after}
-
-
-# ------------------------------------------------------------------ the noise spectrum
-def free_run_activity(dlm: DissipativeLearningMachine, x_probe, n_steps: int, dt: float = 0.01):
-    """Document 003's ``analyze_noise_spectrum`` protocol: a fixed probe input, and per step
-    the mean output a(t) = ⟨DLM(x_probe)⟩ followed by one step of the weight dynamics
-    (with the gradient of the last training step still in place, as in the original).
-    Returns a(t) as a NumPy vector."""
-    a = numpy.empty(int(n_steps))
-    for t in range(int(n_steps)):
-        a[t] = float(dlm.forward(x_probe).mean())
-        dlm.step_dynamics(dt)
-    return a
-
-
-def original_fft_slope(series) -> float:
-    """The original's slope: |FFT|² periodogram, positive frequencies f_k = k/N, a straight
-    line through log10 P vs log10 f over the positive-frequency entries 1..49 (k = 2..50)."""
-    series = numpy.asarray(series, dtype=float)
-    power = numpy.abs(numpy.fft.fft(series)) ** 2
-    freqs = numpy.fft.fftfreq(len(series))
-    pos = freqs > 0
-    f, P = freqs[pos][1:50], power[pos][1:50]
-    return float(numpy.polyfit(numpy.log10(f), numpy.log10(P + 1e-10), 1)[0])
-
-
-# ------------------------------------------------------------------ the original run, replayed
-DOC003_SIZES = (20, 64, 32, 5)
-DOC003_DLM = dict(temperature=0.5, dissipation_rate=0.02, energy_injection_rate=0.05)
-_DLM_DRAWS_PER_EPOCH = 3 * (20 * 64 + 64 * 32 + 32 * 5)   # 3 weight-shaped normals per layer per epoch
-
-
-def doc003_tasks():
-    """Document 003's two tasks exactly: ``torch.manual_seed(42)`` / ``(123)`` then its recipe,
-    replayed on :class:`~neurophys.learning.torch_stream.TorchCPUStream`. Returns ((X1, y1), (X2, y2))."""
-    from ..learning.tasks import gaussian_clusters
-    from ..learning.torch_stream import TorchCPUStream
-    out = []
-    for seed in (42, 123):
-        X, y = gaussian_clusters(300, 20, 5, rng=TorchCPUStream(seed))
-        out.append((B.asarray(X, dtype=B.float_dtype()), B.xp().asarray(y)))
-    return tuple(out)
-
-
-def forgetting_trial(seed: int, tasks=None, entropy_coupling: str = "detached", epochs: int = 50) -> dict:
-    """One paired trial: a DLM and a standard net initialised from the PyTorch stream of ``seed``
-    (as if ``torch.manual_seed(seed)`` preceded the original's experiment 2), trained on the same
-    two tasks; the DLM's thermal kicks continue on that stream. Returns both results."""
-    from ..learning.torch_stream import TorchCPUStream
-    tasks = doc003_tasks() if tasks is None else tasks
-    s = TorchCPUStream(seed)
-    dlm = DissipativeLearningMachine(DOC003_SIZES, **DOC003_DLM, entropy_coupling=entropy_coupling, rng=s)
-    std = standard_network(DOC003_SIZES, rng=s)
-    return {"dlm": two_task_forgetting(dlm, *tasks, epochs=epochs),
-            "std": two_task_forgetting(std, *tasks, epochs=epochs), "dlm_model": dlm}
-
-
-def training_activity(net, x, y, x_probe, n_steps: int, lr: float = 0.01):
-    """a(t) = mean output on a fixed probe, recorded after each of ``n_steps`` full-batch Adam steps
-    on (x, y) (the DLM also runs its weight dynamics). The probe forward of a DLM leaves its
-    currents alone but does draw fresh thermal weight noise. Returns a NumPy vector."""
-    from ..blocks import Adam, softmax_cross_entropy_grad
-    opt = Adam(lr=lr)
-    is_dlm = isinstance(net, DissipativeLearningMachine)
-    a = numpy.empty(int(n_steps))
-    for t in range(int(n_steps)):
-        z = net.forward(x)
-        net.backward(softmax_cross_entropy_grad(z, y))
-        opt.step(net.params, net.grads)
-        if is_dlm:
-            net.after_update()
-            a[t] = float(net.forward(x_probe, track_currents=False).mean())
-        else:
-            a[t] = float(net.forward(x_probe).mean())
-    return a
-
-
-def replay_original_main(entropy_coupling: str = "detached", n_spectrum: int = 500,
-                         exp1_seed: int = 67280421310721) -> dict:
-    """Document 003's ``main()`` re-run number for number on PyTorch's random stream.
-
-    The original draws everything from torch's global generator, so the run is
-    fixed: experiment 1 (a DLM and a standard net, 500 samples of seed-42 data,
-    100 full-batch epochs) → fresh nets for experiment 2 (initialised from the
-    stream as experiment 1 left it) → task data re-seeded 42 and 123 → 50 + 50
-    epochs → experiment 3 (the spectrum of experiment 1's DLM, 500 steps).
-    :class:`~neurophys.learning.torch_stream.TorchCPUStream` replays that stream.
-
-    One part is not fixed: experiment 1's two nets are built *before* the first
-    ``manual_seed``, from whatever seed PyTorch started with (a fresh process
-    draws it at random), and experiment 3 analyses that DLM. So experiments 1
-    and 3 differ from run to run of the original; ``exp1_seed`` picks one
-    (default: PyTorch's documented default seed). Experiment 2 — the forgetting
-    numbers — does not depend on it.
-
-    Returns the forgetting of both nets, their accuracies, experiment 1's final
-    accuracies, the probe series of experiment 3 and its slope computed as in the
-    original (:func:`original_fft_slope`).
-    """
-    from ..blocks import Adam
-    from ..learning.tasks import gaussian_clusters
-    from ..learning.torch_stream import TorchCPUStream
-
-    def data(n, seed):
-        s.manual_seed(seed)
-        X, y = gaussian_clusters(n, 20, 5, rng=s)
-        return B.asarray(X, dtype=B.float_dtype()), B.xp().asarray(y)
-
-    s = TorchCPUStream(int(exp1_seed) & 0xFFFFFFFF)
-    kw = dict(DOC003_DLM, entropy_coupling=entropy_coupling, rng=s)
-    dlm1 = DissipativeLearningMachine(DOC003_SIZES, **kw)              # experiment 1
-    std1 = standard_network(DOC003_SIZES, rng=s)
-    X, y = data(500, 42)
-    opt_d, opt_s = Adam(lr=0.01), Adam(lr=0.01)
-    log_d = train_full_batch(dlm1, X, y, 100, opt_d)
-    log_s = train_full_batch(std1, X, y, 100, opt_s)
-    exp1 = {"dlm_acc": log_d["acc"][-1], "std_acc": log_s["acc"][-1], "dlm_loss": log_d["loss"],
-            "std_loss": log_s["loss"]}
-    dlm2 = DissipativeLearningMachine(DOC003_SIZES, **kw)              # experiment 2
-    std2 = standard_network(DOC003_SIZES, rng=s)
-    t1, t2 = data(300, 42), data(300, 123)
-    d = two_task_forgetting(dlm2, t1, t2)
-    st = two_task_forgetting(std2, t1, t2)
-    x_probe = B.asarray(s.randn((1, 20)), dtype=B.float_dtype())    # experiment 3
-    series = free_run_activity(dlm1, x_probe, n_spectrum)
-    return {"dlm": d, "std": st, "exp1": exp1, "series": series, "fft_slope": original_fft_slope(series)}

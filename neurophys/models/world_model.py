@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy
 
 from .. import backend as B
+from .eqprop import EqPropNet
 
 
 def _as_batch(a, size: int, name: str):
@@ -280,7 +281,6 @@ def make_eqprop_world_model(obs_size: int, action_size: int, hidden=(64,), rng=N
     put an output's drive past 1 + β; such a unit sits on its wall in the free *and*
     the nudged phase, gets no EqProp signal, and never learns (we saw this on a few seeds).
     """
-    from .eqprop import EqPropNet
     sizes = [int(obs_size) + int(action_size), *[int(h) for h in hidden], int(obs_size)]
     net = EqPropNet(sizes, rng=rng, eps=eps, n_free=n_free, **net_kw)
     last = net.L - 1

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import numpy
 
+from ..learning.active_inference import running_mean
+
 
 def plot_prediction_errors(errors: dict, window: int = 100, title: str = "", ax=None):
     """Prequential squared error per step (running mean over ``window`` steps), log scale, one line per model."""
     import matplotlib.pyplot as plt
-    from ..learning.active_inference import running_mean
     fig, ax = (plt.subplots(figsize=(6.4, 3.8)) if ax is None else (ax.figure, ax))
     for name, err in errors.items():
         ax.plot(numpy.arange(1, len(err) + 1), running_mean(err, window), label=name, lw=1.5)
