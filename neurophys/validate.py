@@ -224,15 +224,16 @@ def diagnose_input(x, name: str = "the input", limit: float = 50.0) -> str:
     if x is None or not hasattr(x, "dtype") or getattr(x, "size", 0) == 0 or x.dtype.kind not in "fiu":
         return ""
     if not is_finite(x):
-        return f"{name} contains NaN or inf: clean it first. "
+        return f"{name[:1].upper() + name[1:]} contains NaN or inf: clean it first. "
     m = float(B.to_host(abs(x).max()))
     if m > limit:
         xp = B.get_array_module(x)
         pixels = m <= 255 and bool(xp.all(x == xp.round(x)))
         what = "raw 0–255 pixel values" if pixels else "values far outside the usual range"
         fix = "divide by 255" if pixels else "standardise it ((x − mean) / std)"
-        return (f"{name} is not normalised (max |x| = {m:g}: {what}); normalise the input ({fix}) "
+        text = (f"{name} is not normalised (max |x| = {m:g}: {what}); normalise the input ({fix}) "
                 "before changing the step size. ")
+        return text[:1].upper() + text[1:]
     return ""
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
+from .. import validate as V
+from .base import Module
 
 
 def uniform_fan_in(rng, shape, fan_in: int):
@@ -24,9 +26,11 @@ def uniform_fan_in(rng, shape, fan_in: int):
 
 
 def _check_nhwc(x, c_in, who):
+    x = V.as_float_array("x", x)
     if x.ndim != 4 or x.shape[-1] != c_in:
         raise ValueError(f"{who} expects images of shape (batch, H, W, {c_in}) (channels last), "
                          f"got {tuple(x.shape)}")
+    return x
 
 
 def im2col(x, kh: int, kw: int, pad: int):
@@ -61,7 +65,7 @@ def col2im(dcols, x_shape, kh: int, kw: int, pad: int):
     return dx_pad[:, pad:pad + H, pad:pad + W, :] if pad else dx_pad
 
 
-class Conv2D:
+class Conv2D(Module):
     """z = W ⋆ x + b  (cross-correlation, stride 1, zero padding ``pad``), channels last.
 
     ``forward`` caches the patches; ``backward`` takes ∂L/∂z and fills ``grads`` (and returns
@@ -96,7 +100,7 @@ class Conv2D:
         return W.transpose(2, 3, 1, 0).reshape(self.k * self.k * self.c_in, self.c_out)
 
     def forward(self, x):
-        _check_nhwc(x, self.c_in, "Conv2D")
+        x = _check_nhwc(x, self.c_in, "Conv2D")
         self._cols = None  # free the last batch's patches first: their memory is reused (2× faster here)
         cols = im2col(x, self.k, self.k, self.pad)
         self._cols, self._x_shape = cols, x.shape
@@ -125,7 +129,7 @@ class Conv2D:
         return dx_pad[:, pad:pad + H, pad:pad + W, :] if pad else dx_pad
 
 
-class MaxPool2D:
+class MaxPool2D(Module):
     """y[n, Y, X, c] = max over the k×k window {x[n, kY + i, kX + j, c]}  (stride k; a ragged edge
     is dropped, as in PyTorch).
 
@@ -141,6 +145,7 @@ class MaxPool2D:
         self._x = self._y = None
 
     def forward(self, x):
+        x = V.as_float_array("x", x)
         if x.ndim != 4:
             raise ValueError(f"MaxPool2D expects images of shape (batch, H, W, C), got {tuple(x.shape)}")
         k = self.k

@@ -22,14 +22,16 @@ Variants (same verbs ``forward`` / ``backward`` / ``params`` / ``grads``):
 from __future__ import annotations
 
 from .. import backend as B
+from .. import validate as V
 from ..blocks import Dense, get_activation
 from ..blocks.conv import Conv2D, MaxPool2D, uniform_fan_in
-from ..physics.gpe import GPELayer, document_params
+from ..blocks.base import Classifier, Module
+from ..physics.gpe import GPELayer, StabilityError, document_params
 
 PHYSICS = ("euler", "splitstep", "identity")
 
 
-class ReLU:
+class ReLU(Module):
     """y = max(x, 0);  ∂L/∂x = ∂L/∂y · [x > 0]."""
 
     def __init__(self):
@@ -37,6 +39,7 @@ class ReLU:
         self._act = get_activation("relu")
 
     def forward(self, x):
+        x = V.as_float_array("x", x)
         self._x = x
         return self._act.f(x)
 
@@ -44,13 +47,14 @@ class ReLU:
         return dy * self._act.df(self._x)
 
 
-class Reshape:
+class Reshape(Module):
     """A view of each example with another shape (flatten, or a vector into a field); backward undoes it."""
 
     def __init__(self, shape):
         self.shape, self.params, self.grads, self._in = tuple(shape), {}, {}, None
 
     def forward(self, x):
+        x = V.as_float_array("x", x)
         self._in = x.shape
         return x.reshape((x.shape[0],) + self.shape)
 
@@ -66,7 +70,7 @@ def torch_like_dense(n_in, n_out, rng):
     return layer
 
 
-class Sequential:
+class Sequential(Classifier):
     """Layers applied in order; ``params`` / ``grads`` are flat dicts named 'layer.param'.
 
     Large batches in ``forward`` (more than ``chunk``) are run in chunks to bound the
@@ -87,15 +91,17 @@ class Sequential:
     def grads(self):
         return {f"{name}.{k}": v for name, layer in self.layers for k, v in layer.grads.items()}
 
-    def n_params(self) -> int:
-        return int(sum(v.size for v in self.params.values()))
-
     def _forward(self, x):
         for _, layer in self.layers:
             x = layer.forward(x)
         return x
 
     def forward(self, x):
+        x = V.as_float_array("x", x)
+        with V.inner():  # x is checked once here; the layers skip the finiteness scan
+            return self._forward_chunks(x)
+
+    def _forward_chunks(self, x):
         if x.shape[0] > self.chunk:
             xp = B.get_array_module(x)
             out = xp.concatenate([self._forward(x[i:i + self.chunk]) for i in range(0, x.shape[0], self.chunk)])
@@ -121,6 +127,8 @@ class PhysNet(Sequential):
     Input: flat images (batch, 784) or (batch, 28, 28, 1). Output: logits (batch, 10).
     ``field`` is the last evolved field ψ (complex, (batch, 32, 32)) after a training-size forward.
     """
+
+    n_classes = 10
 
     def __init__(self, physics: str = "euler", n_steps: int = 5, dt: float = 0.01, a: float = 0.15,
                  b: float = 0.15, grid: int = 32, rng=None, check_stability: bool = True, **scheme_kw):
@@ -149,6 +157,7 @@ class PhysNet(Sequential):
         ])
 
     def forward(self, x):
+        x = V.as_float_array("x (images)", x)
         if x.ndim == 2:
             if x.shape[1] != 784:
                 raise ValueError(f"PhysNet expects MNIST images (batch, 784) or (batch, 28, 28, 1), "
@@ -156,7 +165,13 @@ class PhysNet(Sequential):
             x = x.reshape(x.shape[0], 28, 28, 1)
         elif x.ndim != 4 or x.shape[1:] != (28, 28, 1):
             raise ValueError(f"PhysNet expects MNIST images (batch, 784) or (batch, 28, 28, 1), got {tuple(x.shape)}")
-        return super().forward(x)
+        try:
+            return super().forward(x)
+        except (StabilityError, FloatingPointError) as e:
+            hint = V.diagnose_input(x, "the input images x")  # blame unnormalised pixels before dt
+            if hint:
+                raise V.NeurophysInputError(f"{hint}(The field block then failed: {e})") from e
+            raise
 
     @property
     def field(self):
@@ -191,6 +206,7 @@ class FieldOnlyNet(Sequential):
         rng = B.rng(0) if rng is None else rng
         p = document_params(a, b)
         self.physics, self.n_steps, self.grid = physics, int(n_steps), int(grid)
+        self.n_classes = int(n_classes)
         super().__init__([
             ("inject", torch_like_dense(n_in, 2 * grid * grid, rng)), ("to_field", Reshape((grid, grid, 2))),
             ("gpe", GPELayer(n_steps, dt, V=p["V"], g=p["g"], scheme=physics, readout="density",
