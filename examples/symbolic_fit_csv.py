@@ -94,6 +94,8 @@ def main(argv=None):
                                 expressions=a.term) if (a.degree or a.trig or a.term) else None
         opts = {} if a.engine == "sparse" else {"generations": a.generations, "islands": a.islands,
                                                "population": a.population}
+        if a.engine == "sparse" and a.operators == DEFAULT_OPERATORS:
+            operators = None               # the sparse engine's library: the terms alone
         front = S.discover(X, y, names, engine=a.engine, terms=terms, seed=a.seed, operators=operators,
                            intercept=not a.no_intercept, max_seconds=a.time_budget,
                            progress=False if a.no_progress else None, **opts)
@@ -101,7 +103,7 @@ def main(argv=None):
         raise SystemExit(f"error: {err}") from None
     if front.note:
         print(front.note)
-    print(f"{len(y)} samples of {a.target} over {', '.join(names)}; operators {', '.join(operators)}; "
+    print(f"{len(y)} samples of {a.target} over {', '.join(names)}; operators {', '.join(operators or ['none'])}; "
           f"{len(terms) if terms else 0} candidate terms; intercept {'off' if a.no_intercept else 'on'}")
     print(f"\nPareto front ({front.engine} engine, {front.seconds:.1f} s"
           f"{', ' + front.stopped if front.stopped else ''}):")
@@ -110,7 +112,7 @@ def main(argv=None):
     print(f"\npicked ({a.rule}): {a.target} = {best.expr}   (R² = {best.r2:.8f}, complexity {best.complexity})")
     print(f"SymPy:  {S.to_sympy(best.expr)}")
     print(f"LaTeX:  {S.to_latex(best.expr)}")
-    if a.csv is None and "cos" not in operators:
+    if a.csv is None and "cos" not in (operators or []) and "cos" not in a.trig:
         print("\nThe demonstration law is E = 0.5*omega^2 - 9.81*cos(theta): allow the cosine with\n"
               "  --operators add,sub,mul,div,square,sin,cos", file=sys.stderr)
     return front

@@ -83,7 +83,7 @@ def load_trajectories(path, id_column: str, time_column: str, state_columns, sor
     if bad_ids:
         raise ValueError(f"{path.name}: missing trajectory id in {_rows(bad_ids, row_of)}; every row needs an id")
 
-    order = list(dict.fromkeys(ids))                      # ids in order of first appearance
+    order = [str(k) for k in dict.fromkeys(ids.tolist())]  # ids in order of first appearance
     states, times, notes, short = [], [], [], []
     for key in order:
         rows = np.flatnonzero(ids == key)

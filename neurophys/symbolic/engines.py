@@ -96,9 +96,17 @@ def discover(X, y, names, engine: str = "builtin", terms=None, strict: bool = Fa
         engine = "builtin"
     if engine == "sparse":
         lib = list(terms) if terms is not None else polynomial_terms(names, 2)
-        if operators is not None:
-            lib += [Op(u, Var(n)) for u in unary for n in names]
+        skipped = []
+        if operators is not None:          # op(variable) terms, where they are finite on the data
+            for u in unary:
+                for j, n in enumerate(names):
+                    term = Op(u, Var(n))
+                    with np.errstate(all="ignore"):
+                        ok = np.all(np.isfinite(term.evaluate({n: X[:, j]})))
+                    (lib.append(term) if ok else skipped.append(str(term)))
         front = _sparse_front(X, y, names, lib, intercept=intercept, **options)
+        if skipped:
+            note = f"terms left out (not finite on the data): {', '.join(skipped)}"
     else:
         options.setdefault("binary_ops", binary)
         options.setdefault("unary_ops", unary)
