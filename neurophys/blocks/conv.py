@@ -12,17 +12,10 @@ reader can compare them one to one. Stride 1 only (all that document 000 needs).
 """
 from __future__ import annotations
 
-import math
-
 from .. import backend as B
 from .. import validate as V
 from .base import Module
-
-
-def uniform_fan_in(rng, shape, fan_in: int):
-    """U(−1/√fan_in, 1/√fan_in): PyTorch's default init of Conv2d and Linear weights and biases."""
-    bound = 1.0 / math.sqrt(fan_in)
-    return rng.uniform(-bound, bound, size=shape).astype(B.float_dtype())
+from .init import uniform_fan_in
 
 
 def _check_nhwc(x, c_in, who):

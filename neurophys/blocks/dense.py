@@ -1,11 +1,10 @@
 """The dense (fully connected) layer, forward and backward side by side."""
 from __future__ import annotations
 
-import math
-
 from .. import backend as B
 from .. import validate as V
 from .base import Module
+from .init import init_weights
 
 
 class Dense(Module):
@@ -45,21 +44,3 @@ class Dense(Module):
         self.grads["W"] = self._x.T @ dz
         self.grads["b"] = dz.sum(axis=0)
         return dz @ self.params["W"].T
-
-
-def init_weights(rng, n_in: int, n_out: int, init: str = "xavier", scale: float | None = None):
-    """Initial weights of shape (n_in, n_out).
-
-    - ``xavier``: U(−a, a), a = √(6 / (n_in + n_out))  (Glorot & Bengio 2010)
-    - ``he``: N(0, 2 / n_in)
-    - ``normal``: N(0, scale²)  (document 001 uses scale = 0.1)
-    """
-    dtype = B.float_dtype()
-    if init == "xavier":
-        a = math.sqrt(6.0 / (n_in + n_out))
-        return rng.uniform(-a, a, size=(n_in, n_out)).astype(dtype)
-    if init == "he":
-        return (rng.standard_normal((n_in, n_out)) * math.sqrt(2.0 / n_in)).astype(dtype)
-    if init == "normal":
-        return (rng.standard_normal((n_in, n_out)) * (0.1 if scale is None else scale)).astype(dtype)
-    raise ValueError(f"unknown init {init!r}; valid names are: xavier, he, normal")

@@ -18,17 +18,11 @@ reverse; ``tests/test_gru.py`` checks it against central differences.
 """
 from __future__ import annotations
 
-import math
-
 from .. import backend as B
 from .. import validate as V
+from .activations import sigmoid
 from .base import Module
-
-
-def _sigmoid(xp, a):
-    """σ(a) = 1 / (1 + e^{−a}), written to avoid overflow for large |a|."""
-    e = xp.exp(-xp.abs(a))
-    return xp.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+from .init import uniform_fan_in
 
 
 class GRU(Module):
@@ -45,13 +39,12 @@ class GRU(Module):
             raise ValueError(f"GRU needs n_in, n_hidden >= 1, got ({n_in}, {n_hidden})")
         self.n_in, self.n_hidden = int(n_in), int(n_hidden)
         rng = B.rng(0) if rng is None else rng
-        H, dtype = self.n_hidden, B.float_dtype()
-        a = 1.0 / math.sqrt(H)  # U(−1/√H, 1/√H), PyTorch's default for recurrent layers
-        self.params = {
-            "Wx": rng.uniform(-a, a, size=(self.n_in, 3 * H)).astype(dtype),
-            "Wh": rng.uniform(-a, a, size=(H, 3 * H)).astype(dtype),
-            "b": rng.uniform(-a, a, size=(3 * H,)).astype(dtype),
-            "c": rng.uniform(-a, a, size=(H,)).astype(dtype),
+        H = self.n_hidden
+        self.params = {  # U(−1/√H, 1/√H), PyTorch's default for recurrent layers
+            "Wx": uniform_fan_in(rng, (self.n_in, 3 * H), H),
+            "Wh": uniform_fan_in(rng, (H, 3 * H), H),
+            "b": uniform_fan_in(rng, (3 * H,), H),
+            "c": uniform_fan_in(rng, (H,), H),
         }
         self.grads = {k: None for k in self.params}
         self.dh0 = None
@@ -64,8 +57,8 @@ class GRU(Module):
         Wx, Wh, b, c = (self.params[k] for k in ("Wx", "Wh", "b", "c"))
         ax = x @ Wx + b
         ah = h @ Wh[:, :2 * H]
-        r = _sigmoid(xp, ax[:, :H] + ah[:, :H])
-        u = _sigmoid(xp, ax[:, H:2 * H] + ah[:, H:])
+        r = sigmoid(ax[:, :H] + ah[:, :H])
+        u = sigmoid(ax[:, H:2 * H] + ah[:, H:])
         n = xp.tanh(ax[:, 2 * H:] + r * (h @ Wh[:, 2 * H:] + c))
         return (1 - u) * n + u * h
 
@@ -89,8 +82,8 @@ class GRU(Module):
         for t in range(T):
             Hprev[:, t] = h
             ah = h @ Wh
-            r = _sigmoid(xp, AX[:, t, :H] + ah[:, :H])
-            u = _sigmoid(xp, AX[:, t, H:2 * H] + ah[:, H:2 * H])
+            r = sigmoid(AX[:, t, :H] + ah[:, :H])
+            u = sigmoid(AX[:, t, H:2 * H] + ah[:, H:2 * H])
             hn = ah[:, 2 * H:] + c
             n = xp.tanh(AX[:, t, 2 * H:] + r * hn)
             h = (1 - u) * n + u * h

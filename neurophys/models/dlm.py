@@ -55,13 +55,8 @@ from .. import backend as B
 from .. import validate as V
 from ..blocks import get_activation, softmax_cross_entropy
 from ..blocks.base import Classifier
+from ..blocks.init import normal_out_in
 from .mlp import MLP
-
-
-def _normal_out_in(rng, n_in: int, n_out: int):
-    """N(0, 1) of shape (n_in, n_out), drawn in PyTorch's (n_out, n_in) order and transposed,
-    so that a :class:`~neurophys.learning.torch_stream.TorchCPUStream` replays the original."""
-    return B.asarray(rng.standard_normal((n_out, n_in)), dtype=B.float_dtype()).T.copy()
 
 
 @dataclass
@@ -113,7 +108,7 @@ class DissipativeLearningMachine(Classifier):
         self.params, self.grads, self.velocity = {}, {}, {}
         self.c_in, self.c_out = [], []
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            self.params[f"W{i}"] = _normal_out_in(self.rng, a, b) * init_std
+            self.params[f"W{i}"] = normal_out_in(self.rng, a, b) * init_std
             self.params[f"b{i}"] = B.zeros((b,))
             self.velocity[f"W{i}"] = B.zeros((a, b))
             self.c_in.append(B.zeros((a,)))
@@ -127,7 +122,7 @@ class DissipativeLearningMachine(Classifier):
     def effective_weight(self, i: int):
         """Wˡ_eff = Wˡ + κ vˡ + √T σ_w ξ  (a fresh thermal sample ξ each call)."""
         W = self.params[f"W{i}"]
-        noise = _normal_out_in(self.rng, *W.shape) * (math.sqrt(self.T) * self.sigma_w)
+        noise = normal_out_in(self.rng, *W.shape) * (math.sqrt(self.T) * self.sigma_w)
         return W + self.kappa * self.velocity[f"W{i}"] + noise
 
     def currents(self):
@@ -208,7 +203,7 @@ class DissipativeLearningMachine(Classifier):
         total_D = 0.0
         for i in range(self.n_layers):
             v = self.velocity[f"W{i}"]
-            u = _normal_out_in(self.rng, *v.shape)                                 # energy injection
+            u = normal_out_in(self.rng, *v.shape)                                 # energy injection
             v += u / (xp.linalg.norm(u) + 1e-8) * math.sqrt(self.eps_inj * dt)
             D = self.gamma * float((v * v).sum())                                  # dissipation
             v *= (1 - self.gamma)
@@ -216,7 +211,7 @@ class DissipativeLearningMachine(Classifier):
             g = self.grads.get(f"W{i}")
             if g is not None:                                                      # −∇L
                 v -= g * dt
-            v += _normal_out_in(self.rng, *v.shape) * math.sqrt(2 * self.T * dt)  # η(T)
+            v += normal_out_in(self.rng, *v.shape) * math.sqrt(2 * self.T * dt)  # η(T)
             drive = xp.outer(self.c_in[i], self.c_out[i])                          # J(θ)
             v += drive / (xp.linalg.norm(drive) + 1e-8) * (self.kappa * dt)
         V.check_finite("the DLM weight velocity", total_D, where=f"dynamics step {len(self.history['energy'])}",
@@ -246,7 +241,7 @@ def standard_network(sizes, rng=None, activation: str = "gelu_erf", init_std: fl
     net = MLP(sizes, activation=get_activation(activation), rng=B.rng(0))   # its own init is overwritten
     for i, (a, b) in enumerate(zip(net.sizes[:-1], net.sizes[1:])):
         if init_std is not None:
-            net.params[f"W{i}"][...] = _normal_out_in(rng, a, b) * init_std
+            net.params[f"W{i}"][...] = normal_out_in(rng, a, b) * init_std
             net.params[f"b{i}"][...] = 0
             continue
         bound = 1.0 / math.sqrt(a)

@@ -48,7 +48,7 @@ from .. import backend as B
 from .. import validate as V
 from ..blocks import SGD, get_activation
 from ..blocks.base import Module
-from ..blocks.dense import init_weights
+from ..blocks.init import init_weights
 
 ENERGIES = ("scellier", "raw")
 NUDGINGS = ("symmetric", "one-sided", "random-sign")

@@ -36,6 +36,7 @@ from .. import validate as V
 from ..blocks import Adam
 from ..blocks.base import Module
 from ..blocks.gru import GRU
+from ..blocks.init import init_weights
 from .mlp import MLP
 
 ENERGY_LOSSES = ("var", "diff")
@@ -70,9 +71,8 @@ class GRUEnergyEncoder(Module):
         self.n_state, self.seq_len, self.latent_dim = int(n_state), int(seq_len), int(latent_dim)
         self.lambda_e, self.lambda_r, self.energy_loss = float(lambda_e), float(lambda_r), energy_loss
         self.gru = GRU(self.n_state, int(n_hidden), rng=rng)
-        a = math.sqrt(6.0 / (n_hidden + latent_dim))
         self.params = {f"gru.{k}": v for k, v in self.gru.params.items()}
-        self.params["Wz"] = rng.uniform(-a, a, size=(int(n_hidden), self.latent_dim)).astype(B.float_dtype())
+        self.params["Wz"] = init_weights(rng, int(n_hidden), self.latent_dim, "xavier")
         self.params["bz"] = B.zeros((self.latent_dim,))
         self.decoder = MLP([self.latent_dim, int(decoder_hidden), self.seq_len * self.n_state], "tanh", rng=rng)
         self.head = MLP([self.latent_dim, int(energy_hidden), 1], "tanh", rng=rng)

@@ -24,7 +24,8 @@ from __future__ import annotations
 from .. import backend as B
 from .. import validate as V
 from ..blocks import Dense, get_activation
-from ..blocks.conv import Conv2D, MaxPool2D, uniform_fan_in
+from ..blocks.conv import Conv2D, MaxPool2D
+from ..blocks.init import uniform_fan_in
 from ..blocks.base import Classifier, Module
 from ..physics.gpe import GPELayer, StabilityError, document_params
 
