@@ -28,7 +28,7 @@ import numpy
 from . import backend as B
 
 __all__ = ["NeurophysInputError", "DivergenceError", "as_float_array", "positive_real", "labels",
-           "check_finite", "is_finite", "inner", "check_params", "diagnose_input", "positive_int", "describe"]
+           "check_finite", "is_finite", "inner", "check_params", "diagnose_input", "positive_int", "describe", "seed"]
 
 
 class NeurophysInputError(ValueError):
@@ -78,14 +78,16 @@ def _as_array(name, x):
     return a
 
 
-def as_float_array(name: str, x, ndim=None, allow_empty: bool = False, finite: bool = True, shape=None):
+def as_float_array(name: str, x, ndim=None, allow_empty: bool = False, finite: bool = True, shape=None,
+                   dtype=None):
     """``x`` as a real floating array of the active backend, checked.
 
     name: the argument's name, used in messages. ndim: an int or a tuple of allowed ranks.
     shape: a tuple with None (or a name such as "T") for any size, e.g. (None, 784); the
       first None reads "batch" in messages.
     allow_empty: accept arrays with no entries (a batch of 0); refused by default.
-    finite: refuse NaN and inf.
+    finite: refuse NaN and inf. dtype: what integer, bool and list input becomes (default:
+      ``backend.float_dtype()``; float64 for physics that needs it).
     Floating input is returned unchanged (same dtype, no copy); integer and bool input
     becomes the default float dtype; complex, object and string arrays are refused.
     """
@@ -100,7 +102,7 @@ def as_float_array(name: str, x, ndim=None, allow_empty: bool = False, finite: b
             f"{name} must be an array of real numbers, got {describe(a)} (dtype kind {kind!r}); "
             "convert it with numpy.asarray(x, dtype=numpy.float32)")
     if kind != "f" or not hasattr(x, "dtype"):
-        a = B.asarray(a)  # integers, bools and lists of numbers: the default float dtype
+        a = B.asarray(a, dtype=dtype)  # integers, bools and lists of numbers: the default float dtype
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if a.ndim not in allowed:
@@ -213,6 +215,16 @@ def positive_int(name: str, v, minimum: int = 1) -> int:
     if i < minimum:
         raise NeurophysInputError(f"{name} must be an integer >= {minimum}, got {i}")
     return i
+
+
+def seed(name: str, v):
+    """A seed for ``numpy.random.default_rng``: None or an integer >= 0 (bool refused)."""
+    if v is None:
+        return None
+    if _is_bool(v) or not isinstance(v, numbers.Integral) or int(v) < 0:
+        raise NeurophysInputError(f"{name} must be a non-negative integer (NumPy's generators need one), "
+                                  f"got {v!r}; e.g. {name}=0")
+    return int(v)
 
 
 # ------------------------------------------------------------------ divergence

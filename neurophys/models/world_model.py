@@ -22,12 +22,15 @@ from __future__ import annotations
 import numpy
 
 from .. import backend as B
+from .. import validate as V
+from ..blocks.base import Module
 from .eqprop import EqPropNet
 
 
 def _as_batch(a, size: int, name: str):
-    """(size,) or (N, size) -> (N, size) float64 host array, or a ValueError."""
-    a = numpy.asarray(B.to_host(a), dtype=numpy.float64)
+    """(size,) or (N, size) -> (N, size) float64 host array, or a NeurophysInputError
+    (complex, object, empty or non-finite input is refused)."""
+    a = numpy.asarray(B.to_host(V.as_float_array(name, a, dtype=numpy.float64)), dtype=numpy.float64)
     if a.ndim == 1:
         a = a[None, :]
     if a.ndim != 2 or a.shape[1] != size:
@@ -35,8 +38,20 @@ def _as_batch(a, size: int, name: str):
     return a
 
 
-class WorldModel:
-    """Shared edge checks; subclasses implement ``predict_delta`` and ``fit_delta``."""
+class WorldModel(Module):
+    """Shared edge checks; subclasses implement ``predict_delta`` and ``fit_delta``.
+
+    The protocol's verbs with x = (s, u): ``predict(s, u)`` and ``learn(s, u, s_next)``
+    (one online step, test-then-train); ``params`` are the fitted arrays (no ``grads``:
+    nothing here is trained by an outside optimizer)."""
+
+    @property
+    def params(self) -> dict:
+        return {}
+
+    @property
+    def grads(self) -> dict:
+        return {}
 
     name = "model"
 
@@ -72,6 +87,8 @@ class WorldModel:
         s_next = _as_batch(s_next, self.obs_size, "next observation s'")
         delta = s_next - s
         err = float(numpy.mean((delta - self.predict_delta(s, u)) ** 2))
+        V.check_finite(f"the {self.name} model's prediction error", err, where=f"update {self.n_updates}",
+                       fix="lower its learning rate (or raise ridge / forgetting for the linear model)")
         self.fit_delta(s, u, delta)
         self.n_updates += 1
         return err
@@ -118,6 +135,10 @@ class LinearModel(WorldModel):
         self.W = numpy.zeros((m, self.obs_size))
         self.P = numpy.eye(m) / ridge
         self.lam = float(forgetting)
+
+    @property
+    def params(self) -> dict:
+        return {"W": self.W}
 
     def features(self, s, u):
         return numpy.concatenate([s, u, numpy.ones((s.shape[0], 1))], axis=1)
@@ -262,8 +283,14 @@ class EqPropWorldModel(WorldModel):
         else:  # while measuring the scales, predict the average change seen so far
             err = float(numpy.mean((delta - self.d_scaler.mean) ** 2))
             self.fit_delta(s, u, delta)
+        V.check_finite("the EqProp world model's prediction error", err, where=f"update {self.n_updates}",
+                       fix="lower the network's learning rate lr")
         self.n_updates += 1
         return err
+
+    @property
+    def params(self) -> dict:
+        return {f"net.{k}": v for k, v in self.net.params.items()}
 
 
 def make_eqprop_world_model(obs_size: int, action_size: int, hidden=(64,), rng=None, z_max: float = 2.0,

@@ -52,6 +52,7 @@ import math
 import numpy as np
 
 from .. import backend as B
+from .. import validate as V
 
 SYSTEMS = ("projectile", "spring", "orbit")
 INTEGRATORS = ("rk45", "verlet")
@@ -70,6 +71,7 @@ DEFAULT_T_MAX = {"projectile": 2.0, "spring": 10.0, "orbit": 10.0}
 DEFAULT_N_STEPS = 100
 DEFAULT_DT = {"projectile": 0.01, "spring": 0.005, "orbit": 0.001}
 RK45_RTOL, RK45_ATOL = 1e-9, 1e-12
+RK45_MAX_NFEV = 2_000_000  # force-law evaluations per trajectory before RK45 is stopped (no call spins for ever)
 
 
 # ------------------------------------------------------------------ validation
@@ -104,10 +106,28 @@ def check_states(system: str, states, name: str = "states"):
     shape = tuple(getattr(states, "shape", ()))
     d = state_dim(system)
     if len(shape) == 0 or shape[-1] != d:
-        raise ValueError(f"{name} for {system!r} must end in {d} state variables "
-                         f"{list(STATE_NAMES[system])}, got shape {shape}")
-    B.check_finite(name, states)
+        raise V.NeurophysInputError(f"{name} for {system!r} must end in {d} state variables "
+                                    f"{list(STATE_NAMES[system])}, got shape {shape}")
+    V.check_input_finite(name, states)
     return states
+
+
+def check_start(system: str, y0, name: str = "initial_states", **params):
+    """Refuse initial states no solver can start from: an orbit at r = 0 (the force GM/r² is
+    infinite there). Called before integrating, so that no step size is blamed for it."""
+    if system != "orbit":
+        return y0
+    GM = params_for(system, **params)["GM"]
+    r = np.hypot(y0[:, 0], y0[:, 1])
+    with np.errstate(divide="ignore", over="ignore"):
+        singular = ~np.isfinite(GM / (r * r))
+    if singular.any():
+        i = int(np.flatnonzero(singular)[0])
+        raise V.NeurophysInputError(
+            f"{name}[{i}] = {y0[i].tolist()} starts the orbit at r = {r[i]:g}, the centre, where the force "
+            "GM/r² is infinite: no integrator can start there. Move the start away from (0, 0), "
+            "e.g. initial_states=[[1, 0, 0, 1]] (a circular orbit for GM = 1)")
+    return y0
 
 
 # ------------------------------------------------------------------ physics
@@ -205,7 +225,7 @@ def initial_conditions(system: str, n_trajectories: int, seed: int = 0, **params
     n = int(n_trajectories)
     if n < 1:
         raise ValueError(f"n_trajectories must be >= 1, got {n_trajectories}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(V.seed("seed", seed))
     if system == "projectile":
         y0 = rng.uniform(0.0, 5.0, n)
         v0 = rng.uniform(5.0, 20.0, n)
@@ -276,12 +296,14 @@ def _verlet(system, y0, t, dt, **params):
             a = _acceleration(system, q, p)
             v = v_half + 0.5 * h * a
         out[:, i, :n_pos], out[:, i, n_pos:] = q, v
-    if not np.all(np.isfinite(out)):
-        raise ValueError(f"Verlet integration of {system!r} produced NaN/inf; lower dt (was {dt})")
+    if not V.is_finite(out):
+        raise V.DivergenceError(f"Verlet integration of {system!r} produced NaN/inf; lower dt (was {dt})"
+                                + (" or start further from the centre (a close pass of r = 0)"
+                                   if system == "orbit" else ""))
     return out
 
 
-def _fast_rhs(system, p):
+def _fast_rhs(system, p, max_nfev: int = RK45_MAX_NFEV):
     """ds/dt for one state vector, the same law as :func:`derivatives` without its checks
     (solve_ivp calls it thousands of times per trajectory)."""
     if system == "projectile":
@@ -291,29 +313,51 @@ def _fast_rhs(system, p):
         w2 = p["k"] / p["m"]
         return lambda _t, s: np.array([s[1], -w2 * s[0]])
     GM = p["GM"]
+    budget = [max_nfev]
 
     def rhs(_t, s):
+        budget[0] -= 1  # the orbit's adaptive steps shrink without bound near r = 0: stop instead
+        if budget[0] < 0:
+            raise _TooManySteps(_t)
         x, y = s[0], s[1]
         c = -GM / (x * x + y * y) ** 1.5
         return np.array([s[2], s[3], c * x, c * y])
     return rhs
 
 
-def _rk45(system, y0, t, rtol, atol, on_failure="raise", **params):
+class _TooManySteps(Exception):
+    """Raised inside RK45's right-hand side when a trajectory uses up its evaluation budget."""
+
+
+def _rk45(system, y0, t, rtol, atol, on_failure="raise", max_nfev: int = RK45_MAX_NFEV, **params):
     """solve_ivp(RK45) per trajectory; returns states, total RHS evaluations, failed trajectory indices."""
     from scipy.integrate import solve_ivp
 
     p = params_for(system, **params)
-    rhs = _fast_rhs(system, p)
 
     out = np.full((y0.shape[0], len(t), y0.shape[1]), np.nan)
     nfev, failed = 0, []
     for i, s0 in enumerate(y0):
-        sol = solve_ivp(rhs, (t[0], t[-1]), s0, method="RK45", t_eval=t, rtol=rtol, atol=atol)
+        rhs = _fast_rhs(system, p, max_nfev)  # a fresh evaluation budget per trajectory
+        try:
+            sol = solve_ivp(rhs, (t[0], t[-1]), s0, method="RK45", t_eval=t, rtol=rtol, atol=atol)
+        except _TooManySteps as stop:
+            msg = (f"RK45 used {max_nfev} force evaluations on trajectory {i} of {system!r} and stopped at "
+                   f"t = {float(stop.args[0]):.4g} < t_max: its steps shrink without end (a pass through "
+                   "r ≈ 0?); start it further from the centre, loosen rtol/atol, or pass on_failure='nan'")
+            if on_failure == "raise":
+                raise V.DivergenceError(msg) from None
+            failed.append(i)
+            nfev += max_nfev
+            continue
         if not sol.success:
             if on_failure == "raise":
+                near = ""
+                if system == "orbit":
+                    r_min = float(np.hypot(sol.y[0], sol.y[1]).min()) if sol.y.size else float(np.hypot(*s0[:2]))
+                    near = f"; the orbit came within r = {r_min:.3g} of the centre, where GM/r² blows up: start further out"
                 raise ValueError(f"RK45 failed on trajectory {i} of {system!r} at t = {sol.t[-1]:.4g}: "
-                                 f"{sol.message} (tighten rtol/atol, or pass on_failure='nan')")
+                                 f"{sol.message}{near} (or tighten rtol/atol, or pass on_failure='nan')")
             failed.append(i)
         out[i, :sol.y.shape[1]] = sol.y.T
         nfev += sol.nfev
@@ -356,17 +400,15 @@ def simulate(system: str, n_trajectories: int = 100, t_max: float | None = None,
     if initial_states is None:
         y0 = initial_conditions(system, n_trajectories, seed=seed, **p)
     else:
-        y0 = np.asarray(B.to_host(initial_states), dtype=np.float64)
+        y0 = V.as_float_array("initial_states", initial_states, ndim=(1, 2), dtype=np.float64)
+        y0 = np.asarray(B.to_host(y0), dtype=np.float64)
         if y0.ndim == 1:
             y0 = y0[None, :]
         check_states(system, y0, "initial_states")
-        if y0.ndim != 2:
-            raise ValueError(f"initial_states must have shape (n, {state_dim(system)}), got {y0.shape}")
+    check_start(system, y0, **p)
     t = np.linspace(0.0, t_max, n_steps)
     if integrator == "verlet":
-        dt = DEFAULT_DT[system] if dt is None else float(dt)
-        if not math.isfinite(dt) or dt <= 0:
-            raise ValueError(f"dt must be a positive number of seconds, got {dt}")
+        dt = DEFAULT_DT[system] if dt is None else V.positive_real("dt (seconds)", dt)
         states = _verlet(system, y0, t, dt, **p)
         n_sub = np.ceil(np.diff(t) / dt - 1e-9).clip(min=1).sum()
         info = {"integrator": "verlet", "dt": dt, "nfev": int((n_sub + 1) * y0.shape[0])}
