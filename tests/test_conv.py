@@ -87,3 +87,17 @@ def test_bad_inputs_are_refused():
         Conv2D(0, 4)
     with pytest.raises(RuntimeError, match="before forward"):
         Conv2D(1, 2).backward(numpy.zeros((1, 2, 2, 2)))
+
+
+def test_maxpool_fast_path_matches_the_masked_rule_with_ties():
+    """2×2 on even sizes takes the reshape path; with many ties (small integers) it must give
+    exactly what the general masked rule gives (the first maximum in reading order)."""
+    rng = numpy.random.default_rng(3)
+    wide = rng.integers(0, 3, size=(3, 6, 8, 8)).astype(numpy.float32)
+    x_fast, x_slow = numpy.ascontiguousarray(wide[..., ::2]), wide[..., ::2]   # same values, strided
+    assert not x_slow.flags.c_contiguous
+    dy = rng.standard_normal((3, 3, 4, 4)).astype(numpy.float32)
+    fast, slow = MaxPool2D(2), MaxPool2D(2)
+    assert numpy.array_equal(fast.forward(x_fast), slow.forward(x_slow))
+    assert fast._h is not None and slow._h is None
+    assert numpy.array_equal(fast.backward(dy), slow.backward(dy))

@@ -135,7 +135,7 @@ class MaxPool2D(Module):
             raise ValueError(f"MaxPool2D needs k >= 1, got {k}")
         self.k = int(k)
         self.params, self.grads = {}, {}
-        self._x = self._y = None
+        self._x = self._h = self._y = None
 
     def forward(self, x):
         x = V.as_float_array("x", x)
@@ -146,13 +146,22 @@ class MaxPool2D(Module):
         Ho, Wo = H // k, W // k
         if Ho < 1 or Wo < 1:
             raise ValueError(f"MaxPool2D with k={k} needs images of at least {k}×{k}, got {H}×{W}")
-        # the k² strided views x[:, i::k, j::k] hold the window entries; y is their maximum
         xp = B.get_array_module(x)
+        if k == 2 and H % 2 == 0 and W % 2 == 0 and x.flags.c_contiguous:
+            # 2×2 on even sizes: the maximum of each row pair (left, right) first, h[n, Y', X, c],
+            # then of each column pair (top, bottom): two passes over contiguous runs, no masks kept
+            x5 = x.reshape(N, H, Wo, 2, C)
+            h = xp.maximum(x5[:, :, :, 0], x5[:, :, :, 1])                 # (N, H, Wo, C)
+            h4 = h.reshape(N, Ho, 2, Wo, C)
+            y = xp.maximum(h4[:, :, 0], h4[:, :, 1])                        # (N, Ho, Wo, C)
+            self._x, self._h, self._y = x, h, y
+            return y
+        # the k² strided views x[:, i::k, j::k] hold the window entries; y is their maximum
         views = [x[:, i:Ho * k:k, j:Wo * k:k, :] for i in range(k) for j in range(k)]
         y = views[0].copy()
         for v in views[1:]:
             xp.maximum(y, v, out=y)
-        self._x, self._y = x, y
+        self._x, self._h, self._y = x, None, y
         return y
 
     def backward(self, dy):
@@ -160,6 +169,23 @@ class MaxPool2D(Module):
             raise RuntimeError("MaxPool2D.backward called before forward")
         xp = B.get_array_module(dy)
         k, x, y = self.k, self._x, self._y
+        if self._h is not None:
+            # the first maximum in reading order: the top row wins when max(top) >= max(bottom),
+            # and within that row the left entry wins when left >= right.  g·[win] and g − g·[win]
+            # are exactly g or 0, so this is the masked rule below with two comparisons per window
+            N, H, W, C = x.shape
+            Ho, Wo = H // 2, W // 2
+            h4 = self._h.reshape(N, Ho, 2, Wo, C)
+            gh = xp.empty(self._h.shape, dtype=dy.dtype)
+            gh4 = gh.reshape(N, Ho, 2, Wo, C)
+            xp.multiply(dy, h4[:, :, 0] >= h4[:, :, 1], out=gh4[:, :, 0])
+            xp.subtract(dy, gh4[:, :, 0], out=gh4[:, :, 1])
+            x5 = x.reshape(N, H, Wo, 2, C)
+            dx = xp.empty(x.shape, dtype=dy.dtype)
+            dx5 = dx.reshape(N, H, Wo, 2, C)
+            xp.multiply(gh, x5[:, :, :, 0] >= x5[:, :, :, 1], out=dx5[:, :, :, 0])
+            xp.subtract(gh, dx5[:, :, :, 0], out=dx5[:, :, :, 1])
+            return dx
         Ho, Wo = dy.shape[1:3]
         dx = xp.zeros(x.shape, dtype=dy.dtype)
         free = xp.ones(y.shape, dtype=bool)   # the windows whose gradient has not been given yet
