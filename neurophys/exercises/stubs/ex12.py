@@ -1,0 +1,32 @@
+"""Lesson 12 — Discovering conservation laws: exercises.
+
+Fill in each function, then check your work with ``python -m neurophys check 12``.
+"""
+import numpy as np
+import scipy.linalg
+
+
+def along_and_between(Theta, t):
+    """The two quadratic forms of the conserved-quantity search, for library terms θ_j(s(t)):
+
+        Θ̇  = dΘ/dt along each trajectory (central differences: numpy.gradient(..., t, axis=1,
+             edge_order=2)), stacked over trajectories and times into (n·T, m)
+        A  = Θ̇ᵀ Θ̇ / (n·T)                         how fast each combination changes ALONG trajectories
+        B  = covariance of the per-trajectory means of Θ (numpy.cov, ddof = 1)
+                                                   how much it differs BETWEEN trajectories
+
+    Theta: (n_trajectories, T, m) the terms evaluated on the trajectories; t: (T,) times.
+    Return (A, B), both (m, m).
+    """
+    raise NotImplementedError('hint: dTheta = numpy.gradient(Theta, t, axis=1, edge_order=2).reshape(-1, m); means = Theta.mean(axis=1)')
+
+
+def conserved_direction(A, B):
+    """The most conserved combination Q = Σ_j c_j θ_j: slow along trajectories, spread between them.
+
+        maximise  μ = cᵀ B c / cᵀ A c     ⇔   the generalised eigenproblem  B c = μ A c
+
+    Take the eigenvector of the LARGEST μ. A, B: symmetric (m, m), A positive definite.
+    Return (mu, c) with c scaled to unit length (‖c‖ = 1).
+    """
+    raise NotImplementedError('hint: scipy.linalg.eigh(B, A) solves B c = μ A c with μ ascending')
