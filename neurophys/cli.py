@@ -33,6 +33,8 @@ SUBCOMMANDS = {
     "notebook": ("neurophys.notebooks", "write lessons as Jupyter notebooks (and execute them)"),
     # other engineers: one line each, e.g.
     # "exercises": ("neurophys.exercises.cli", "list, start and check the lessons' exercises"),
+    "exercises": ("neurophys.exercises.cli_handout", "hand out a lesson's coding exercises (stubs to fill in)"),
+    "check": ("neurophys.exercises.cli_check", "check your exercises: PASS / FAIL with a hint / NOT STARTED"),
     "site": ("neurophys.site.cli", "build the offline course site (HTML, opens without a network)"),
 }
 
