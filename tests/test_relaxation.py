@@ -10,6 +10,7 @@ from neurophys.blocks import SGD
 from neurophys.data.toy import xor
 from neurophys.learning.relaxation import relax, relax_with_requench, separates
 from neurophys.models.mlp import MLP
+from neurophys.validate import DivergenceError
 
 
 def test_relaxation_lowers_the_energy_and_learns_xor():
@@ -59,7 +60,7 @@ def test_separates_needs_the_margin():
 def test_diverging_relaxation_names_the_step_size():
     x, t = xor()
     net = MLP([2, 3, 1], "relu", "identity", rng=B.rng(0), init="normal", init_scale=3.0)
-    with pytest.raises(ValueError, match="lower the learning rate"):
+    with pytest.raises(DivergenceError, match="lower the learning rate"):
         relax(net, x, t, SGD(lr=50.0, momentum=0.9), 200)
 
 

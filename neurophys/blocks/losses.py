@@ -10,7 +10,7 @@ from ..backend import get_array_module
 
 
 def _check_same_shape(y, t):
-    y = V.as_float_array("y (the prediction)", y)
+    y = V.as_float_array("y (the prediction)", y, finite=False)  # NaN from a diverged model: the loop reports it
     t = V.as_float_array("t (the target)", t)
     if y.shape != t.shape:
         raise V.NeurophysInputError(f"prediction shape {tuple(y.shape)} and target shape {tuple(t.shape)} differ")
@@ -51,7 +51,7 @@ def one_hot(labels, n_classes: int, dtype=None):
 
 
 def _check_labels(z, labels):
-    z = V.as_float_array("z (the logits)", z, ndim=2)
+    z = V.as_float_array("z (the logits)", z, ndim=2, finite=False)
     return z, V.labels("labels", labels, z.shape[1], n=z.shape[0])
 
 

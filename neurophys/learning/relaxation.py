@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy
 
 from .. import backend as B
+from .. import validate as V
 from ..blocks import squared_error, squared_error_grad
 from ..data.mnist import minibatches
 
@@ -25,7 +26,7 @@ def relax(net, x, t, optimizer, epochs: int, batch_size: int | None = None, rng=
     Returns ``(energies, snapshots)``: E over the whole set after every epoch
     (index 0 is before training), and ``snapshot(net)`` taken every
     ``snapshot_every`` epochs (and at epoch 0) if a callback is given.
-    A run whose energy becomes NaN or inf stops with a ValueError that names the step size.
+    A run whose energy becomes NaN or inf stops with a DivergenceError that names the step size.
     """
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
@@ -39,9 +40,8 @@ def relax(net, x, t, optimizer, epochs: int, batch_size: int | None = None, rng=
             net.backward(squared_error_grad(y, tb))
             optimizer.step(net.params, net.grads)
         energies.append(squared_error(net.forward(x), t))
-        if not numpy.isfinite(energies[-1]):
-            raise ValueError(f"the energy diverged at epoch {epoch}; lower the learning rate "
-                             f"(lr={getattr(optimizer, 'lr', '?')})")
+        V.check_finite("the energy E", energies[-1], where=f"epoch {epoch}", x=x,
+                       fix=f"lower the learning rate (lr={getattr(optimizer, 'lr', '?')})")
         if snapshot and snapshot_every and epoch % snapshot_every == 0:
             snapshots.append(snapshot(net))
     return numpy.array(energies), snapshots
