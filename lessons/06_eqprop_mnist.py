@@ -34,7 +34,7 @@ import numpy
 
 from neurophys import backend as B
 from neurophys import course
-from neurophys.data import load_mnist
+from neurophys.data import load_mnist, shift_images
 from neurophys.models.eqprop import EqPropNet
 from neurophys.plots.eqprop import plot_learning_curves, plot_relaxation
 
@@ -81,26 +81,9 @@ n_eval = min(10000, len(x_train))  # training accuracy on a fixed 10k subset (ch
 # footnote: the *need* for a regulariser was seen in an earlier full-tier run without shifts,
 # whose test accuracy, read after the fact, stayed just under 98 %.) The lesson
 # then trains that setting, as stated, on all 60 000 images and tests once on the 10 000.
+# The shifts are `neurophys.data.shift_images` (pad by the shift, crop a window moved by (dy, dx)).
 
 # %%
-def shift_images(x, max_shift, rng):
-    """Each 28×28 image moved by its own random (dy, dx), |dy|, |dx| ≤ max_shift, zeros fill in.
-
-    Pad by max_shift on every side, then crop the 28×28 window offset by (dy, dx).
-    """
-    if max_shift == 0:
-        return x
-    xp, k, n = B.get_array_module(x), int(max_shift), x.shape[0]
-    padded = xp.pad(x.reshape(n, 28, 28), ((0, 0), (k, k), (k, k)))
-    dy, dx = rng.integers(-k, k + 1, n), rng.integers(-k, k + 1, n)
-    out = xp.empty((n, 28, 28), dtype=x.dtype)
-    for a in range(-k, k + 1):
-        for c in range(-k, k + 1):
-            rows = xp.asarray(numpy.flatnonzero((dy == a) & (dx == c)))
-            out[rows] = padded[rows, k + a:k + a + 28, k + c:k + c + 28]
-    return out.reshape(n, 784)
-
-
 net = EqPropNet([784, settings["hidden"], 10], energy=settings["energy"], eps=settings["eps"],
                 n_free=settings["n_free"], n_nudged=settings["n_nudged"], beta=settings["beta"],
                 nudging=settings["nudging"], lr=settings["lr"], momentum=settings["momentum"], rng=ctx.rng())

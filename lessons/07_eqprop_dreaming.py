@@ -31,7 +31,7 @@ import numpy
 from neurophys import backend as B
 from neurophys import course
 from neurophys.blocks import Adam, softmax_cross_entropy_grad
-from neurophys.data import load_mnist
+from neurophys.data import load_mnist, minibatch_indices
 from neurophys.models.eqprop import EqPropNet
 from neurophys.models.mlp import MLP
 from neurophys.plots.eqprop import plot_bars, plot_digit_grid
@@ -64,9 +64,7 @@ def train(net, x, y, epochs, generative=True, replay=None, desc=""):
     """EqProp epochs; generative=True adds the label→image step; replay = (x_dream, y_dream) to mix in."""
     bs = settings["batch_size"]
     for _ in ctx.progress(range(epochs), desc=desc):
-        order = host.permutation(len(x))
-        for start in range(0, len(x), bs):
-            idx = B.xp().asarray(order[start:start + bs])
+        for idx in minibatch_indices(len(x), bs, host):
             xb, yb = x[idx], y[idx]
             if replay is not None:
                 r = B.xp().asarray(host.integers(0, len(replay[0]), settings["replay_per_batch"]))
@@ -93,9 +91,7 @@ def dreams_of(net, digits, n_each, offset=0):
 referee = MLP([784, 256, 10], activation="relu", rng=ctx.rng(7))
 opt = Adam(1e-3)
 for _ in range(2):
-    order = host.permutation(len(x_train))
-    for start in range(0, len(x_train), 64):
-        idx = B.xp().asarray(order[start:start + 64])
+    for idx in minibatch_indices(len(x_train), 64, host):
         z = referee.forward(x_train[idx])
         referee.backward(softmax_cross_entropy_grad(z, y_train[idx]))
         opt.step(referee.params, referee.grads)

@@ -29,7 +29,7 @@ import numpy
 
 from neurophys import backend as B
 from neurophys import course
-from neurophys.data import load_mnist
+from neurophys.data import load_mnist, minibatch_indices
 from neurophys.learning.surprise import SurpriseGate, energy_jump, gated_train_step
 from neurophys.models.eqprop import EqPropNet
 
@@ -94,10 +94,8 @@ for mode in ("ungated", "gated"):
     curve, skipped_curve = [], []
     for epoch in ctx.progress(range(settings["epochs"]), desc=mode):
         ep_learned = ep_seen = 0
-        order = shuffle.permutation(len(x_train))
         c0, w0 = time.process_time(), time.perf_counter()
-        for start in range(0, len(x_train), settings["batch_size"]):
-            idx = B.xp().asarray(order[start:start + settings["batch_size"]])
+        for idx in minibatch_indices(len(x_train), settings["batch_size"], shuffle):
             info = gated_train_step(net, x_train[idx], y_train[idx], gate)
             ep_learned += info["n_learned"]
             ep_seen += info["n_examples"]

@@ -116,22 +116,6 @@ def load_mnist(normalise: str = "unit", flatten: bool = True, n_train: int | Non
     return tuple(out)
 
 
-def minibatches(x, y, batch_size: int, rng=None, shuffle: bool = True, drop_last: bool = False):
-    """Yield ``(x_batch, y_batch)``; ``rng`` is a NumPy generator for the shuffle."""
-    if int(batch_size) < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
-    n = len(x)
-    order = (rng or numpy.random.default_rng()).permutation(n) if shuffle else numpy.arange(n)
-    xp = B.get_array_module(x)
-    order = xp.asarray(order)
-    stop = n - n % batch_size if drop_last else n
-    for start in range(0, stop, batch_size):
-        idx = order[start:start + batch_size]
-        yield x[idx], y[idx]
-
-
 def pixel_permutations(n_tasks: int, seed: int = 0, n_pixels: int = 784, identity_first: bool = True):
     """Fixed, seeded pixel permutations for permuted-MNIST tasks (NumPy int arrays).
 

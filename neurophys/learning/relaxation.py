@@ -16,7 +16,7 @@ import numpy
 from .. import backend as B
 from .. import validate as V
 from ..blocks import squared_error, squared_error_grad
-from ..data.mnist import minibatches
+from ..data import minibatches
 
 
 def relax(net, x, t, optimizer, epochs: int, batch_size: int | None = None, rng=None,

@@ -49,6 +49,7 @@ from .. import validate as V
 from ..blocks import SGD, get_activation
 from ..blocks.base import Module
 from ..blocks.init import init_weights
+from ..data import minibatch_indices
 
 ENERGIES = ("scellier", "raw")
 NUDGINGS = ("symmetric", "one-sided", "random-sign")
@@ -522,10 +523,8 @@ class EqPropNet(Module):
         n = x.shape[0]
         if self.persistent and (self._bank is None or self._bank[0].shape[0] != n):
             self.enable_persistent(n)  # one stored free state per training example
-        order = (rng or numpy.random.default_rng()).permutation(n)
         total = 0.0
-        for start in range(0, n, int(batch_size)):
-            idx = B.xp().asarray(order[start:start + int(batch_size)])
+        for idx in minibatch_indices(n, batch_size, rng):
             info = self.train_step(x[idx], target[idx], lr_scale=lr_scale,
                                    index=idx if self.persistent else None)
             total += info["cost"] * len(idx)

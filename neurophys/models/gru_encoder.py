@@ -37,6 +37,7 @@ from ..blocks import Adam
 from ..blocks.base import Module
 from ..blocks.gru import GRU
 from ..blocks.init import init_weights
+from ..data import minibatch_indices
 from .mlp import MLP
 
 ENERGY_LOSSES = ("var", "diff")
@@ -203,14 +204,12 @@ class GRUEnergyEncoder(Module):
             opt = self._opt
         xp = B.get_array_module(X)
         n = X.shape[0]
-        order = rng.permutation(n) if rng is not None else np.arange(n)
         keys = ("recon", "energy", "reg", "total")
         sums, count = {k: 0.0 for k in keys}, 0
         fix = f"lower the learning rate (lr={getattr(opt, 'lr', '?')}) or the gradient clip ({clip})"
-        for b, start in enumerate(range(0, n, batch_size)):
-            idx = order[start:start + batch_size]
+        for b, idx in enumerate(minibatch_indices(n, batch_size, rng, shuffle=rng is not None, xp=xp)):
             with V.inner():
-                _, parts = self.loss_and_grads(X[xp.asarray(idx)] if xp is not np else X[idx])
+                _, parts = self.loss_and_grads(X[idx])
             norm = math.sqrt(sum(float((g * g).sum()) for g in self.grads.values()))
             V.check_finite("the loss or its gradient", parts["total"] + norm,
                            where=f"{where + ', ' if where else ''}batch {b}", fix=fix, x=X)
