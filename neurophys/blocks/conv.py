@@ -72,7 +72,23 @@ class Conv2D(Module):
     The input gradient is computed in that second form, one (N·Ho·Wo, F) × (F, C) product per
     offset added onto a shifted window of x_pad: the same sum as col2im, without forming the
     kh·kw-times-wider patch gradient or scattering C numbers at a time (2-3× faster on the CPU).
+
+    How the CPU time is spent (memory layout, not arithmetic, is what costs):
+
+    * the bias rides in the product: the patch matrix has one more column of ones, and W one
+      more row, b; z = [cols, 1] @ [W; b] is one GEMM with no pass over z to add b, and the
+      same product in the backward, [cols, 1]ᵀ ∂L/∂z, gives ∂L/∂W and ∂L/∂b together;
+    * the padded image and the patch matrix are work arrays kept between calls (same batch
+      shape): their zero border and the ones column are written once, and each call copies
+      only the image's interior and the kh row blocks of the patches;
+    * with few input channels (kh·kw·C < 32: the first convolution of an image, the (Re, Im)
+      field) the patches are stored transposed, one row per (i, j, c) holding that shifted
+      image, so each copy moves whole image rows rather than C numbers at a time (BLAS takes
+      the transpose for free), and the input gradient is assembled in the same layout.
     """
+
+    # kh·kw·C below this: the transposed patch layout (long contiguous copies for few channels)
+    small_k = 32
 
     def __init__(self, c_in: int, c_out: int, kernel: int = 3, pad: int = 1, rng=None, input_grad: bool = True):
         if min(int(c_in), int(c_out), int(kernel)) < 1 or int(pad) < 0:
@@ -86,40 +102,108 @@ class Conv2D(Module):
                        "b": uniform_fan_in(rng, (self.c_out,), fan_in)}
         self.grads = {k: None for k in self.params}
         self._cols = self._x_shape = None
+        self._work = {}   # name -> reusable work array (see _buffer)
+
+    @property
+    def _transposed(self) -> bool:
+        return self.k * self.k * self.c_in < self.small_k
 
     def _W_matrix(self):
         """W (F, C, kh, kw) as the (kh·kw·C, F) matrix that multiplies the patches."""
         W = self.params["W"]
         return W.transpose(2, 3, 1, 0).reshape(self.k * self.k * self.c_in, self.c_out)
 
+    def _buffer(self, name, shape, dtype, xp, fill=None):
+        """A work array kept between calls; a new one (with ``fill(a)`` applied once) when the
+        shape, dtype or array module changes. Its contents belong to this layer."""
+        a = self._work.get(name)
+        if a is None or a.shape != shape or a.dtype != dtype or B.get_array_module(a) is not xp:
+            self._work.pop(name, None)        # free the old one first: its memory can be reused
+            a = xp.empty(shape, dtype=dtype)
+            if fill is not None:
+                fill(a)
+            self._work[name] = a
+        return a
+
+    def _padded(self, x, xp):
+        """x with a zero border of width pad, in a kept work array (only the interior is copied)."""
+        p = self.pad
+        if not p:
+            return x.transpose(3, 0, 1, 2) if self._transposed else x
+        N, H, W, C = x.shape
+        if self._transposed:   # channels first, (C, N, H + 2p, W + 2p): image rows are contiguous
+            xt = self._buffer("x_pad", (C, N, H + 2 * p, W + 2 * p), x.dtype, xp, fill=lambda a: a.fill(0))
+            xt[:, :, p:p + H, p:p + W] = x.transpose(3, 0, 1, 2)
+            return xt
+        xpad = self._buffer("x_pad", (N, H + 2 * p, W + 2 * p, C), x.dtype, xp, fill=lambda a: a.fill(0))
+        xpad[:, p:p + H, p:p + W, :] = x
+        return xpad
+
     def forward(self, x):
         x = _check_nhwc(x, self.c_in, "Conv2D")
-        self._cols = None  # free the last batch's patches first: their memory is reused (2× faster here)
-        cols = im2col(x, self.k, self.k, self.pad)
+        xp = B.get_array_module(x)
+        N, H, W, C = x.shape
+        k, p, F = self.k, self.pad, self.c_out
+        Ho, Wo = H + 2 * p - k + 1, W + 2 * p - k + 1
+        if Ho < 1 or Wo < 1:
+            raise ValueError(f"Conv2D with kernel {k} and pad {p} needs images of at least "
+                             f"{k - 2 * p}×{k - 2 * p}, got {H}×{W}")
+        M, K = N * Ho * Wo, k * k * C
+        x_pad = self._padded(x, xp)
+        Wb = xp.concatenate([self._W_matrix(), self.params["b"].reshape(1, F)]).astype(x.dtype, copy=False)
+        if self._transposed:
+            # colsT[(i, j, c), (n, y, x)] = x_pad[c, n, y + i, x + j]; last row: ones (the bias)
+            cols = self._buffer("cols", (K + 1, M), x.dtype, xp, fill=lambda a: a[K].fill(1))
+            c5 = cols[:K].reshape(k, k, C, N, Ho, Wo)
+            for i in range(k):
+                for j in range(k):
+                    c5[i, j] = x_pad[:, :, i:i + Ho, j:j + Wo]
+            z = cols.T @ Wb
+        else:
+            # cols[(n, y, x), (i, j, c)] = x_pad[n, y + i, x + j, c]; last column: ones (the bias).
+            # In a channels-last row the kw·C numbers of one patch row are contiguous: a sliding
+            # window over each flattened image row reads them, one block copy per kernel row i
+            cols = self._buffer("cols", (M, K + 1), x.dtype, xp, fill=lambda a: a[:, K].fill(1))
+            Hp, Wp = H + 2 * p, W + 2 * p
+            rows = x_pad.reshape(N, Hp, Wp * C)
+            windows = xp.lib.stride_tricks.sliding_window_view(rows, k * C, axis=2)[:, :, ::C]  # (N, Hp, Wo, kw·C)
+            c5 = cols.reshape(N, Ho, Wo, K + 1)[..., :K].reshape(N, Ho, Wo, k, k * C)
+            for i in range(k):
+                c5[:, :, :, i, :] = windows[:, i:i + Ho, :Wo, :]
+            z = cols @ Wb
         self._cols, self._x_shape = cols, x.shape
-        N, Ho, Wo = cols.shape[:3]
-        z = cols.reshape(N * Ho * Wo, -1) @ self._W_matrix()
-        z += self.params["b"]
-        return z.reshape(N, Ho, Wo, self.c_out)
+        return z.reshape(N, Ho, Wo, F)
 
     def backward(self, dz):
         if self._cols is None:
             raise RuntimeError("Conv2D.backward called before forward")
-        N, Ho, Wo = self._cols.shape[:3]
         xp = B.get_array_module(dz)
-        dz2 = dz.reshape(N * Ho * Wo, self.c_out)
-        dWmat = self._cols.reshape(N * Ho * Wo, -1).T @ dz2                     # (kh·kw·C, F)
-        self.grads["W"] = dWmat.reshape(self.k, self.k, self.c_in, self.c_out).transpose(3, 2, 0, 1)
-        self.grads["b"] = xp.ones(len(dz2), dtype=dz2.dtype) @ dz2   # Σ over rows (BLAS: ~5× a column sum)
+        N, H, W, C = self._x_shape
+        k, p, F = self.k, self.pad, self.c_out
+        Ho, Wo = H + 2 * p - k + 1, W + 2 * p - k + 1
+        K = k * k * C
+        dz2 = dz.reshape(N * Ho * Wo, F)
+        cols = self._cols
+        dWb = (cols @ dz2) if self._transposed else (cols.T @ dz2)              # (kh·kw·C + 1, F)
+        self.grads["W"] = dWb[:K].reshape(k, k, C, F).transpose(3, 2, 0, 1)
+        self.grads["b"] = dWb[K]
         if not self.input_grad:
             return None
-        N, H, W, C = self._x_shape
-        k, pad, Wt = self.k, self.pad, self.params["W"]
-        dx_pad = xp.zeros((N, H + 2 * pad, W + 2 * pad, C), dtype=dz.dtype)
+        if self._transposed:
+            # ∂L/∂colsT = W_matrix · ∂L/∂zᵀ, one row per (i, j, c), each a shifted image: add them
+            # onto the channels-first padded gradient, then back to channels last
+            dcols = (self._W_matrix() @ dz2.T).reshape(k, k, C, N, Ho, Wo)
+            dx_pad = xp.zeros((C, N, H + 2 * p, W + 2 * p), dtype=dz.dtype)
+            for i in range(k):
+                for j in range(k):
+                    dx_pad[:, :, i:i + Ho, j:j + Wo] += dcols[i, j]
+            return xp.ascontiguousarray(dx_pad[:, :, p:p + H, p:p + W].transpose(1, 2, 3, 0))
+        Wt = self.params["W"]
+        dx_pad = xp.zeros((N, H + 2 * p, W + 2 * p, C), dtype=dz.dtype)
         for i in range(k):
             for j in range(k):
                 dx_pad[:, i:i + Ho, j:j + Wo, :] += (dz2 @ Wt[:, :, i, j]).reshape(N, Ho, Wo, C)
-        return dx_pad[:, pad:pad + H, pad:pad + W, :] if pad else dx_pad
+        return dx_pad[:, p:p + H, p:p + W, :] if p else dx_pad
 
 
 class MaxPool2D(Module):
