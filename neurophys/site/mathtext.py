@@ -29,6 +29,8 @@ def latex_to_mathml(latex: str, display: bool = False) -> str:
         out = convert(latex, display="block" if display else "inline")
     except Exception as err:  # latex2mathml raises its own exception types
         raise ValueError(f"cannot typeset {latex!r}: {type(err).__name__}: {err}") from err
+    # HTML needs no namespace on <math> (and the files then name no http:// address at all)
+    out = out.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "", 1)
     # keep the source for copy/paste and screen readers
     annotation = f'<annotation encoding="application/x-tex">{html.escape(latex, quote=False)}</annotation>'
     out = re.sub(r"^(<math[^>]*>)(.*)(</math>)$", lambda m: f"{m.group(1)}<semantics>{m.group(2)}{annotation}"
