@@ -473,3 +473,34 @@ def generate_dataset(system: str, path=None, n_trajectories: int = 2000, t_max: 
         params = {k: v for k, v in kw.items() if k in DEFAULT_PARAMS[system]}
         save_dataset(path, system, t, states, integrator=integrator, seed=seed, **params)
     return t, states
+
+
+# ---------------------------------------------------------------- a control without invariants
+def damped_spring(n_trajectories: int, t, gamma: float = 0.3, k: float = 5.0, seed: int = 0):
+    """Trajectories of a damped spring  ẍ = −k x − γ ẋ  (unit mass): a system with *no* conserved
+    quantity, the control of a conservation-law search (lesson 12): E = ½v² + ½kx² decays as
+    dE/dt = −γ v².
+
+    Starts (x₀, v₀) ~ U(−2, 2)² from ``numpy.random.default_rng(seed)``; integrated by
+    ``scipy.integrate.solve_ivp`` (RK45, rtol 1e-9, atol 1e-12) and sampled at the times ``t``.
+    Returns states of shape (n_trajectories, len(t), 2), columns (x, v).
+
+    >>> import numpy
+    >>> from neurophys.physics.mechanics import damped_spring
+    >>> t = numpy.linspace(0.0, 10.0, 201)
+    >>> s = damped_spring(3, t, gamma=0.3, k=5.0)
+    >>> s.shape
+    (3, 201, 2)
+    >>> E = 0.5 * s[..., 1] ** 2 + 0.5 * 5.0 * s[..., 0] ** 2
+    >>> bool((E[:, -1] < 0.1 * E[:, 0]).all())        # e^{−γt}: about 5 % of the energy is left
+    True
+    """
+    from scipy.integrate import solve_ivp   # slow to import; only the integrators need it
+    t = np.asarray(t, dtype=float)
+    gen = np.random.default_rng(seed)
+    out = []
+    for x0, v0 in gen.uniform(-2, 2, (int(n_trajectories), 2)):
+        sol = solve_ivp(lambda _t, s: [s[1], -k * s[0] - gamma * s[1]], (t[0], t[-1]), [x0, v0], t_eval=t,
+                        rtol=1e-9, atol=1e-12)
+        out.append(sol.y.T)
+    return np.array(out)
