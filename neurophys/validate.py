@@ -249,6 +249,12 @@ def diagnose_input(x, name: str = "the input", limit: float = 50.0) -> str:
     return ""
 
 
+def lr_text(opt) -> str:
+    """'lr=0.01' for an optimizer (or a number), for messages."""
+    lr = getattr(opt, "lr", opt)
+    return f"lr={lr:g}" if isinstance(lr, numbers.Real) else f"lr={lr}"
+
+
 def check_finite(name: str, value, where: str = "", fix: str = "", x=None) -> None:
     """DivergenceError unless ``value`` (a scalar, or one small array) is finite.
 
@@ -279,5 +285,6 @@ def _raise_divergence(name, state, where, fix, x):
     blame = blame[:1].upper() + blame[1:]
     msg = f"{name} {state}" + (f" at {where}" if where else "") + ": the run diverged. " + blame
     if fix:
-        msg += ("Otherwise " if blame else "") + fix + "."
+        msg += ("Otherwise " + fix) if blame else (fix[:1].upper() + fix[1:])
+        msg += "" if msg.endswith(".") else "."
     raise DivergenceError(msg.strip())

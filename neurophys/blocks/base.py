@@ -71,7 +71,7 @@ class Classifier(Module):
         own_loss = type(self).loss is not Classifier.loss
         total = objective = 0.0
         correct = n = 0
-        fix = f"lower the learning rate (lr={getattr(opt, 'lr', '?')})"
+        fix = f"lower the learning rate ({V.lr_text(opt)})"
         for b, (xb, yb) in enumerate(batches):
             if strategy is not None:
                 xb, yb = strategy.batch(xb, yb)
