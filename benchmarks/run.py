@@ -103,7 +103,8 @@ def row(name, device, neuro_s, torch_s, **extra):
     return r
 
 
-def _torch():
+def load_torch():
+    """The torch module, or None when the `bench` extra (PyTorch) is not installed."""
     try:
         import torch
     except ImportError:
@@ -184,7 +185,7 @@ def bench_eqprop_relax(torch, device: str, cfg=EQPROP_DOC004, batch: int = 128, 
         s0 = net.init_states(x)
         free = [False] + [True] * net.L
         const = [None, net.b[0] + x @ net.W[0]] + [None] * (net.L - 1)
-        lo, hi = net._box()
+        lo, hi = net.box()
         neuro = lambda: D.eqprop_relax_steps(s0, net.W, net.b, free, net.rho, net.drho, cfg["eps"], 0.0, None, -1,
                                              const, lo, hi, n_steps=n_steps, use_kernels=True)
         label = "dispatch.eqprop_relax_steps, fused CUDA kernel"
@@ -361,7 +362,7 @@ def bench_gpe_step_bandwidth(torch, peaks, batch: int = 16, grid: int = 512, n_s
 
 # ------------------------------------------------------------------ the suites
 def run_cpu(quick: bool, batches: int, repeat: int):
-    torch = _torch()
+    torch = load_torch()
     threads = int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
     if torch is not None:
         torch.set_num_threads(threads)
@@ -378,7 +379,7 @@ def run_cpu(quick: bool, batches: int, repeat: int):
 
 
 def run_gpu(quick: bool, batches: int, repeat: int):
-    torch = _torch()
+    torch = load_torch()
     if torch is not None and not torch.cuda.is_available():
         torch = None  # a CPU-only torch build: no CUDA reference here
     rows = []

@@ -266,6 +266,14 @@ metrics["feedforward_max_error"] = feedforward_max_error
 # 5. Twenty seeds is a small sample: run the defaults with
 #    ``relax`` alone (``requench=False``) over 100 seeds. What fraction of runs
 #    stalls on a plateau, and what do their four outputs look like?
+#
+# **Coding exercises, checked automatically.** `python -m neurophys exercises 01` writes
+# `neurophys-exercises/ex01.py`; fill in its functions, then run `python -m neurophys check 01`
+# (one verdict per exercise: PASS, FAIL with a hint, or NOT STARTED):
+# - `momentum_step`: the momentum update v ← μv − η∇E, θ ← θ + v (the damped particle); the
+#   check compares it with `SGD` and trains XOR with it.
+# - `xor_energy`: the energy E = (1/N) Σ ½‖y − t‖² and its force ∂E/∂y; checked by finite
+#   differences and by the saddle value 0.125.
 
 # %%
 settings = {"archs": ARCHS, "seeds": SEEDS, "original": ORIGINAL, "defaults": DEFAULTS,

@@ -224,6 +224,14 @@ for precision in ("float32", "float64"):
 # 2. Imprint a vortex of charge 2 (`charge=2`). It splits into two charge-1 vortices. Watch.
 # 3. Make g negative (attractive). Find the N at which the ground state collapses.
 # 4. Measure Euler's norm growth against ω_max dt² · n: is e^{n ω² dt² / 2} a good estimate?
+#
+# **Coding exercises, checked automatically.** `python -m neurophys exercises 02` writes
+# `neurophys-exercises/ex02.py`; fill in its functions, then run `python -m neurophys check 02`
+# (one verdict per exercise: PASS, FAIL with a hint, or NOT STARTED):
+# - `euler_step`: the forward-Euler GPE step with the 5-point periodic Laplacian; a plane wave
+#   must grow by exactly |1 − i dt ω|.
+# - `kinetic_phase`: the split-step kinetic phase F⁻¹ e^{−i dt k²/2} F ψ; the norm must be kept
+#   to round-off.
 
 # %%
 metrics = {

@@ -264,6 +264,14 @@ ctx.savefig(fig, "forgetting.png")
 # 2. Make V learnable: `GPELayer(param_grads=True)` returns ∂L/∂V; add it to the optimizer.
 # 3. Train three permuted tasks and compute `continual.summarise(R)`.
 # 4. Replace Adam with SGD (lr 0.01). Does forgetting change more than the physics did?
+#
+# **Coding exercises, checked automatically.** `python -m neurophys exercises 03` writes
+# `neurophys-exercises/ex03.py`; fill in its functions, then run `python -m neurophys check 03`
+# (one verdict per exercise: PASS, FAIL with a hint, or NOT STARTED):
+# - `conv2d_backward`: the backward of the channels-last convolution (∂L/∂x, ∂L/∂W, ∂L/∂b),
+#   checked by finite differences.
+# - `gpe_euler_backward`: the adjoint of one GPE Euler step for a complex field, checked by
+#   finite differences over Re ψ and Im ψ.
 
 # %%
 ctx.finish(metrics=metrics, settings={

@@ -182,6 +182,14 @@ ctx.savefig(fig, "average_accuracy_10.png")
 #    (class-incremental). Which method survives?
 # 6. Pass `reset_optimizer=True` to `train_sequence` (a fresh Adam per task). Which methods
 #    suffer, and why does Adam's bias correction (m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ)) matter?
+#
+# **Coding exercises, checked automatically.** `python -m neurophys exercises 04` writes
+# `neurophys-exercises/ex04.py`; fill in its functions, then run `python -m neurophys check 04`
+# (one verdict per exercise: PASS, FAIL with a hint, or NOT STARTED):
+# - `ewc_penalty`: the EWC springs (λ/2) Σ F (θ − θ*)² and their force; the check trains two
+#   tasks and EWC must protect the first.
+# - `diagonal_fisher`: the diagonal Fisher information of a softmax classifier (per-example
+#   squared gradients).
 
 # %%
 ctx.finish(metrics=metrics, settings={

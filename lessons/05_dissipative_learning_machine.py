@@ -316,6 +316,13 @@ print(f"- Permuted MNIST, 10 tasks: DLM A = {m['dlm_acc10']:.3f}, fine-tuned MLP
 # 4. Fit the free-run spectrum over [0.001, 0.01] and over [0.1, 0.5]. Is there one slope?
 #    Compute the spectrum of an Ornstein–Uhlenbeck process with relaxation rate γ and
 #    compare.
+#
+# **Coding exercises, checked automatically.** `python -m neurophys exercises 05` writes
+# `neurophys-exercises/ex05.py`; fill in its functions, then run `python -m neurophys check 05`
+# (one verdict per exercise: PASS, FAIL with a hint, or NOT STARTED):
+# - `dlm_velocity_update`: the DLM's velocity dynamics; at rest it must reach the
+#   fluctuation–dissipation variance 2T·dt / (1 − (1 − γ)²).
+# - `update_currents`: the information currents c_in, c_out and J, compared with the DLM's own.
 
 # %%
 ctx.finish(metrics=metrics, settings={

@@ -211,6 +211,13 @@ doc_settings = dict(hidden=500, energy="raw", beta=1.0, nudging="one-sided", ord
 #    and what does it cost per epoch? Then run the full tier with `max_shift=0`: how
 #    wide does the gap between training and test accuracy grow without the shifts?
 #    Try Gaussian input noise instead of shifts against the memorisation.
+#
+# **Coding exercises, checked automatically.** `python -m neurophys exercises 06` writes
+# `neurophys-exercises/ex06.py`; fill in its functions, then run `python -m neurophys check 06`
+# (one verdict per exercise: PASS, FAIL with a hint, or NOT STARTED):
+# - `eqprop_update`: the EqProp weight update from the free and nudged states; it must equal the
+#   true gradient as β → 0 (the theorem, on exact equilibria) and train a network.
+# - `hopfield_energy`: the layered energy E(s) whose gradient is the relaxation force.
 
 # %%
 metrics = {

@@ -206,6 +206,14 @@ ctx.savefig(plot_bars({"no replay": forgetting["no_replay"][0], "dream replay": 
 #    the gap to "no forgetting" is due to the dreams' poor variety?
 # 4. Turn the generative step off during task B (keep it in task A). What happens to
 #    the dreams of 0–4 after task B?
+#
+# **Coding exercises, checked automatically.** `python -m neurophys exercises 07` writes
+# `neurophys-exercises/ex07.py`; fill in its functions, then run `python -m neurophys check 07`
+# (one verdict per exercise: PASS, FAIL with a hint, or NOT STARTED):
+# - `dream`: dreaming: relax with the label clamped and the input free in [0, 1]; the dream must
+#   be a minimum of the energy.
+# - `generative_update`: the EqProp update in the generative direction (the input free and
+#   nudged), checked against the true gradient.
 
 # %%
 ctx.finish(

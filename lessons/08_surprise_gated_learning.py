@@ -169,6 +169,14 @@ ctx.savefig(fig, "gated_vs_ungated.png")
 # 4. In continual learning (lesson 07), a surprise gate would stay shut for a task
 #    the network knows and open for a new one — why could that help against
 #    forgetting, and why is it not enough on its own?
+#
+# **Coding exercises, checked automatically.** `python -m neurophys exercises 08` writes
+# `neurophys-exercises/ex08.py`; fill in its functions, then run `python -m neurophys check 08`
+# (one verdict per exercise: PASS, FAIL with a hint, or NOT STARTED):
+# - `surprise_gate`: the surprise gate (which examples to learn, the learning-rate scale); a
+#   gated run must learn and skip.
+# - `energy_jump`: the energy-jump surprise [F(s^β) − E(s⁰)]/β; it must lie in [0, C(s⁰)] and
+#   tend to C(s⁰) as β → 0.
 
 # %%
 ctx.finish(

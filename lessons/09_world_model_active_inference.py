@@ -254,6 +254,14 @@ ctx.log(f"returns: EqProp planner {R_model.mean():.1f}, linear planner {R_linear
 #    Then try H = 20: why can a longer look-ahead make a *learned* model plan worse?
 # 5. Plan on the bare EqProp model instead of `ai.ResidualCorrection(model, tau)`.
 #    Plot x(t) of the evaluation episodes: where do they end, and why?
+#
+# **Coding exercises, checked automatically.** `python -m neurophys exercises 09` writes
+# `neurophys-exercises/ex09.py`; fill in its functions, then run `python -m neurophys check 09`
+# (one verdict per exercise: PASS, FAIL with a hint, or NOT STARTED):
+# - `score_sequences`: scoring imagined action sequences through the model, F = Σ γ^t
+#   E(s_{t+1}), all sequences as one batch.
+# - `rls_update`: one recursive-least-squares step of the linear world model; streamed, it must
+#   equal batch ridge regression.
 
 # %%
 metrics = {

@@ -206,6 +206,14 @@ ctx.savefig(fig, "energy_drift.png")
 # 2. Replace velocity Verlet by the explicit Euler step; plot its energy error. Which way does it drift?
 # 3. Integrate the orbit with e = 0.9: where along the orbit does RK45 take its smallest steps?
 # 4. Give the projectile a drag force −γ v. What is conserved now? Check with `invariants`.
+#
+# **Coding exercises, checked automatically.** `python -m neurophys exercises 10` writes
+# `neurophys-exercises/ex10.py`; fill in its functions, then run `python -m neurophys check 10`
+# (one verdict per exercise: PASS, FAIL with a hint, or NOT STARTED):
+# - `verlet_step`: a velocity-Verlet step for any force law; it must be time-reversible, second
+#   order and keep an orbit's energy.
+# - `orbit_invariants`: the Kepler orbit's energy and angular momentum, constant along a
+#   circular orbit.
 
 # %%
 settings.update({

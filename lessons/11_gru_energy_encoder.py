@@ -423,6 +423,14 @@ with open(ctx.path("tables.md"), "w") as fh:
 # 3. Replace the head's input z_t by the current state x_t only (no memory). What must Ê become
 #    for ρ → 0? Compare with lesson 12's label-free invariants.
 # 4. Increase `--epochs` for the orbit until the reconstruction MSE falls below 0.01: how does the drift move?
+#
+# **Coding exercises, checked automatically.** `python -m neurophys exercises 11` writes
+# `neurophys-exercises/ex11.py`; fill in its functions, then run `python -m neurophys check 11`
+# (one verdict per exercise: PASS, FAIL with a hint, or NOT STARTED):
+# - `gru_step_backward`: the backward of one GRU step through its reset and update gates,
+#   checked by finite differences.
+# - `conservation_penalty`: the energy-conservation loss (variance of Ê along each trajectory)
+#   and its gradient.
 
 # %%
 settings.update({

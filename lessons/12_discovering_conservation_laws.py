@@ -491,6 +491,14 @@ print(table)
 #    Laplace–Runge–Lenz vector?
 # 4. Give the genetic search `unary_ops=("square",)` only. Which of the nine
 #    laws can it still write?
+#
+# **Coding exercises, checked automatically.** `python -m neurophys exercises 12` writes
+# `neurophys-exercises/ex12.py`; fill in its functions, then run `python -m neurophys check 12`
+# (one verdict per exercise: PASS, FAIL with a hint, or NOT STARTED):
+# - `along_and_between`: the two matrices of the search: how fast a combination changes along
+#   trajectories, how much it differs between them.
+# - `conserved_direction`: the generalised eigenproblem B c = μ A c; its top vector must be the
+#   spring's energy.
 
 # %%
 ctx.finish(metrics=metrics, settings=settings)

@@ -326,6 +326,14 @@ else:
 #    that a GPU might hide on a lucky day?
 # 4. The EqProp kernel gives each block a *tile* of examples. Argue from weight reuse why a
 #    larger tile helps a 500×500 hidden-to-hidden layer and hurts at batch 32.
+#
+# **Coding exercises, checked automatically.** `python -m neurophys exercises 13` writes
+# `neurophys-exercises/ex13.py`; fill in its functions, then run `python -m neurophys check 13`
+# (one verdict per exercise: PASS, FAIL with a hint, or NOT STARTED):
+# - `euler_step_out`: the NumPy twin of the fused Euler kernel: one step in preallocated
+#   buffers, with no field-sized temporaries.
+# - `relax_twin`: the NumPy twin of the relaxation kernel: synchronous steps ping-ponging
+#   between two buffers.
 
 # %%
 settings.update(tier=ctx.tier, threads=1, euler_steps=5, eqprop_emulated_net="784-64-10 raw, 30 steps")

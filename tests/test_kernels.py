@@ -232,7 +232,7 @@ def test_relaxation_kernel_matches_relax_step(f64, case, order):
     s = [f64.random((batch, n)) * scale - 0.3 * (scale > 1) for n in net.sizes]
     const = [None, net.b[0] + s[0] @ net.W[0]] + [None] * (net.L - 1)
     target = f64.random((batch, net.sizes[-1]))
-    lo, hi = net._box()
+    lo, hi = net.box()
     free = [False] + [True] * net.L
     ref = list(s)
     for _ in range(5):

@@ -249,7 +249,10 @@ class EqPropNet(Module):
     def b(self):
         return [self.params[f"b{l}"] for l in range(self.L)]
 
-    def _box(self, input_free=False, input_range=None):
+    def box(self, input_free=False, input_range=None):
+        """(lo, hi): per layer 0..L, the bounds the relaxation clips each layer's states to
+        (None: no clipping): ``clip`` on the hidden layers and the output (not a linear one),
+        ``input_range`` on a free input."""
         lo, hi = [None] * (self.L + 1), [None] * (self.L + 1)
         if self.clip is not None:
             for l in range(1, self.L + 1):
@@ -363,7 +366,7 @@ class EqPropNet(Module):
             if l < self.L and not free[l + 1]:
                 c = c + self.rho[l + 1](s[l + 1]) @ W[l].T
             const[l] = c
-        lo, hi = self._box(input_free, input_range)
+        lo, hi = self.box(input_free, input_range)
         energies = []
         if record_energy:
             for _ in range(n_steps):
