@@ -126,7 +126,7 @@ if have_cxx:
         x = r.random((16, 784))
         t = numpy.eye(10)[r.integers(0, 10, 16)]
         s = net.init_states(x)
-        free, (lo, hi) = [False, True, True], net._box()
+        free, (lo, hi) = [False, True, True], net.box()
         const = [None, net.b[0] + x @ net.W[0], None]
         ref_s = list(s)
         for _ in range(30):
@@ -192,12 +192,9 @@ if have_cxx:
 # neurophys is at least as fast. (Epoch rows time a few batches and scale to 60,000 images.)
 
 # %%
-import sys  # noqa: E402
-
-sys.path.insert(0, str(course.REPO_ROOT))
 from benchmarks import run as bench  # noqa: E402  (PyTorch lives in benchmarks/, the peer we measure against)
 
-torch = bench._torch()  # the `bench` extra: not installed everywhere
+torch = bench.load_torch()  # the `bench` extra: not installed everywhere
 if torch is None:
     bench = None
     ctx.log("PyTorch not available; install the bench extra (pip install -e '.[bench]') for the comparison")
