@@ -29,32 +29,31 @@
 # −α(F/T)sign(J)·0.1·sign(z)/(N n_out) to each layer's δ. We measure how large that push is.
 
 # %%
-import numpy
-from scipy import stats
+import functools
 
-from neurophys import backend as B
-from neurophys import course
+import numpy
+
+from neurophys import course, stats
 from neurophys.blocks import Adam, softmax_cross_entropy_grad
-from neurophys.learning.continual import get_strategy, train_sequence
-from neurophys.learning.spectrum import noise_colour, psd_slope
-from neurophys.learning.tasks import gaussian_clusters, permuted_mnist
+from neurophys.learning.continual import summarise
+from neurophys.learning.doc003 import DOC003_DLM, DOC003_SIZES, doc003_tasks, replay_original_main, train_full_batch
+from neurophys.learning.protocols import continual_unit, dlm_forgetting_unit, dlm_spectrum_unit
+from neurophys.learning.spectrum import noise_colour
 from neurophys.learning.torch_stream import TorchCPUStream
-from neurophys.learning.doc003 import (DOC003_DLM, DOC003_SIZES, doc003_tasks, forgetting_trial, free_run_activity,
-                                      original_fft_slope, replay_original_main, train_full_batch, training_activity,
-                                      two_task_forgetting)
-from neurophys.models.dlm import DissipativeLearningMachine, standard_network
-from neurophys.models.mlp import MLP
+from neurophys.models.dlm import DissipativeLearningMachine
 from neurophys.plots import continual as cplots
 
 ctx = course.start("05")
-forget_seeds = list(range(ctx.pick(quick=3, default=20, full=50)))
-spectrum_seeds = list(range(ctx.pick(quick=1, default=10, full=20)))
+# --seed s: seeds s, s+1, ... (seed s replays torch.manual_seed(s) in the forgetting test)
+forget_seeds = [ctx.seed + k for k in range(ctx.pick(quick=3, default=20, full=50))]
+spectrum_seeds = [ctx.seed + k for k in range(ctx.pick(quick=1, default=5, full=20))]
 n_spectrum = ctx.pick(quick=600, default=2048, full=8192)       # steps per spectrum series
 band, nperseg = (0.008, 0.1), 256                               # cycles per step; Welch segment
 n_exp1 = ctx.pick(quick=20, default=100, full=100)              # training epochs before the free run
 bench = dict(n_train=ctx.pick(quick=300, default=2000, full=60000), n_test=ctx.pick(quick=200, default=1000, full=10000),
              hidden=ctx.pick(quick=32, default=256, full=1000), epochs=ctx.pick(quick=2, default=5, full=4),
-             lr=ctx.pick(quick=1e-3, default=1e-3, full=1e-4), seeds=ctx.pick(quick=[0], default=[0], full=[0, 1, 2]))
+             lr=ctx.pick(quick=1e-3, default=1e-3, full=1e-4),
+             seeds=[ctx.seed + k for k in range(ctx.pick(quick=1, default=1, full=3))])
 metrics = {}
 
 # %% [markdown]
@@ -93,31 +92,36 @@ ctx.log(f"experiment 3 slope (original estimator) {orig['fft_slope']:.2f} (claim
 # Same two tasks (the original's data), 20 initialisation seeds: seed s replays
 # `torch.manual_seed(s)` before building the two nets, so the DLM and the standard net of
 # one seed are a pair. We report mean ± std, how often the DLM forgets less, and a paired
-# test (Wilcoxon signed-rank, two-sided; the paired t-test beside it).
+# test (Wilcoxon signed-rank, two-sided; the paired t-test beside it). ± is the sample
+# standard deviation over seeds (ddof = 1, `neurophys.stats`). Each (variant, seed) is one
+# unit of a sweep, saved as soon as it finishes (folder `forgetting/`; `--resume`, `--jobs N`,
+# `--scheduler` as in lesson 04): "paired" trains the DLM and the standard net of one seed,
+# "coupled" the DLM with the entropy term coupled, "controls" the two controls below.
 
 # %%
 tasks = doc003_tasks()
-dlm_f, std_f, coupled_f = [], [], []
-for seed in ctx.progress(forget_seeds, desc="seeds"):
-    r = forgetting_trial(seed, tasks, entropy_coupling="detached")
-    dlm_f.append(r["dlm"]["forgetting"])
-    std_f.append(r["std"]["forgetting"])
-    coupled_f.append(forgetting_trial(seed, tasks, entropy_coupling="coupled")["dlm"]["forgetting"])
-dlm_f, std_f, coupled_f = map(numpy.array, (dlm_f, std_f, coupled_f))
+variants = ("paired", "coupled", "controls")
+f_units = [{"variant": v, "seed": seed} for seed in forget_seeds for v in variants]
+by_variant = {v: [] for v in variants}
+for u, out in zip(f_units, ctx.sweep(functools.partial(dlm_forgetting_unit, epochs=50), f_units, name="forgetting")):
+    by_variant[u["variant"]].append(out)
+dlm_f = numpy.array([o["dlm"] for o in by_variant["paired"]])
+std_f = numpy.array([o["std"] for o in by_variant["paired"]])
+coupled_f = numpy.array([o["dlm_coupled"] for o in by_variant["coupled"]])
+for name, v in (("dlm", dlm_f), ("std", std_f), ("dlm_coupled", coupled_f)):
+    sp = stats.spread(v)
+    metrics[f"{name}_forgetting_mean"], metrics[f"{name}_forgetting_std"] = sp["mean"], sp["std"]
+    metrics[f"{name}_forgetting_ci95_low"], metrics[f"{name}_forgetting_ci95_high"] = sp["ci95_low"], sp["ci95_high"]
+pair = stats.paired(dlm_f, std_f)
 metrics.update({
-    "dlm_forgetting_mean": float(dlm_f.mean()), "dlm_forgetting_std": float(dlm_f.std()),
-    "std_forgetting_mean": float(std_f.mean()), "std_forgetting_std": float(std_f.std()),
     "dlm_better_fraction": float((dlm_f < std_f).mean()),
-    "dlm_coupled_forgetting_mean": float(coupled_f.mean()), "dlm_coupled_forgetting_std": float(coupled_f.std()),
+    "paired_p_value": pair["wilcoxon_p_value"], "paired_t_p_value": pair["t_p_value"],
+    "coupled_vs_detached_mean_abs_diff": float(numpy.abs(coupled_f - dlm_f).mean()),
 })
-diff = std_f - dlm_f
-metrics["paired_p_value"] = float(stats.wilcoxon(dlm_f, std_f).pvalue) if numpy.any(diff != 0) else 1.0
-metrics["paired_t_p_value"] = float(stats.ttest_rel(dlm_f, std_f).pvalue) if diff.std() > 0 else 1.0
-metrics["coupled_vs_detached_mean_abs_diff"] = float(numpy.abs(coupled_f - dlm_f).mean())
-ctx.log(f"{len(forget_seeds)} seeds: DLM {dlm_f.mean():.3f} ± {dlm_f.std():.3f}, standard {std_f.mean():.3f} ± "
-        f"{std_f.std():.3f}; DLM forgets less in {int((dlm_f < std_f).sum())}/{len(forget_seeds)}; "
-        f"Wilcoxon p = {metrics['paired_p_value']:.3g}, paired t p = {metrics['paired_t_p_value']:.3g}")
-ctx.log(f"DLM with the entropy term coupled: {coupled_f.mean():.3f} ± {coupled_f.std():.3f}")
+ctx.log(f"{len(forget_seeds)} seeds: DLM {dlm_f.mean():.3f} ± {metrics['dlm_forgetting_std']:.3f}, standard "
+        f"{std_f.mean():.3f} ± {metrics['std_forgetting_std']:.3f}; DLM forgets less in {int((dlm_f < std_f).sum())}/"
+        f"{len(forget_seeds)}; Wilcoxon p = {metrics['paired_p_value']:.3g}, paired t p = {metrics['paired_t_p_value']:.3g}")
+ctx.log(f"DLM with the entropy term coupled: {coupled_f.mean():.3f} ± {metrics['dlm_coupled_forgetting_std']:.3f}")
 fig = cplots.paired_forgetting(dlm_f, std_f, single=(metrics["dlm_forgetting_seed0"], metrics["std_forgetting_seed0"]))
 ctx.savefig(fig, "forgetting_paired.png")
 
@@ -128,22 +132,15 @@ ctx.savefig(fig, "forgetting_paired.png")
 # dynamics switched off (T = 0, ε = 0, κ = 0), both on the same seeds.
 
 # %%
-small_f, nodyn_f = [], []
-for seed in ctx.progress(forget_seeds, desc="controls"):
-    net = standard_network(DOC003_SIZES, rng=TorchCPUStream(seed), init_std=0.01)
-    small_f.append(two_task_forgetting(net, *tasks)["forgetting"])
-    still = DissipativeLearningMachine(DOC003_SIZES, temperature=0.0, energy_injection_rate=0.0, current_strength=0.0,
-                                       dissipation_rate=0.02, entropy_coupling="detached", rng=TorchCPUStream(seed))
-    nodyn_f.append(two_task_forgetting(still, *tasks)["forgetting"])
-small_f, nodyn_f = numpy.array(small_f), numpy.array(nodyn_f)
-metrics.update({
-    "std_smallinit_forgetting_mean": float(small_f.mean()), "std_smallinit_forgetting_std": float(small_f.std()),
-    "dlm_nodynamics_forgetting_mean": float(nodyn_f.mean()), "dlm_nodynamics_forgetting_std": float(nodyn_f.std()),
-    "dlm_vs_smallinit_p_value": float(stats.wilcoxon(dlm_f, small_f).pvalue) if numpy.any(dlm_f != small_f) else 1.0,
-})
-ctx.log(f"standard net with the DLM's init: {small_f.mean():.3f} ± {small_f.std():.3f}; DLM without dynamics: "
-        f"{nodyn_f.mean():.3f} ± {nodyn_f.std():.3f}; DLM vs small-init standard: Wilcoxon p = "
-        f"{metrics['dlm_vs_smallinit_p_value']:.3g}")
+small_f = numpy.array([o["std_smallinit"] for o in by_variant["controls"]])
+nodyn_f = numpy.array([o["dlm_nodynamics"] for o in by_variant["controls"]])
+for name, v in (("std_smallinit", small_f), ("dlm_nodynamics", nodyn_f)):
+    sp = stats.spread(v)
+    metrics[f"{name}_forgetting_mean"], metrics[f"{name}_forgetting_std"] = sp["mean"], sp["std"]
+metrics["dlm_vs_smallinit_p_value"] = stats.paired(dlm_f, small_f)["wilcoxon_p_value"]
+ctx.log(f"standard net with the DLM's init: {small_f.mean():.3f} ± {metrics['std_smallinit_forgetting_std']:.3f}; "
+        f"DLM without dynamics: {nodyn_f.mean():.3f} ± {metrics['dlm_nodynamics_forgetting_std']:.3f}; DLM vs "
+        f"small-init standard: Wilcoxon p = {metrics['dlm_vs_smallinit_p_value']:.3g}")
 
 # %% [markdown]
 # How hard does the coupled entropy term push? After training task 1 we compare the
@@ -151,7 +148,7 @@ ctx.log(f"standard net with the DLM's init: {small_f.mean():.3f} ± {small_f.std
 # ‖α∂σ/∂θ‖ / ‖∂CE/∂θ‖.
 
 # %%
-dlm = DissipativeLearningMachine(DOC003_SIZES, **DOC003_DLM, entropy_coupling="coupled", rng=TorchCPUStream(0))
+dlm = DissipativeLearningMachine(DOC003_SIZES, **DOC003_DLM, entropy_coupling="coupled", rng=TorchCPUStream(ctx.seed))
 train_full_batch(dlm, *tasks[0], 50, Adam(lr=0.01))
 x1, y1 = tasks[0]
 z = dlm.forward(x1)
@@ -189,43 +186,25 @@ ctx.savefig(fig, "thermodynamic_state.png")
 # - **during training** (the comparison the document never made): both nets train
 #   full-batch on the same data, and the probe's output is recorded after every step.
 
+# One unit per seed (folder `spectra/`): seed s draws the probe input and every net from
+# PyTorch's stream at `manual_seed(1000 + s)`. The default tier runs 5 seeds (about 20 s of
+# CPU each); `--full` runs 20 seeds of 8192 steps.
+
 # %%
-X, y = gaussian_clusters(500, 20, 5, rng=TorchCPUStream(42))
-X, y = B.asarray(X, dtype=B.float_dtype()), B.xp().asarray(y)
-free, free_fft, train_dlm, train_std, std_free_sd = [], [], [], [], []
-curves = {}
-for seed in ctx.progress(spectrum_seeds, desc="spectra"):
-    s = TorchCPUStream(1000 + seed)
-    probe = B.asarray(s.randn((1, 20)), dtype=B.float_dtype())
-    d = DissipativeLearningMachine(DOC003_SIZES, **DOC003_DLM, entropy_coupling="detached", rng=s)
-    train_full_batch(d, X, y, n_exp1, Adam(lr=0.01))
-    a_free = free_run_activity(d, probe, n_spectrum)
-    free_fft.append(original_fft_slope(a_free[:500]))
-    sl, f, P = psd_slope(a_free, band, nperseg)
-    free.append(sl)
-    sn = standard_network(DOC003_SIZES, rng=s)
-    train_full_batch(sn, X, y, n_exp1, Adam(lr=0.01))
-    std_free_sd.append(float(numpy.std([float(sn.forward(probe).mean()) for _ in range(50)])))
-    d2 = DissipativeLearningMachine(DOC003_SIZES, **DOC003_DLM, entropy_coupling="detached", rng=s)
-    sl2, f2, P2 = psd_slope(training_activity(d2, X, y, probe, n_spectrum), band, nperseg)
-    sn2 = standard_network(DOC003_SIZES, rng=s)
-    sl3, f3, P3 = psd_slope(training_activity(sn2, X, y, probe, n_spectrum), band, nperseg)
-    train_dlm.append(sl2)
-    train_std.append(sl3)
-    if seed == spectrum_seeds[0]:
-        curves = {"DLM, free run": (f, P, sl), "DLM, during training": (f2, P2, sl2),
-                  "standard, during training": (f3, P3, sl3)}
-free, free_fft, train_dlm, train_std = map(numpy.array, (free, free_fft, train_dlm, train_std))
-metrics.update({
-    "dlm_psd_slope": float(free.mean()), "dlm_psd_slope_std": float(free.std()),
-    "dlm_fft_slope_original_estimator_mean": float(free_fft.mean()),
-    "dlm_fft_slope_original_estimator_std": float(free_fft.std()),
-    "dlm_psd_slope_training": float(train_dlm.mean()), "dlm_psd_slope_training_std": float(train_dlm.std()),
-    "std_psd_slope": float(train_std.mean()), "std_psd_slope_std": float(train_std.std()),
-    "std_free_run_output_std": float(numpy.max(std_free_sd)),
-})
+sp_fn = functools.partial(dlm_spectrum_unit, n_steps=n_spectrum, n_exp1=n_exp1, band=list(band), nperseg=nperseg)
+spectra = ctx.sweep(sp_fn, [{"seed": seed} for seed in spectrum_seeds], name="spectra")
+free, free_fft, train_dlm, train_std = (numpy.array([o[k] for o in spectra], dtype=float) for k in
+                                        ("dlm_free", "dlm_free_fft_original", "dlm_training", "std_training"))
+curves = {name: tuple(numpy.asarray(c[i], dtype=float) if i < 2 else c[i] for i in range(3))
+          for name, c in spectra[0]["curves"].items()}
+for key, v in (("dlm_psd_slope", free), ("dlm_fft_slope_original_estimator", free_fft),
+               ("dlm_psd_slope_training", train_dlm), ("std_psd_slope", train_std)):
+    sp = stats.spread(v)
+    metrics[key if key != "dlm_fft_slope_original_estimator" else f"{key}_mean"] = sp["mean"]
+    metrics[f"{key}_std"] = sp["std"]
+metrics["std_free_run_output_std"] = float(max(o["std_free_output_std"] for o in spectra))
 for name, v in (("DLM free run", free), ("DLM during training", train_dlm), ("standard during training", train_std)):
-    ctx.log(f"{name}: slope {v.mean():.2f} ± {v.std():.2f} → {noise_colour(v.mean())} "
+    ctx.log(f"{name}: slope {v.mean():.2f} ± {stats.spread(v)['std']:.2f} → {noise_colour(v.mean())} "
             f"(β = {-v.mean():.2f}); claimed −1.53 for the DLM, ~0 for the standard net")
 ctx.log(f"standard net, free run: output std over 50 probes = {metrics['std_free_run_output_std']:.1e} (a constant)")
 fig = cplots.spectra(curves, band)
@@ -239,23 +218,19 @@ ctx.savefig(fig, "noise_spectra.png")
 # is coupled. (Lesson 04's results.json holds EWC, SI, replay and joint on this bench.)
 
 # %%
-acc_dlm, acc_ft, R_dlm, R_ft = [], [], None, None
-for seed in bench["seeds"]:
-    seq = permuted_mnist(10, n_train=bench["n_train"], n_test=bench["n_test"], seed=seed)
-    h = bench["hidden"]
-    d = DissipativeLearningMachine([784, h, h, 10], **DOC003_DLM, entropy_coupling="coupled", rng=B.rng(seed))
-    r = train_sequence(d, seq, "finetune", epochs=bench["epochs"], batch_size=64, lr=bench["lr"], rng=seed,
-                       reset_optimizer=False)
-    f_ = train_sequence(MLP([784, h, h, 10], activation="relu", rng=B.rng(seed)), seq, "finetune",
-                        epochs=bench["epochs"], batch_size=64, lr=bench["lr"], rng=seed, reset_optimizer=False)
-    acc_dlm.append(r.summary["acc"])
-    acc_ft.append(f_.summary["acc"])
-    R_dlm, R_ft = (r.R, f_.R) if R_dlm is None else (R_dlm, R_ft)
-    ctx.log(f"seed {seed}: DLM A10 = {r.summary['acc']:.3f} (BWT {r.summary['bwt']:+.3f}), "
-            f"fine-tuned MLP A10 = {f_.summary['acc']:.3f}")
-metrics["dlm_acc10"] = float(numpy.mean(acc_dlm))
-metrics["dlm_acc10_std"] = float(numpy.std(acc_dlm))
-metrics["finetune_acc10_same_run"] = float(numpy.mean(acc_ft))
+bench_fn = functools.partial(continual_unit, n_tasks=10, n_train=bench["n_train"], n_test=bench["n_test"],
+                             hidden=bench["hidden"], epochs=bench["epochs"], lr=bench["lr"], batch_size=64)
+b_units = [{"method": "finetune", "model": m, "seed": seed} for seed in bench["seeds"] for m in ("dlm", "mlp")]
+R_of = {(u["model"], u["seed"]): numpy.array(o["R"]) for u, o in zip(b_units, ctx.sweep(bench_fn, b_units, name="bench"))}
+acc_dlm = [summarise(R_of["dlm", seed])["acc"] for seed in bench["seeds"]]
+acc_ft = [summarise(R_of["mlp", seed])["acc"] for seed in bench["seeds"]]
+R_dlm, R_ft = R_of["dlm", bench["seeds"][0]], R_of["mlp", bench["seeds"][0]]
+for seed, a_d, a_f in zip(bench["seeds"], acc_dlm, acc_ft):
+    ctx.log(f"seed {seed}: DLM A10 = {a_d:.3f} (BWT {summarise(R_of['dlm', seed])['bwt']:+.3f}), "
+            f"fine-tuned MLP A10 = {a_f:.3f}")
+metrics["dlm_acc10"] = stats.spread(acc_dlm)["mean"]
+metrics["dlm_acc10_std"] = stats.spread(acc_dlm)["std"]
+metrics["finetune_acc10_same_run"] = stats.spread(acc_ft)["mean"]
 metrics["dlm_mean_diagonal10"] = float(numpy.mean(numpy.diag(R_dlm)))
 fig = cplots.accuracy_matrices({"DLM": R_dlm, "fine-tuned MLP": R_ft}, title="R[i, j], 10 permuted-MNIST tasks")
 ctx.savefig(fig, "dlm_permuted_mnist.png")
@@ -331,6 +306,8 @@ ctx.finish(metrics=metrics, settings={
                 alpha=0.1, dt=0.01, activation="gelu_erf (exact, as torch F.gelu)"),
     "schedule": "Adam lr 0.01, full batch, 50 epochs per task, one optimizer for both tasks, accuracy on training data",
     "forgetting_seeds": forget_seeds, "forgetting_seed_meaning": "TorchCPUStream(seed) initialises both nets",
+    "std": "sample standard deviation over seeds (ddof=1, neurophys.stats.spread); NaN for one seed",
+    "units": "forgetting/ (variant, seed), spectra/ (seed), bench/ (model, seed): one file per finished unit",
     "paired_test": "scipy.stats.wilcoxon (two-sided); paired_t_p_value: scipy.stats.ttest_rel",
     "spectrum_seeds": spectrum_seeds, "spectrum_steps": n_spectrum, "welch_nperseg": nperseg,
     "welch_detrend": "linear", "fit_band_cycles_per_step": list(band),

@@ -17,12 +17,14 @@ from __future__ import annotations
 import math
 
 import numpy
+from scipy import stats as st
+
+from . import backend as B
 
 __all__ = ["spread", "paired"]
 
 
 def _values(name, values):
-    from . import backend as B
     a = numpy.asarray(B.to_host(values) if hasattr(values, "get") else values, dtype=float).ravel()
     if a.size == 0:
         raise ValueError(f"{name} is empty; a spread needs at least one value")
@@ -40,7 +42,6 @@ def spread(values, ddof: int = 1) -> dict:
     With one value, std and the interval are NaN (nothing to estimate a spread from);
     NaN values propagate (a diverged seed is not silently dropped).
     """
-    from scipy import stats as st
     a = _values("values", values)
     n = int(a.size)
     ddof = int(ddof)
@@ -63,7 +64,6 @@ def paired(a, b) -> dict:
     signed-rank test (scipy.stats.wilcoxon). When every difference is zero both p-values
     are 1.0 (no evidence of a difference); with fewer than two pairs they are NaN.
     """
-    from scipy import stats as st
     a, b = _values("a", a), _values("b", b)
     if a.shape != b.shape:
         raise ValueError(f"paired samples need one value per seed in each: got {a.size} and {b.size}")

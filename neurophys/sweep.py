@@ -48,6 +48,9 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+import numpy
+
+from . import backend as B
 from . import files
 
 __all__ = ["run_units", "unit_key", "describe_fn", "blas_threads", "SweepError"]
@@ -158,15 +161,12 @@ def _worker_init(threads: int = UNIT_THREADS):
 
 
 def _backend_state():
-    from . import backend as B
-    import numpy
     return B.name(), numpy.dtype(B.float_dtype()).name
 
 
 def _run_one(fn, unit: dict, backend_name: str, dtype_name: str, threads: int = UNIT_THREADS) -> dict:
     """Run one unit (in this process or a worker): fn(**unit) under the caller's backend and
     dtype, with ``threads`` BLAS threads. Returns its measurements and what it cost."""
-    from . import backend as B
     c0, w0 = time.process_time(), time.perf_counter()
     with blas_threads(threads) as limited, B.using(backend_name), B.precision(dtype_name):
         measurements = fn(**unit)

@@ -22,6 +22,15 @@ import time
 import numpy
 
 from .. import backend as B
+from ..blocks import Adam
+from ..models.dlm import DissipativeLearningMachine, standard_network
+from ..models.mlp import MLP
+from .continual import get_strategy, train_sequence
+from .doc003 import (DOC003_DLM, DOC003_SIZES, doc003_tasks, forgetting_trial, free_run_activity,
+                     original_fft_slope, train_full_batch, training_activity, two_task_forgetting)
+from .spectrum import psd_slope
+from .tasks import gaussian_clusters, permuted_mnist
+from .torch_stream import TorchCPUStream
 
 
 # ------------------------------------------------------------------ lesson 04: strategies on permuted MNIST
@@ -44,17 +53,12 @@ def continual_unit(method: str, seed: int, *, n_tasks: int = 10, n_train: int = 
     the strategy's own draws. One Adam for the whole sequence (as document 000).
     Returns {"R": the T x T accuracy matrix (list of lists), "cpu_seconds"}.
     """
-    from ..models.mlp import MLP
-    from .continual import get_strategy, train_sequence
-    from .tasks import permuted_mnist
     c0 = time.process_time()
     tasks = permuted_mnist(int(n_tasks), n_train=n_train, n_test=n_test, seed=int(seed))
     sizes = [784, int(hidden), int(hidden), 10]
     if model == "mlp":
         net = MLP(sizes, activation="relu", rng=B.rng(seed))
     elif model == "dlm":
-        from ..models.dlm import DissipativeLearningMachine
-        from .doc003 import DOC003_DLM
         net = DissipativeLearningMachine(sizes, **DOC003_DLM, entropy_coupling="coupled", rng=B.rng(seed))
     else:
         raise ValueError(f"model must be 'mlp' or 'dlm', got {model!r}")
@@ -79,9 +83,6 @@ def dlm_forgetting_unit(variant: str, seed: int, epochs: int = 50) -> dict:
       with its dynamics off (T = ε = κ = 0) → std_smallinit, dlm_nodynamics.
     Returns {name: forgetting} (acc₁ after task 1 − acc₁ after task 2) and each net's accuracies.
     """
-    from ..models.dlm import DissipativeLearningMachine, standard_network
-    from .doc003 import DOC003_SIZES, doc003_tasks, forgetting_trial, two_task_forgetting
-    from .torch_stream import TorchCPUStream
     tasks = doc003_tasks()
     out = {}
     if variant == "paired":
@@ -117,13 +118,6 @@ def dlm_spectrum_unit(seed: int, n_steps: int = 2048, n_exp1: int = 100, band=(0
     output after each of ``n_steps`` full-batch Adam steps. Slopes from Welch spectra over ``band``;
     ``curves`` holds the three spectra (f, P, slope) for a figure.
     """
-    from ..blocks import Adam
-    from ..models.dlm import DissipativeLearningMachine, standard_network
-    from .doc003 import (DOC003_DLM, DOC003_SIZES, free_run_activity, original_fft_slope, train_full_batch,
-                         training_activity)
-    from .spectrum import psd_slope
-    from .tasks import gaussian_clusters
-    from .torch_stream import TorchCPUStream
     X, y = gaussian_clusters(500, 20, 5, rng=TorchCPUStream(42))
     X, y = B.asarray(X, dtype=B.float_dtype()), B.xp().asarray(y)
     s = TorchCPUStream(1000 + int(seed))
