@@ -47,7 +47,7 @@ from neurophys.plots.animation import figure_to_image
 ctx = course.start("01")
 x, t = xor()
 ARCHS = {"2-2-1": [2, 2, 1], "2-3-1": [2, 3, 1], "2-2-2-1": [2, 2, 2, 1]}
-SEEDS = list(range(ctx.pick(quick=4, default=20, full=20)))
+SEEDS = [ctx.seed + k for k in range(ctx.pick(quick=4, default=20, full=20))]   # --seed s: s, s+1, ...
 SADDLE_ENERGY = 0.125  # all four outputs at 0.5
 
 # %% [markdown]

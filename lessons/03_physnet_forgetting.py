@@ -40,7 +40,7 @@ import time
 import numpy
 
 from neurophys import backend as B
-from neurophys import course
+from neurophys import course, stats
 from neurophys.blocks import get_optimizer
 from neurophys.learning import continual
 from neurophys.learning.tasks import permuted_mnist
@@ -155,8 +155,8 @@ for variant, Rs in results.items():
     cols = {"task1_accuracy": [R[0, 0] for R in Rs], "task2_accuracy": [R[1, 1] for R in Rs],
             "task1_after_task2": [R[1, 0] for R in Rs], "forgetting": [continual.forgetting(R) for R in Rs]}
     for key, vals in cols.items():
-        metrics[prefix + key] = float(numpy.mean(vals))
-        metrics[prefix + key + "_std"] = float(numpy.std(vals, ddof=1)) if len(vals) > 1 else float("nan")
+        sp = stats.spread(vals)   # mean, sample std (ddof=1; NaN for one seed)
+        metrics[prefix + key], metrics[prefix + key + "_std"] = sp["mean"], sp["std"]
     ctx.log(f"{variant:18s} " + "  ".join(f"{k} {metrics[prefix + k]:.4f}±{metrics[prefix + k + '_std']:.4f}"
                                           for k in cols))
 

@@ -29,7 +29,7 @@ import time
 import numpy
 
 from neurophys import backend as B
-from neurophys import course
+from neurophys import course, stats
 from neurophys.blocks import Adam, softmax_cross_entropy_grad
 from neurophys.data import load_mnist, minibatch_indices
 from neurophys.models.eqprop import EqPropNet
@@ -173,8 +173,8 @@ for seed in settings["seeds"]:
 
 
 def over_seeds(mode, key):
-    values = numpy.array([run[mode][key] for run in runs])
-    return float(values.mean()), float(values.std())
+    sp = stats.spread([run[mode][key] for run in runs])   # sample std over seeds (ddof=1)
+    return sp["mean"], sp["std"]
 
 
 forgetting = {mode: over_seeds(mode, "forgetting") for mode in ("no_replay", "dream_replay")}

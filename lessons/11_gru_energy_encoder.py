@@ -57,7 +57,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from neurophys import backend as B  # noqa: E402
-from neurophys import course  # noqa: E402
+from neurophys import course, stats  # noqa: E402
 from neurophys.models import gru_encoder as G  # noqa: E402
 from neurophys.physics import mechanics as M  # noqa: E402
 from neurophys.plots import mechanics as P  # noqa: E402
@@ -180,14 +180,16 @@ def fit(system, data, lam, latent_dim, offset=0):
 # %%
 def put(key, values):
     """A metric: the mean over seeds, with a matching _std key when there are several."""
-    metrics[key] = float(np.mean(values))
+    sp = stats.spread(values)   # sample std over seeds (ddof=1)
+    metrics[key] = sp["mean"]
     if len(values) > 1:
-        metrics[key + "_std"] = float(np.std(values))
+        metrics[key + "_std"] = sp["std"]
 
 
 def pm(values, fmt):
     """'mean' or 'mean ± std' for the tables."""
-    return fmt.format(np.mean(values)) + (" ± " + fmt.format(np.std(values)) if len(values) > 1 else "")
+    sp = stats.spread(values)
+    return fmt.format(sp["mean"]) + (" ± " + fmt.format(sp["std"]) if len(values) > 1 else "")
 
 
 runs, data_by_system = {}, {}
