@@ -101,11 +101,23 @@ def test_expression_printer_tidies_signs_and_unit_factors():
     assert "+ -" not in tex and r"- \frac{3.986}{\sqrt{x^{2} + y^{2}}}" in tex
 
 
-def test_exercises_are_listed_from_stubs_when_there(tmp_path):
-    # whatever engineer E's package holds, reading it never fails and never imports it
-    for number in course.lesson_files():
-        for e in exercises_for(number):
+def test_exercises_are_listed_from_stubs_when_there(site):
+    # whatever the exercises package holds, reading it never fails and never imports it
+    for number, path in course.lesson_files().items():
+        items = exercises_for(number)
+        for e in items:
             assert e["name"] and isinstance(e["hint"], str)
+        page = (site / f"{path.stem}.html").read_text(encoding="utf-8")
+        for e in items:
+            assert f"{e['name']}</h3>" in page
+
+
+def test_site_command(tmp_path, capsys):
+    from neurophys.cli import main
+    assert main(["site", "--out", str(tmp_path / "s"), "--lessons", "02"]) == 0
+    assert (tmp_path / "s" / "index.html").is_file()
+    assert [p.name for p in (tmp_path / "s").glob("[0-9][0-9]_*.html")] == ["02_gpe_field.html"]
+    assert "index.html" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------- in the browser

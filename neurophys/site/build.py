@@ -232,7 +232,8 @@ def exercises_for(number: str) -> list:
             if hint is None:
                 continue
             out.append({"name": node.name, "hint": hint, "doc": ast.get_docstring(node) or "",
-                        "file": str(path.relative_to(root.parent.parent))})
+                        "file": str(path.relative_to(root.parent.parent)),
+                        "module_doc": ast.get_docstring(tree) or ""})
     return out
 
 
@@ -402,7 +403,7 @@ def _lesson_page(number: str, path: Path, fig_root: Path, out: Path, md, prev_ne
     parts.append(_metrics_table(number, default, full, _claims(source, default)))
     if extras:
         parts.append("<h3>Other files the lesson wrote</h3><ul>" + "".join(extras) + "</ul>")
-    parts.append(_exercises_html(number))
+    parts.append(_exercises_html(number, md))
     prev, nxt = prev_next
     pager = '<nav class="pager">' + (f'<a href="{prev[1]}">← {_esc(prev[0])}</a>' if prev else "<span></span>") + \
             (f'<a href="{nxt[1]}">{_esc(nxt[0])} →</a>' if nxt else "<span></span>") + "</nav>"
@@ -413,7 +414,10 @@ def _lesson_page(number: str, path: Path, fig_root: Path, out: Path, md, prev_ne
             "n_figures": len(images) + len(full_images)}
 
 
-def _exercises_html(number: str) -> str:
+_HINT = re.compile(r"^hint:\s*", re.I)
+
+
+def _exercises_html(number: str, md) -> str:
     items = exercises_for(number)
     cmd = (f"<p>Put the stubs in your workspace with <code>python -m neurophys exercises {number}</code>, "
            f"fill them in, and check them with <code>python -m neurophys check {number}</code> "
@@ -421,10 +425,15 @@ def _exercises_html(number: str) -> str:
     if not items:
         return ('<h2 id="exercises">Coding exercises</h2><p class="muted">The coding exercises of this lesson are '
                 "not in this copy of neurophys yet; the exercises in prose are at the end of the lesson above.</p>")
-    body = "".join(
+    intro = ""
+    module_doc = items[0].get("module_doc", "")
+    if module_doc:
+        paras = module_doc.split("\n\n")
+        intro = md.render("\n\n".join(paras[1:] if len(paras) > 1 else paras))
+    body = intro + "".join(
         f'<div class="exercise"><h3>{k}. {_esc(e["name"])}</h3>'
-        + (f'<p>{_esc(e["doc"].split(chr(10) + chr(10))[0])}</p>' if e["doc"] else "")
-        + (f'<p class="muted"><strong>Hint:</strong> {_esc(e["hint"])}</p>' if e["hint"] else "")
+        + (md.render(e["doc"]) if e["doc"] else "")
+        + (f'<p class="muted"><strong>Hint:</strong> {_esc(_HINT.sub("", e["hint"]))}</p>' if e["hint"] else "")
         + f'<p class="muted">stub: <code>{_esc(e["file"])}</code></p></div>'
         for k, e in enumerate(items, 1))
     return f'<h2 id="exercises">Coding exercises</h2>{cmd}{body}'
