@@ -54,6 +54,12 @@ def check_gradient(f, x, analytic, eps: float = 1e-6, max_entries: int | None = 
     """Relative error between ``analytic`` (∂f/∂x) and central differences.
 
     Returns the error; tests assert it is small (typically < 1e-6 in float64).
+
+    >>> import numpy
+    >>> from neurophys.gradcheck import check_gradient
+    >>> w = numpy.array([0.3, -0.2])
+    >>> bool(check_gradient(lambda: float((w ** 3).sum()), w, 3 * w ** 2) < 1e-8)   # d(w³)/dw = 3w²
+    True
     """
     if tuple(analytic.shape) != tuple(x.shape):
         raise ValueError(f"analytic gradient shape {tuple(analytic.shape)} differs from x {tuple(x.shape)}")

@@ -12,6 +12,14 @@ class Dense(Module):
 
     ``forward`` caches its input; ``backward`` takes ∂L/∂z and fills
     ``grads`` with ∂L/∂W and ∂L/∂b, returning ∂L/∂x.
+
+    >>> from neurophys import backend as B
+    >>> from neurophys.blocks import Dense
+    >>> layer = Dense(3, 2, rng=B.rng(0))
+    >>> layer.forward(B.ones((4, 3))).shape
+    (4, 2)
+    >>> layer.backward(B.ones((4, 2))).shape, layer.grads["b"]     # ∂L/∂b = Σ_batch ∂L/∂z
+    ((4, 3), array([4., 4.], dtype=float32))
     """
 
     def __init__(self, n_in: int, n_out: int, rng=None, init: str = "xavier", scale: float | None = None):

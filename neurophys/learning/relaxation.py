@@ -27,6 +27,17 @@ def relax(net, x, t, optimizer, epochs: int, batch_size: int | None = None, rng=
     (index 0 is before training), and ``snapshot(net)`` taken every
     ``snapshot_every`` epochs (and at epoch 0) if a callback is given.
     A run whose energy becomes NaN or inf stops with a DivergenceError that names the step size.
+
+    >>> import numpy
+    >>> from neurophys import backend as B
+    >>> from neurophys.blocks import Adam
+    >>> from neurophys.learning.relaxation import relax
+    >>> from neurophys.models.mlp import MLP
+    >>> x = numpy.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=numpy.float32)
+    >>> t = numpy.array([[0], [1], [1], [0]], dtype=numpy.float32)          # XOR
+    >>> E, _ = relax(MLP([2, 8, 1], rng=B.rng(0)), x, t, Adam(0.05), epochs=300)
+    >>> len(E), bool(E[-1] < 1e-3 * E[0])                                   # the energy relaxed
+    (301, True)
     """
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")

@@ -190,6 +190,20 @@ class EqPropNet(Module):
         momentum: SGD momentum. Updates are averaged over the batch.
     persistent: keep each training example's free state between epochs and start the
         next free phase from it (needs ``index=`` in :meth:`train_step`).
+
+    >>> import numpy
+    >>> from neurophys import backend as B
+    >>> from neurophys.models.eqprop import EqPropNet
+    >>> net = EqPropNet([4, 8, 3], rng=B.rng(0))
+    >>> x = B.rng(1).random((5, 4), dtype=numpy.float32)
+    >>> s, E = net.relax(net.init_states(x), record_energy=True)   # the free phase, input clamped
+    >>> [a.shape for a in s]
+    [(5, 4), (5, 8), (5, 3)]
+    >>> bool(E[-1] < E[0])                                         # relaxing descends the energy
+    True
+    >>> info = net.learn(x, numpy.array([0, 1, 2, 0, 1]), batch_size=5)   # one EqProp epoch
+    >>> sorted(info), net.predict(x).shape
+    (['cost', 'loss'], (5, 3))
     """
 
     def __init__(self, sizes, energy: str = "scellier", rho: str = "hard_sigmoid", clip=(0.0, 1.0),

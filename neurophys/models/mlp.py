@@ -16,7 +16,14 @@ from ..blocks.base import Classifier
 
 class MLP(Classifier):
     """Training verb: :meth:`~neurophys.blocks.base.Classifier.learn` (one pass of minibatches
-    on the softmax cross-entropy); ``predict`` = ``forward``."""
+    on the softmax cross-entropy); ``predict`` = ``forward``.
+
+    >>> from neurophys import backend as B
+    >>> from neurophys.models.mlp import MLP
+    >>> net = MLP([2, 8, 1], activation="tanh", rng=B.rng(0))     # 2 → 8 (tanh) → 1
+    >>> net.forward(B.ones((3, 2))).shape, net.n_params()
+    ((3, 1), 33)
+    """
 
     def __init__(self, sizes, activation="tanh", out_activation="identity", rng=None,
                  init: str = "xavier", init_scale: float | None = None):

@@ -283,6 +283,19 @@ def euler_step(psi, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | None =
     (a :class:`StabilityError` names the bound); ``check='dt'`` compares dt only (what
     :func:`evolve` asks for: it validates the field once before the first step and once after
     the last). The stability test reuses the density |ψ|² of the step, so it costs one max.
+
+    >>> from neurophys.physics import gpe
+    >>> X, Y = gpe.grid(16)
+    >>> psi = gpe.normalise(gpe.gaussian(X, Y, width=3.0))       # N = Σ|ψ|² dx dy = 1
+    >>> out = gpe.euler_step(psi, dt=0.01, V=-0.15, g=0.3)        # document 000: V = −a, g = 2b
+    >>> out.shape, out.dtype
+    ((16, 16), dtype('complex64'))
+    >>> bool(gpe.norm(out) > 1.0)                                # Euler is never norm-preserving
+    True
+    >>> gpe.euler_step(psi, dt=1.0)                              # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    neurophys.physics.gpe.StabilityError: forward Euler step dt=1 is beyond its stable range: ...
     """
     dt = check_dt(dt)
     if check is True:
@@ -590,6 +603,13 @@ def ground_state(psi0, V=0.0, g=0.0, dt: float = 0.01, n_steps: int = 2000, N: f
     Imaginary time damps each eigenmode as e^{−E_n τ}; renormalising after each step
     keeps N fixed, so the lowest-energy mode is what survives.
     Returns (ψ, energies per step as a NumPy array). (No backward: use it to prepare fields.)
+
+    >>> from neurophys.physics import gpe
+    >>> X, Y = gpe.grid(16)
+    >>> V = gpe.harmonic_trap(X, Y, omega=0.5)                   # V = ½ω²r²: E₀ = ω = 0.5 without g
+    >>> psi, E = gpe.ground_state(gpe.gaussian(X, Y, width=3.0), V=V, g=0.0, dt=0.05, n_steps=500)
+    >>> round(float(E[-1]), 6)
+    0.5
     """
     step, _ = get_stepper(scheme)
     N = validate.positive_real("N (the particle number)", N)

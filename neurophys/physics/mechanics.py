@@ -386,6 +386,13 @@ def simulate(system: str, n_trajectories: int = 100, t_max: float | None = None,
       ``"nan"``: keep what was computed, fill the rest with NaN and list the
       trajectory in ``info["failed"]``.
     - ``params`` override the constants (``m``, ``g``, ``k``, ``GM``).
+
+    >>> from neurophys.physics import mechanics as M
+    >>> t, states = M.simulate("spring", 4, n_steps=50, seed=0)
+    >>> t.shape, states.shape, M.STATE_NAMES["spring"]
+    ((50,), (4, 50, 2), ('x', 'v'))
+    >>> bool(M.relative_drift(M.invariants("spring", states)["total"]).max() < 1e-7)   # E is conserved
+    True
     """
     check_system(system)
     if integrator not in INTEGRATORS:

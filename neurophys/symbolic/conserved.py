@@ -257,6 +257,15 @@ def find_conserved(trajectories, t, names, terms, tolerance: float = 1e-3, noise
     (default window: 11 samples, or the longest odd window the shortest
     trajectory allows); ``n_bootstrap`` resamples give the confidence
     (0 skips it). ``threshold`` is the old name of ``tolerance``.
+
+    >>> from neurophys import symbolic as S
+    >>> from neurophys.physics import mechanics as M
+    >>> t, states = M.simulate("spring", 8, n_steps=200, seed=0)         # k = 5, m = 1
+    >>> res = S.find_conserved(states, t, ["x", "v"], S.polynomial_terms(["x", "v"], 2))
+    >>> len(res)                                    # one invariant: the energy ½v² + ½kx², up to scale
+    1
+    >>> print(res.quantities[0].expr)
+    x^2 + 0.2*v^2
     """
     if threshold is not None:
         tolerance = threshold
