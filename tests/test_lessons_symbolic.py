@@ -31,12 +31,17 @@ def test_lesson12_quick(tmp_path, monkeypatch):
     # no labels: energy for each system and L for the orbit, and nothing for a damped spring
     assert m["unlabelled_found"] == 4
     assert m["damped_spring_n_conserved"] == 0
+    # measurement noise: both orbit invariants up to 1e-3 of each variable's spread, never a damped one
+    assert m["noise_highest_level_both_found"] >= 1e-3
+    assert m["noise_1e-03_orbit_n_found"] == 2 and m["noise_1e-03_orbit_energy_coef_error"] < 0.01
+    assert m["noise_1e-01_orbit_n_found"] == 0
+    assert m["noise_damped_found_any_level"] == 0
     html = (tmp_path / "dashboard.html").read_text()
     assert "https://" not in html and "http://" not in html
     for view in ("trajectory", "energy", "latent", "equations"):
         assert f'id="view-{view}"' in html
     assert "Stand-in" in html
-    for name in ("results.json", "equations.md", "pareto_fronts.png", "drift_spectra.png"):
+    for name in ("results.json", "equations.md", "pareto_fronts.png", "drift_spectra.png", "noise_sweep.png"):
         assert (tmp_path / name).exists()
     assert res["settings"]["dashboard_sources"] == {s: "stand-in" for s in ("projectile", "spring", "orbit")}
 
