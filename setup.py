@@ -2,7 +2,7 @@
 
 ``lessons/``, ``examples/``, ``figures/`` (the committed results) and ``benchmarks/`` stay at
 the top of the repository, where a reader opens them; a built wheel gets copies in
-``neurophys/_course/``, which ``neurophys.course`` uses when it is not running from a clone.
+``neurophys/_course/`` (with docs/ and the README), which ``neurophys.course`` uses when it is not running from a clone.
 An editable install (``pip install -e .``) reads the folders in place. Everything else is
 in setup.cfg.
 """
@@ -13,7 +13,8 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-COURSE_FOLDERS = ("lessons", "examples", "figures", "benchmarks")
+COURSE_FOLDERS = ("lessons", "examples", "figures", "benchmarks", "docs")
+COURSE_FILES = ("README.md",)  # the site builder reads the README's introduction and verdicts
 SKIP = shutil.ignore_patterns("__pycache__", "*.py[cod]", ".*", "neurophys-runs", "neurophys-notebooks")
 
 
@@ -27,6 +28,9 @@ class BuildPyWithCourse(build_py):
         for name in COURSE_FOLDERS:
             if (ROOT / name).is_dir():
                 shutil.copytree(ROOT / name, target / name, ignore=SKIP)
+        for name in COURSE_FILES:
+            if (ROOT / name).is_file():
+                shutil.copy2(ROOT / name, target / name)
 
 
 setup(cmdclass={"build_py": BuildPyWithCourse})

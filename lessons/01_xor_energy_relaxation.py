@@ -22,7 +22,7 @@
 #
 # **Experiment.**
 # 1. Check the forward pass on inputs whose outputs can be computed by hand.
-# 2. Re-run the document's own settings over 20 seeds (ORIGINALS.md measured
+# 2. Re-run the document's own settings over 20 seeds (docs/originals.md measured
 #    2–5 converged runs out of 20) and look at how the failures fail.
 # 3. Run this lesson's defaults over the same 20 seeds.
 # 4. Draw the energy decay of the three architectures, an animated energy decay
@@ -82,7 +82,7 @@ assert feedforward_max_error < 1e-12
 # %% [markdown]
 # ## 2. The document's settings, 20 seeds
 # tanh on every layer (the output too), weights N(0, 0.1²), learning rate 0.1,
-# momentum 0.9, batch 2 reshuffled every epoch, 5000 epochs (ORIGINALS.md).
+# momentum 0.9, batch 2 reshuffled every epoch, 5000 epochs (docs/originals.md).
 # A run *converges* when all four outputs sit on the right side of 0.5 by a
 # margin of 0.1.
 

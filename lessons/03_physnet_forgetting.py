@@ -8,7 +8,7 @@
 # checked: (1) does the field *do* anything? (2) would the same network without the field
 # forget less, or more?
 #
-# **What the original code does** (ORIGINALS.md): a CNN encoder → Linear 64 → Linear into
+# **What the original code does** (docs/originals.md): a CNN encoder → Linear 64 → Linear into
 # a 2×32×32 field ψ₀ → **5 forward-Euler steps** of i∂ψ/∂t = [−½∇² − a + 2b|ψ|²]ψ with
 # dt = 0.01, a = b = 0.15 → a CNN readout of (Re ψ, Im ψ) → 10 logits. Adam, lr 1e-3,
 # batch 128, 5 epochs per task, one optimizer throughout. We rebuild it with hand-written

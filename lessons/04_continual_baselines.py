@@ -49,7 +49,7 @@ methods = {
     "replay": dict(capacity=200),
     "joint": dict(same_steps=True),
 }
-REFERENCE_ACC10 = {"ewc": 0.94, "si": 0.95}   # ContinualAI baselines, permuted MNIST, 10 tasks (ORIGINALS.md)
+REFERENCE_ACC10 = {"ewc": 0.94, "si": 0.95}   # ContinualAI baselines, permuted MNIST, 10 tasks (docs/originals.md)
 ctx.log(f"{n_tasks} permuted-MNIST tasks, {n_train} train / {n_test} test images each, MLP 784-{hidden}-{hidden}-10 "
         f"ReLU, Adam lr {lr}, {epochs} epochs per task, seeds {seeds}")
 

@@ -9,7 +9,7 @@
 # Can a network that learns only by relaxing and nudging do this well enough to
 # balance the pole for the full 500 steps?
 #
-# **What the original did.** `bot_demo.py` (ORIGINALS.md, 004) never predicted the next
+# **What the original did.** `bot_demo.py` (docs/originals.md, 004) never predicted the next
 # state and never planned: a 4-256-2 EqProp net was trained online on a *heuristic
 # target* made from the current pole angle, and that heuristic is inverted (θ ≥ 0,
 # pole leaning right, → push *left*, which tips it further). Below we measure both the

@@ -1,6 +1,6 @@
 """PhysNet (document 000): a convolutional network with a Gross–Pitaevskii field in the middle.
 
-The document's network (``neuron_grok5.py``, see ORIGINALS.md), layer by layer::
+The document's network (``neuron_grok5.py``, see docs/originals.md), layer by layer::
 
     image (28×28×1)
     → Conv 1→16 (3×3, pad 1), ReLU, MaxPool 2 → Conv 16→32, ReLU, MaxPool 2   (7×7×32)
