@@ -48,10 +48,17 @@ def atomic_write_bytes(path, data: bytes) -> Path:
     return path
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()  # read once, at import: os.umask can only be read by setting it
+
+
+def _umask() -> int:
+    return _UMASK
 
 
 def atomic_write_text(path, text: str, encoding: str = "utf-8") -> Path:
