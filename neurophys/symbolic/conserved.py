@@ -43,7 +43,13 @@ conserved subspace is then rotated to a sparse, readable basis (reduced row
 echelon form) and each member re-fitted on its own terms.
 
 The smoothing assumes roughly uniform sampling and a state that moves smoothly
-over ``window`` samples; trajectories may have different lengths.
+over ``window`` samples; trajectories may have different lengths. The floor is
+right for noise that is independent from sample to sample. Noise correlated
+over several samples (a filtered sensor) looks smooth to the fit, so the floor
+comes out too low and true invariants are rejected as "more than the noise
+explains" (drift/floor well above 1 in ``report()``): raise ``noise_factor``
+or thin the samples. Sampling too coarse for the fit raises the floors of
+non-conserved directions instead; ``max_drift`` keeps those out.
 """
 from __future__ import annotations
 
