@@ -36,5 +36,6 @@ def test_lesson_03_quick(tmp_path):
 @pytest.mark.slow
 def test_lesson_03_default_learns(tmp_path):
     m = course.run_lesson("03", tier="default", out=tmp_path)["metrics"]
-    assert m["task1_accuracy"] > 0.6 and m["control_task1_accuracy"] > 0.6
-    assert m["task2_accuracy"] > 0.5
+    # every seed of both networks learns task 1 (issue 11: the forgetting comparison needs trained nets)
+    assert m["task1_accuracy_min"] >= 0.95 and m["control_task1_accuracy_min"] >= 0.95
+    assert m["task2_accuracy_min"] > 0.5 and m["control_task2_accuracy_min"] > 0.5
