@@ -376,7 +376,7 @@ def _lesson_page(number: str, path: Path, fig_root: Path, out: Path, md, prev_ne
                 m = re.match(r"\s*#\s+(.+)", text)
                 if m:
                     title = m.group(1).strip()
-            parts.append(f'<div class="cell-md">{md.render(text)}</div>')
+            parts.append(f'<div class="cell-md">{md.render(_local_links(text, path.parent, out, fig_root))}</div>')
         else:
             parts.append(f'<div class="cell-code">{_highlight(text)}</div>')
             for pat in _names_in(text):
@@ -439,6 +439,36 @@ def _exercises_html(number: str, md) -> str:
     return f'<h2 id="exercises">Coding exercises</h2>{cmd}{body}'
 
 
+_MD_LINK = re.compile(r"(!?)\[([^\]]*)\]\(([^)\s]+)(\s+\"[^\"]*\")?\)")
+
+
+def _local_links(text: str, base: Path, out: Path, fig_root: Path) -> str:
+    """Markdown links to repository files made to work in the site, or reduced to their text.
+
+    A link to a lesson script goes to its page; a link to a committed figure is copied
+    into the site; a link to any other file of the repository (docs/, the README, a
+    module) is not carried by the site, so only its text is kept. Web links stay.
+    """
+    files = {p.resolve(): p for p in course.lesson_files().values()}
+
+    def fix(m):
+        bang, label, target = m.group(1), m.group(2), m.group(3)
+        if re.match(r"^([a-z]+:|#)", target):
+            return m.group(0)
+        path = (base / target.split("#")[0]).resolve()
+        if path in files:
+            return f"{bang}[{label}]({files[path].stem}.html)"
+        if path.is_file() and path.suffix.lower() in IMAGE_EXT + (".html",):
+            try:
+                path.relative_to(fig_root.resolve())
+            except ValueError:
+                return label
+            return f"{bang}[{label}]({_copy_figure(path, fig_root.resolve(), out)})"
+        return label
+
+    return _MD_LINK.sub(fix, text)
+
+
 def _readme_sections(readme: str) -> tuple:
     """(intro markdown, verdicts markdown) from the README."""
     intro = ""
@@ -446,14 +476,26 @@ def _readme_sections(readme: str) -> tuple:
     if m:
         intro = m.group(1).strip()
     verdicts = ""
-    m = re.search(r"^What reproduced and what did not[^\n]*(?:\n[^\n]+)*\n\n(.*?)(?=^## |\Z)", readme, re.S | re.M)
+    m = re.search(r"^#{2,4} +What reproduced[^\n]*\n(.*?)(?=^#{1,2} |\Z)", readme, re.S | re.M) or re.search(r"^What reproduced and what did not[^\n]*(?:\n[^\n]+)*\n\n(.*?)(?=^## |\Z)", readme, re.S | re.M)
     if m:
         verdicts = m.group(1).strip()
     return intro, verdicts
 
 
+def _dashboard_link(out: Path, fig_root: Path) -> str:
+    """A line pointing to lesson 12's dashboard when the site carries it."""
+    found = sorted(out.glob("figures/12_*/dashboard.html"))
+    if not found:
+        return ""
+    rel = found[0].relative_to(out).as_posix()
+    return (f'<p>Lesson 12 also writes an interactive <a href="{_esc(rel)}">dashboard</a> (trajectories, energy, '
+            "latent space and the discovered laws; one self-contained file that opens offline).</p>")
+
+
 def _index(pages: list, out: Path, md, fig_root: Path) -> None:
     intro, verdicts = _readme_sections(_readme())
+    root = Path(getattr(course, "COURSE_ROOT", course.REPO_ROOT))
+    intro, verdicts = (_local_links(t, root, out, fig_root) for t in (intro, verdicts))
     rows = []
     for p in pages:
         d, f = p["default"], p["full"]
@@ -478,6 +520,7 @@ def _index(pages: list, out: Path, md, fig_root: Path) -> None:
             "<p class=\"muted\">Seconds: wall time of the committed run of each tier (seed 0, NumPy backend).</p>",
             "<table class=\"lessons\"><tr><th>#</th><th>lesson</th><th>default tier (s)</th><th>full tier (s)</th>"
             "<th>headline metrics (default tier)</th></tr>" + "".join(rows) + "</table>",
+            _dashboard_link(out, fig_root),
             "<h2>What reproduced and what did not</h2>",
             f'<div class="verdicts">{md.render(verdicts)}</div>' if verdicts else
             '<p class="muted">The README has no verdict section in this copy.</p>']
