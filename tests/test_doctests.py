@@ -47,3 +47,23 @@ def test_the_doctests_import_no_optional_dependency():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={k: v for k, v in os.environ.items() if k != "NEUROPHYS_BACKEND"})
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_equation_index_names_functions_that_exist():
+    """docs/equations.md: every `neurophys/x/y.py`: `name` (and P./M. shorthand) it cites resolves."""
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "docs" / "equations.md").read_text()
+    short = {"P": importlib.import_module("neurophys.physics.gpe"), "M": importlib.import_module("neurophys.physics.mechanics")}
+    checked = 0
+    for alias, name in re.findall(r"`([PM])\.(\w+)", text):
+        assert hasattr(short[alias], name), f"{alias}.{name}"
+        checked += 1
+    for path, names in re.findall(r"`(neurophys/[\w/]+)\.py`: ((?:`[\w.]+`(?:, )?)+)", text):
+        module = importlib.import_module(path.replace("/", "."))
+        for dotted in re.findall(r"`([\w.]+)`", names):
+            obj = module
+            for part in dotted.split("."):
+                obj = getattr(obj, part)
+            checked += 1
+    assert checked > 60
