@@ -58,11 +58,12 @@ def lessons_main(args) -> int:
         measured = times.get(number, {})
         if measured:
             parts = []
-            for tier in ("default", "full"):
+            for tier in course.TIERS:
                 if tier in measured:
                     t = measured[tier]
-                    cpu = f", {_duration(t['cpu_seconds'])} CPU" if t.get("cpu_seconds") is not None else ""
-                    parts.append(f"{tier} {_duration(t['seconds'])}{cpu}")
+                    wall = _duration(t["seconds"]) if t.get("seconds") is not None else None
+                    cpu = _duration(t["cpu_seconds"]) + " CPU" if t.get("cpu_seconds") is not None else None
+                    parts.append(f"{tier} " + ", ".join(x for x in (wall, cpu) if x))
             print(f"    measured: {'; '.join(parts)}")
     return 0
 

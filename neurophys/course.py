@@ -653,13 +653,40 @@ def results_dir(slug: str, tier: str, workspace=None) -> Path:
     return published_dir(slug, tier) if workspace is None else workspace_dir(slug, tier, workspace)
 
 
-def measured_times(warn=None) -> dict:
-    """{'06': {'default': {'seconds': 212.4, 'cpu_seconds': 200.1}, 'full': {...}}, ...} from the
-    committed results (figures/*/results.json, and figures/*/full/results.json)."""
+def _benchmark_times(warn=None) -> dict:
+    """Lesson times recorded by the benchmark script, if committed: any
+    ``benchmarks/results/lesson*.json`` holding rows ``{"lesson": "06", "tier": "quick",
+    "cpu_seconds": ..., "wall_seconds": ...}`` (a list, or under "rows"/"lessons")."""
     times = {}
+    for f in sorted((COURSE_ROOT / "benchmarks" / "results").glob("lesson*.json")):
+        try:
+            data = files.read_json(f)
+        except files.CorruptFileError as err:
+            (warn or (lambda msg: print(msg, file=sys.stderr)))(f"skipped: {err}")
+            continue
+        rows = data if isinstance(data, list) else (data.get("rows") or data.get("lessons") or [])
+        if isinstance(rows, dict):  # {"06": {"quick": {...}}}
+            rows = [{"lesson": n, "tier": t, **v} for n, tiers in rows.items() if isinstance(tiers, dict)
+                    for t, v in tiers.items() if isinstance(v, dict)]
+        for row in rows if isinstance(rows, list) else []:
+            if not isinstance(row, dict) or str(row.get("lesson", "")).zfill(2) not in COURSE:
+                continue
+            wall = next((row[k] for k in ("wall_seconds", "wall_s", "seconds") if isinstance(row.get(k), (int, float))), None)
+            cpu = next((row[k] for k in ("cpu_seconds", "cpu_s") if isinstance(row.get(k), (int, float))), None)
+            if row.get("tier") in TIERS and (wall is not None or cpu is not None):
+                times.setdefault(str(row["lesson"]).zfill(2), {})[row["tier"]] = {"seconds": wall, "cpu_seconds": cpu}
+    return times
+
+
+def measured_times(warn=None) -> dict:
+    """{'06': {'default': {'seconds': 212.4, 'cpu_seconds': 200.1}, 'quick': {...}}, ...}: the
+    benchmark script's records where committed, else the committed results.json files."""
+    times = _benchmark_times(warn)
     for number, path in lesson_files().items():
         for tier in ("default", "full"):
             res = read_results(published_dir(path.stem, tier), warn)
+            if tier in times.get(number, {}):
+                continue
             if res and res.get("tier") == tier and isinstance(res.get("seconds"), (int, float)):
                 cpu = (res.get("settings") or {}).get("cpu_seconds")
                 times.setdefault(number, {})[tier] = {"seconds": res["seconds"],
