@@ -132,6 +132,7 @@ def _guard(spec, original):
             raise LibraryShortcut(f"your code calls the library's {mod}.{attr}, which this exercise asks you to "
                                   "write yourself")
         return original(*args, **kwargs)
+    del guarded.__wrapped__          # no way around the guard through functools' back door
     guarded.__neurophys_guard__ = True
     return guarded
 

@@ -735,7 +735,7 @@ def check_eqprop_update(fn, rng):
     for bet in (1e-5, -1e-5):
         sb = equilibrium(x, W, b, beta=bet, target=t)
         est = _grads_dict(fn(s0, sb, bet), true, "eqprop_update")
-        _compare_grads(est, true, 1e-3, f"the EqProp estimate at β = {bet:g} against the true gradient of C(s⁰)")
+        _compare_grads(est, true, 1e-2, f"the EqProp estimate at β = {bet:g} against the true gradient of C(s⁰)")
     # it learns
     sizes = [3, 6, 2]
     W, b = _small_net(rng, sizes, 0.3)
@@ -803,13 +803,12 @@ def check_dream(fn, rng):
     a trajectory)."""
     sizes = [int(rng.integers(4, 8)), int(rng.integers(3, 6)), int(rng.integers(2, 4))]
     N = int(rng.integers(2, 5))
-    W = [numpy.abs(rng.standard_normal((a, c))) * 0.9 / math.sqrt(a * c) ** 0.5 / 2
-         for a, c in zip(sizes[:-1], sizes[1:])]
-    W = [w * rng.choice([-1, 1], w.shape, p=[0.3, 0.7]) for w in W]
+    # mostly excitatory weights (so that dreams light up), small enough for a unique minimum
+    W = [rng.uniform(-0.3, 1.0, (a, c)) / max(a, c) for a, c in zip(sizes[:-1], sizes[1:])]
     b = [0.1 * rng.standard_normal(c) for c in sizes[1:]]
     y = numpy.eye(sizes[-1])[rng.integers(0, sizes[-1], N)]
     keep = y.copy()
-    s = fn(W, b, y, n_steps=400, eps=0.5)
+    s = fn(W, b, y, n_steps=500, eps=0.5)
     expect(isinstance(s, (list, tuple)) and len(s) == len(sizes),
            f"dream must return the list of {len(sizes)} states [s_0, ..., s_L]")
     s = [arr(s_l, f"s_{l}", (N, n)) for l, (s_l, n) in enumerate(zip(s, sizes))]
@@ -821,8 +820,8 @@ def check_dream(fn, rng):
         drive = s[l + 1] @ W[l].T + (s[l - 1] @ W[l - 1] + b[l - 1] if l > 0 else 0)
         g = s[l] - drive
         inside = (s[l] > 1e-9) & (s[l] < 1 - 1e-9)
-        bad = (numpy.abs(g[inside]).max(initial=0) > 1e-6 or (g[s[l] <= 1e-9] < -1e-6).any()
-               or (g[s[l] >= 1 - 1e-9] > 1e-6).any())
+        bad = (numpy.abs(g[inside]).max(initial=0) > 1e-5 or (g[s[l] <= 1e-9] < -1e-5).any()
+               or (g[s[l] >= 1 - 1e-9] > 1e-5).any())
         expect(not bad, f"layer {l} is not at rest: the energy still pulls it (max |∂F/∂s| inside the box "
                         f"{numpy.abs(g[inside]).max(initial=0):.2e}); relax longer, or check its drive "
                         "(the input's drive is s_1 W_0ᵀ, with no bias)")
@@ -855,7 +854,7 @@ def check_generative_update(fn, rng):
     s0 = equilibrium(None, W, b, **kw)
     sb = equilibrium(None, W, b, beta=1e-5, target=img, **kw)
     est = _grads_dict(fn(s0, sb, 1e-5), true, "generative_update")
-    _compare_grads(est, true, 1e-3, "the generative EqProp estimate against the true gradient of ½‖s⁰_0 − x‖²",
+    _compare_grads(est, true, 1e-2, "the generative EqProp estimate against the true gradient of ½‖s⁰_0 − x‖²",
                    "the input moved between the phases: use s^β_0 with s^β_1 and s⁰_0 with s⁰_1")
     return "the local rule is the gradient in the generative direction too"
 
