@@ -136,7 +136,10 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         if not math.isfinite(v):
             return str(v)
-        return f"{v:.4g}"
+        text = f"{v:.4g}"
+        if text in ("1", "-1") and abs(v) != 1.0:      # an R² of 0.99999 is not 1
+            text = f"{v:.7g}"
+        return text
     if isinstance(v, (list, tuple)):
         return ", ".join(_fmt(x) for x in v)
     return str(v)
