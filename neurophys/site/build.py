@@ -145,6 +145,15 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _duration(seconds: float) -> str:
+    seconds = float(seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _esc(s) -> str:
     return html.escape(str(s), quote=True)
 
@@ -499,14 +508,28 @@ def _index(pages: list, out: Path, md, fig_root: Path) -> None:
     intro, verdicts = _readme_sections(_readme())
     root = Path(getattr(course, "COURSE_ROOT", course.REPO_ROOT))
     intro, verdicts = (_local_links(t, root, out, fig_root) for t in (intro, verdicts))
+    try:
+        times = course.measured_times() if hasattr(course, "measured_times") else {}
+    except Exception:   # a corrupt benchmark file must not stop the site
+        times = {}
+
+    def when(p, tier, res):
+        t = times.get(p["number"], {}).get(tier) or ({"seconds": res.get("seconds")} if res else None)
+        if not t or not isinstance(t.get("seconds"), (int, float)):
+            return "–"
+        out = _duration(t["seconds"])
+        if isinstance(t.get("cpu_seconds"), (int, float)):
+            out += f" ({_duration(t['cpu_seconds'])} CPU)"
+        return out
+
     rows = []
     for p in pages:
         d, f = p["default"], p["full"]
         keys = course.HEADLINES.get(p["number"], [])
         shown = ", ".join(f"{k} = {_fmt(d['metrics'][k])}" for k in keys if d and k in d.get("metrics", {}))
         rows.append(f'<tr><td>{p["number"]}</td><td><a href="{p["page"]}">{_esc(course.COURSE.get(p["number"], p["title"]))}'
-                    f'</a></td><td class="num">{_esc(_fmt(d.get("seconds")) if d else "–")}</td>'
-                    f'<td class="num">{_esc(_fmt(f.get("seconds")) if f else "–")}</td>'
+                    f'</a></td><td class="num">{_esc(when(p, "default", d))}</td>'
+                    f'<td class="num">{_esc(when(p, "full", f))}</td>'
                     f'<td class="muted">{_esc(shown) if shown else "not run"}</td></tr>')
     written = {p["number"] for p in pages}
     for number, title in course.COURSE.items():
@@ -520,8 +543,9 @@ def _index(pages: list, out: Path, md, fig_root: Path) -> None:
             "and animations it drew, its measured results beside what the research document claimed, and its "
             "coding exercises. Run a lesson yourself with <code>python -m neurophys run NN</code>.</p>",
             "<h2>The lessons, in order</h2>",
-            "<p class=\"muted\">Seconds: wall time of the committed run of each tier (seed 0, NumPy backend).</p>",
-            "<table class=\"lessons\"><tr><th>#</th><th>lesson</th><th>default tier (s)</th><th>full tier (s)</th>"
+            "<p class=\"muted\">Time: the measured wall time (and CPU time where it was recorded) of each tier "
+            "(seed 0, NumPy backend, on the CPU).</p>",
+            "<table class=\"lessons\"><tr><th>#</th><th>lesson</th><th>default tier</th><th>full tier</th>"
             "<th>headline metrics (default tier)</th></tr>" + "".join(rows) + "</table>",
             _dashboard_link(out, fig_root),
             "<h2>What reproduced and what did not</h2>",
