@@ -263,3 +263,19 @@ def test_a_close_pass_of_the_centre_says_so():
 def test_negative_seed_is_refused_with_a_message():
     with pytest.raises(NeurophysInputError, match="seed must be a non-negative integer"):
         M.simulate("orbit", n_trajectories=2, seed=-1)
+
+
+def test_eqprop_online_steps_look_for_runaway_weights_every_64_updates():
+    rng = numpy.random.default_rng(0)
+    net = EqPropNet([4, 6, 3], lr=1e30, clip=(0, 1), rng=B.rng(0))
+    x, y = rng.uniform(0, 1, (1, 4)).astype(numpy.float32), numpy.array([1])
+    with pytest.raises(DivergenceError, match="update 64"):
+        for _ in range(64):
+            net.train_step(x, y)
+
+
+def test_scalar_settings_refuse_bool():
+    with pytest.raises(NeurophysInputError, match="eps"):
+        EqPropNet([2, 2], eps=True)
+    with pytest.raises(NeurophysInputError, match="dt"):
+        DissipativeLearningMachine([2, 2], dt=True)

@@ -94,8 +94,8 @@ class DissipativeLearningMachine(Classifier):
                              f"got {temperature}")
         if not 0 <= dissipation_rate < 1:
             raise ValueError(f"dissipation_rate γ must be in [0, 1), got {dissipation_rate}")
-        if energy_injection_rate < 0 or dt <= 0:
-            raise ValueError(f"need energy_injection_rate >= 0 and dt > 0, got {energy_injection_rate}, {dt}")
+        V.positive_real("energy_injection_rate", energy_injection_rate, allow_zero=True)
+        dt = V.positive_real("dt", dt)
         if entropy_coupling not in ("coupled", "detached"):
             raise ValueError(f"entropy_coupling must be 'coupled' or 'detached', got {entropy_coupling!r}")
         self.sizes = sizes

@@ -253,6 +253,7 @@ class EqPropNet(Module):
         self.drho = [a.df for a in self.activations]
         self.persistent = bool(persistent)
         self._bank = None  # persistent free states, allocated on first use
+        self.n_updates = 0  # weight updates so far (runaway weights are looked for every 64)
 
     # -------------------------------------------------------------- parameters
     @property
@@ -525,6 +526,10 @@ class EqPropNet(Module):
         self.grads = grads
         self.apply_update(grads, lr_scale)
         info["updated"] = True
+        self.n_updates += 1
+        if self.n_updates % 64 == 0:  # one max-reduction per weight array, amortised over 64 steps
+            V.check_params(self.params, where=f"update {self.n_updates}", x=x,
+                           fix=f"lower the learning rates lr={self.lrs}")
         if diagnostics:
             F_n = self.energy(s_nudged) + self.beta * self.cost(s_nudged[-1], t)
             info.update(energy_nudged=float(B.to_host(F_n.mean())),
@@ -596,8 +601,8 @@ class EqPropNet(Module):
 
 
 def _check_eps(eps):
-    eps = float(eps)
-    if not 0.0 < eps <= 1.0 or not math.isfinite(eps):
+    eps = V.positive_real("eps (the relaxation step size)", eps)
+    if not 0.0 < eps <= 1.0:
         raise ValueError(f"step size eps must be in (0, 1]; got {eps} (larger steps overshoot the minimum "
                          "and the relaxation oscillates or diverges)")
     return eps
