@@ -314,7 +314,8 @@ def _str(node, digits):
         # right operand of - and / needs brackets at equal precedence
         if pb < p or (pb == p and node.op in ("sub", "div")):
             b = f"({b})"
-        if node.op == "mul" and isinstance(node.children[0], Const) and abs(node.children[0].value) == 1.0:
+        if node.op == "mul" and isinstance(node.children[0], Const) and float(_fmt(abs(node.children[0].value),
+                                                                                    digits)) == 1.0:
             return ("-" if node.children[0].value < 0 else "") + b, (p if node.children[0].value > 0 else 3)
         if node.op == "add" and b.startswith("-"):
             return f"{a} - {b[1:]}", p
