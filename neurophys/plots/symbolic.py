@@ -43,10 +43,15 @@ def plot_noise_sweep(levels, drifts, floors, n_found, n_true: int, damped_drifts
     positive = levels[levels > 0]
     x = np.where(levels > 0, levels, positive.min() / 10 if positive.size else 1e-6)
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [2, 1]})
+    noisy = drifts[levels > 0]
+    bottom = max(np.nanmin(noisy[noisy > 0]) / 30, 1e-12) if np.any(noisy > 0) else 1e-12
     for j in range(drifts.shape[1]):
         label = f"candidate {j + 1}" + (" (a true invariant)" if j < n_true else " (not conserved)")
-        line, = ax.loglog(x, np.clip(drifts[:, j], 1e-16, None), "o-", label=label)
-        ax.loglog(x, np.clip(noise_factor * floors[:, j], 1e-16, None), ":", color=line.get_color(), lw=1)
+        line, = ax.loglog(x, np.clip(drifts[:, j], bottom, None), "o-", label=label)
+        ax.loglog(x, np.clip(noise_factor * floors[:, j], bottom, None), ":", color=line.get_color(), lw=1)
+    if np.any(levels == 0):
+        ax.annotate("no noise:\ndrift ≤ this", (x[levels == 0][0], bottom), textcoords="offset points",
+                    xytext=(4, 6), fontsize=7)
     if damped_drifts is not None:
         ax.loglog(x, damped_drifts, "s--", color="k", label="damped control, best candidate")
     ax.axhline(max_drift, color="tab:red", ls="--", lw=1, label="max_drift")
