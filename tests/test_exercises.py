@@ -55,6 +55,8 @@ def test_stubs_are_generated_from_the_solutions():
 def test_solutions_are_not_in_the_package():
     pkg = Path(neurophys.__file__).resolve().parent
     assert not list(pkg.rglob("solutions")) and "solutions" not in (REPO / "setup.cfg").read_text()
+    setup_py = REPO / "setup.py"      # the course folders copied into the wheel
+    assert not setup_py.exists() or '"solutions"' not in setup_py.read_text()
     for n in LESSONS:     # no stub carries an answer: every public function only raises
         body = X.stub_path(n).read_text()
         assert body.count("raise NotImplementedError(\"hint: ") + body.count("raise NotImplementedError('hint: ") \
