@@ -27,6 +27,7 @@ import copy
 import time
 
 import numpy
+from threadpoolctl import threadpool_limits
 
 from neurophys import backend as B
 from neurophys import course, stats
@@ -37,6 +38,8 @@ from neurophys.models.mlp import MLP
 from neurophys.plots.eqprop import plot_bars, plot_digit_grid
 
 ctx = course.start("07")
+threadpool_limits(1)  # one BLAS thread: batches of 32 make small products, and a second thread mostly
+#                       waits (on a busy 2-core machine it spin-waits: 20× the CPU time for lesson 07)
 settings = dict(
     hidden=ctx.pick(quick=128, default=256, full=500),
     n_train=ctx.pick(quick=3000, default=24000, full=None),
@@ -63,8 +66,10 @@ def make_net(offset=0):
 def train(net, x, y, epochs, generative=True, replay=None, desc=""):
     """EqProp epochs; generative=True adds the label→image step; replay = (x_dream, y_dream) to mix in."""
     bs = settings["batch_size"]
-    for _ in ctx.progress(range(epochs), desc=desc):
+    bar = ctx.progress(total=epochs * -(-len(x) // bs), desc=desc, unit="batch")
+    for _ in range(epochs):
         for idx in minibatch_indices(len(x), bs, host):
+            bar.update(1)
             xb, yb = x[idx], y[idx]
             if replay is not None:
                 r = B.xp().asarray(host.integers(0, len(replay[0]), settings["replay_per_batch"]))
@@ -74,6 +79,7 @@ def train(net, x, y, epochs, generative=True, replay=None, desc=""):
             if generative:
                 net.train_generative_step(x[idx], y[idx], lr_scale=settings["generative_lr_scale"],
                                           label_scale=settings["label_scale"])
+    bar.close()
 
 
 def dreams_of(net, digits, n_each, offset=0):

@@ -536,17 +536,20 @@ class EqPropNet(Module):
                         energy_jump=float(B.to_host(((F_n - self.energy(s_free)) / self.beta).mean())))
         return info
 
-    def learn(self, x, target, batch_size: int = 32, rng=None, lr_scale=1.0) -> dict:
+    def learn(self, x, target, batch_size: int = 32, rng=None, lr_scale=1.0, progress=None) -> dict:
         """The training verb: one pass (epoch) of :meth:`train_step` over (x, target) in
-        minibatches shuffled by the NumPy generator ``rng``. Returns {'loss': mean free-phase
-        cost C, 'cost': the same}. Raises :class:`~neurophys.validate.DivergenceError` when a
-        cost is NaN/inf or a weight has run away (|W| > 1e8) by the end of the pass."""
+        minibatches shuffled by the NumPy generator ``rng``; ``progress`` (e.g. ``ctx.progress``)
+        wraps the minibatch loop. Returns {'loss': mean free-phase cost C, 'cost': the same}.
+        Raises :class:`~neurophys.validate.DivergenceError` when a cost is NaN/inf or a weight has run away (|W| > 1e8) by the end of the pass."""
         x = self.as_input(x)
         n = x.shape[0]
         if self.persistent and (self._bank is None or self._bank[0].shape[0] != n):
             self.enable_persistent(n)  # one stored free state per training example
         total = 0.0
-        for idx in minibatch_indices(n, batch_size, rng):
+        batches = minibatch_indices(n, batch_size, rng)
+        if progress is not None:
+            batches = progress(batches, total=-(-n // int(batch_size)), unit="batch")
+        for idx in batches:
             info = self.train_step(x[idx], target[idx], lr_scale=lr_scale,
                                    index=idx if self.persistent else None)
             total += info["cost"] * len(idx)
