@@ -95,6 +95,11 @@ WRONG = [
     ("11", 2, "dev = E_hat - E_hat.mean(axis=1, keepdims=True)", "dev = E_hat - E_hat.mean()", "P"),
     ("12", 2, "c = V[:, -1]\n    return float(mu[-1])", "c = V[:, 0]\n    return float(mu[0])", "LARGEST"),
     ("13", 2, "        src, dst = dst, src\n", "", "buf_"),
+    ("04", 1, "grads[k] = lam * fisher[k] * d", "grads[k] = lam * d", "∂Ω/∂"),
+    ("08", 2, "F = E(s_nudged) + beta * 0.5 * (d * d).sum(axis=1)", "F = E(s_nudged)", "F(s^β)"),
+    ("09", 1, "F += gamma ** t * energy(S)", "F += gamma ** (t + 1) * energy(S)", "γ^t"),
+    ("12", 1, "B = np.cov(Theta.mean(axis=1), rowvar=False)", "B = np.cov(Theta.reshape(-1, m), rowvar=False)",
+     "per-trajectory means"),
 ]
 
 
