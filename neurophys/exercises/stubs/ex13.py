@@ -16,7 +16,8 @@ def euler_step_out(psi, dt, V, g, out, work):
     using ``work`` as the ONLY scratch array: no field-sized temporaries (no numpy.roll, no
     ``a + b`` that makes a new array; use slices and ``numpy.add(..., out=...)``). Beware: NumPy
     quietly copies strided 3-D slices such as ``psi[..., 2:]`` inside a ufunc; slices of each
-    field's flattened rows (``psi.reshape(batch, Ny * Nx)``, a view) are not copied.
+    field's flattened rows (``psi.reshape(batch, Ny * Nx)``, a view) are not copied. The check
+    measures the peak of temporary memory during your call (tracemalloc): below one field.
     psi: complex (batch, Ny, Nx), unchanged; V, g, dt: numbers; out, work: complex arrays of
     psi's shape and dtype. Return ``out``.
     """
