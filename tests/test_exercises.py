@@ -139,6 +139,17 @@ from neurophys.physics.gpe import euler_step as _lib
 def euler_step(psi, dt, V=0.0, g=0.0, imaginary=False):
     return _lib(psi, dt, V, g, imaginary=imaginary, check=False)
 ''',
+    "03": '''
+from neurophys.blocks.conv import Conv2D
+
+
+def conv2d_backward(x, W, dz, pad):
+    conv = Conv2D(W.shape[1], W.shape[0], kernel=W.shape[2], pad=pad)
+    conv.params["W"] = W
+    conv.forward(x)
+    dx = conv.backward(dz)
+    return dx, conv.grads["W"], conv.grads["b"]
+''',
     "10": '''
 import neurophys.physics.mechanics as M
 
@@ -160,11 +171,13 @@ def euler_step_out(psi, dt, V, g, out, work):
 
 @pytest.mark.parametrize("n", sorted(SHORTCUTS))
 def test_calling_the_library_function_is_refused(n, tmp_path):
+    from neurophys.blocks.conv import Conv2D
     from neurophys.physics import gpe, mechanics
-    originals = (gpe.euler_step, mechanics.velocity_verlet_step)
+    originals = (gpe.euler_step, mechanics.velocity_verlet_step, vars(Conv2D)["backward"])
     (v,) = _check_text(tmp_path, n, _solution_text(n) + SHORTCUTS[n], exercise=1)
     assert v.status == "FAIL" and "calls the library's" in v.message, v.line()
-    assert (gpe.euler_step, mechanics.velocity_verlet_step) == originals   # switched back on afterwards
+    # switched back on afterwards
+    assert (gpe.euler_step, mechanics.velocity_verlet_step, vars(Conv2D)["backward"]) == originals
 
 
 def test_errors_in_the_students_code_are_verdicts_not_crashes(tmp_path):

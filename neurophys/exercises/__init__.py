@@ -150,21 +150,25 @@ def _switched_off(specs, refuse=True):
             owner, attr = _resolve(spec)
         except (ImportError, AttributeError):
             continue   # moved or renamed elsewhere: nothing to switch off there
-        original = owner.__dict__.get(attr, getattr(owner, attr, None))
+        original = getattr(owner, attr, None)
         if original is None:
             continue
         if getattr(original, "__neurophys_guard__", False):
             continue
+        own = attr in vars(owner)
         setattr(owner, attr, _guard(spec, original))
-        patched.append((owner, attr, original))
+        patched.append((owner, attr, original, own))
     added = set(specs) - _ACTIVE if refuse else set()
     _ACTIVE.update(added)
     try:
         yield
     finally:
         _ACTIVE.difference_update(added)
-        for owner, attr, original in reversed(patched):
-            setattr(owner, attr, original)
+        for owner, attr, original, own in reversed(patched):
+            if own:
+                setattr(owner, attr, original)
+            else:   # it was inherited: remove the guard, do not copy the base's function down
+                delattr(owner, attr)
 
 
 def _wrap(fn, specs):
