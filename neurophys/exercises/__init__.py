@@ -175,7 +175,11 @@ def _wrap(fn, specs):
     @functools.wraps(fn)
     def call(*args, **kwargs):
         with _switched_off(specs):
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            except Exception as err:
+                err.__neurophys_student__ = True     # raised inside the student's code
+                raise
     return call
 
 
@@ -210,9 +214,13 @@ def check_one(ex, fn, rng=None, filename=None) -> Verdict:
         return Verdict(ex.lesson, ex.index, ex.name, "FAIL", str(err))
     except LibraryShortcut as err:
         return Verdict(ex.lesson, ex.index, ex.name, "FAIL", str(err))
-    except Exception as err:  # noqa: BLE001 - any error in the student's code is a verdict, not a crash
+    except Exception as err:  # noqa: BLE001 - any error is a verdict, not a crash
+        if getattr(err, "__neurophys_student__", False):
+            return Verdict(ex.lesson, ex.index, ex.name, "FAIL",
+                           f"your function raised {type(err).__name__}: {err}{_where(err, filename)}")
         return Verdict(ex.lesson, ex.index, ex.name, "FAIL",
-                       f"your function raised {type(err).__name__}: {err}{_where(err, filename)}")
+                       f"checking your result raised {type(err).__name__}: {err} (if your function returns what its "
+                       "docstring asks for, the checker is at fault: tell your teacher)")
 
 
 def check(number, exercise: int | None = None, path=None, seed=None) -> list:
