@@ -31,7 +31,6 @@
 import time
 
 import numpy
-from threadpoolctl import threadpool_limits
 
 from neurophys import backend as B
 from neurophys import course
@@ -40,8 +39,6 @@ from neurophys.models.eqprop import EqPropNet
 from neurophys.plots.eqprop import plot_learning_curves, plot_relaxation
 
 ctx = course.start("06")
-threadpool_limits(1)  # one BLAS thread: batches of 32 make small products, and a second thread mostly
-#                       waits (on a busy 2-core machine it spin-waits: 20× the CPU time for lesson 07)
 
 # The classroom recipe (measured to reach 97.5 % fast): ε = 1 (each step jumps to the
 # layer's momentary optimum, so 10 free steps suffice), small batches, layer-wise rates,

@@ -27,7 +27,6 @@ import copy
 import time
 
 import numpy
-from threadpoolctl import threadpool_limits
 
 from neurophys import backend as B
 from neurophys import course, stats
@@ -38,8 +37,6 @@ from neurophys.models.mlp import MLP
 from neurophys.plots.eqprop import plot_bars, plot_digit_grid
 
 ctx = course.start("07")
-threadpool_limits(1)  # one BLAS thread: batches of 32 make small products, and a second thread mostly
-#                       waits (on a busy 2-core machine it spin-waits: 20× the CPU time for lesson 07)
 settings = dict(
     hidden=ctx.pick(quick=128, default=256, full=500),
     n_train=ctx.pick(quick=3000, default=24000, full=None),

@@ -35,14 +35,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
 
 from neurophys import course  # noqa: E402
 from neurophys.physics import mechanics as M  # noqa: E402
 from neurophys.plots import mechanics as P  # noqa: E402
 
 ctx = course.start("10")
-threadpool_limits(1)  # one BLAS thread: nothing here is a large matrix product
 n_dataset = ctx.pick(quick=20, default=500, full=2000)         # full: the document's 2,000 per system
 n_long = ctx.pick(quick=4, default=40, full=200)                # trajectories in the long-time test
 long_periods = ctx.pick(quick=10, default=100, full=400)        # spring periods / orbits in that test

@@ -37,6 +37,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from . import backend as B
 from . import files
 
@@ -475,6 +477,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def limit_blas_threads(n=None):
+    """BLAS threads for a lesson: ``n``, else $NEUROPHYS_BLAS_THREADS, else 1 (threadpoolctl).
+
+    The lessons' matrix products are small (batches of 32-128 against a few hundred units), and a
+    second OpenBLAS thread mostly waits for the first; on a busy 2-core machine it spin-waits
+    (lesson 07's quick tier: 110 s of CPU with two threads, 5 s with one; a GRU epoch 11 s -> 0.24 s).
+    Returns the number set."""
+    n = int(n if n is not None else os.environ.get("NEUROPHYS_BLAS_THREADS") or 1)
+    threadpool_limits(limits=n, user_api="blas")
+    return n
+
+
 def make_context(lesson, tier: str = "default", seed: int = 0, backend: str | None = None,
                  out: Path | None = None, *, publish: bool = False, resume: bool = False, jobs: int = 1,
                  scheduler: str | None = None, notebook: bool = False) -> LessonContext:
@@ -492,6 +506,7 @@ def make_context(lesson, tier: str = "default", seed: int = 0, backend: str | No
         slug = slug_of(number)
     out = Path(out) if out is not None else default_out_dir(Path(slug + ".py"), tier, publish)
     acquire_output(out)
+    limit_blas_threads()
     return LessonContext(number=number, slug=slug, tier=tier, seed=int(seed), backend=B.name(), out=out,
                          resume=bool(resume), jobs=int(jobs), scheduler=scheduler, publish=publish,
                          notebook=notebook)
