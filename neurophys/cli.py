@@ -65,6 +65,11 @@ def lessons_main(args) -> int:
                     cpu = _duration(t["cpu_seconds"]) + " CPU" if t.get("cpu_seconds") is not None else None
                     parts.append(f"{tier} " + ", ".join(x for x in (wall, cpu) if x))
             print(f"    measured: {'; '.join(parts)}")
+    examples = course.COURSE_ROOT / "examples"
+    if examples.is_dir():
+        names = sorted(p.name for p in examples.glob("*.py"))
+        print(f"\nexamples (one capability each; run with python {examples}{os.sep}NAME.py):")
+        print("    " + ", ".join(names))
     return 0
 
 

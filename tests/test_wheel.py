@@ -59,6 +59,9 @@ def test_the_wheel_is_a_separate_install_with_the_course(installed):
         assert any((package / "_course" / folder).iterdir()), f"{folder}/ missing from the wheel"
     out = sh(python, "-m", "neurophys", "lessons", cwd=elsewhere, env=env).stdout
     assert "not in the lessons folder" not in out and "measured: default" in out
+    assert f"python {package / '_course' / 'examples'}" in out and "relaxation_own_data.py" in out
+    r = sh(python, package / "_course" / "examples" / "relaxation_own_data.py", "--epochs", "300", cwd=elsewhere, env=env)
+    assert "training accuracy" in r.stdout
     out = sh(python, "-m", "neurophys", "results", cwd=elsewhere, env=env).stdout
     assert "| 06 |" in out and "not run" not in out.split("| 06 |")[1].split("\n")[0]
 
