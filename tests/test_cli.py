@@ -173,10 +173,11 @@ def test_run_all_ends_with_a_summary(tiny):
     assert str(Path(course.WORKSPACE) / "01_tiny" / "quick") in table
 
 
-@pytest.mark.parametrize("how", ["runner", "script"])
+@pytest.mark.parametrize("how", ["runner", "script", "all"])
 def test_ctrl_c_ends_with_one_line(tiny, how):
-    cmd = ([sys.executable, "-m", "neurophys", "run", "01", "--quick"] if how == "runner"
-           else [sys.executable, str(tiny / "lessons" / "01_tiny.py"), "--quick"])
+    cmd = {"runner": [sys.executable, "-m", "neurophys", "run", "01", "--quick"],
+           "all": [sys.executable, "-m", "neurophys", "run", "all", "--quick"],
+           "script": [sys.executable, str(tiny / "lessons" / "01_tiny.py"), "--quick"]}[how]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "TINY_SLEEP": "1"})
     folder = tiny / "work" / course.WORKSPACE / "01_tiny" / "quick"
@@ -189,6 +190,8 @@ def test_ctrl_c_ends_with_one_line(tiny, how):
     assert proc.returncode == 130, err
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("interrupted (Ctrl-C)")
     assert not (folder / course.LOCK_NAME).exists() and not (folder / "results.json").exists()
+    if how == "all":  # the course stops at once and still prints its summary
+        assert "| 01 | interrupted |" in out and "| 02 |" not in out
 
 
 def test_broken_pipe_ends_quietly():
