@@ -10,7 +10,10 @@ with the same number of threads, after a warm-up, as the median of several repea
 An epoch row times ``--batches`` minibatches and scales to the full 60,000-image epoch
 (``epoch_s``); ``--batches 0`` runs the whole epoch.
 
-Threads: ``--threads N`` (or OMP_NUM_THREADS) gives NumPy's BLAS and PyTorch the same count.
+Threads: ``--threads N`` (or OMP_NUM_THREADS) gives NumPy's BLAS and PyTorch the same count
+(set in the environment before NumPy loads when run as a script, and through threadpoolctl
+in any case). CPU results go to ``cpu_1thread.json``, ``cpu_2threads.json``, ... so runs at
+several thread counts sit side by side; each file records the load average before and after.
 Timing: neurophys and PyTorch runs alternate (a, b, a, b, ...) so both see the same load, and
 each side reports its best run (epoch rows: batches alternate, and each side's total counts).
 This is a benchmark, not a test: nothing here asserts a time.
@@ -361,11 +364,21 @@ def bench_gpe_step_bandwidth(torch, peaks, batch: int = 16, grid: int = 512, n_s
 
 
 # ------------------------------------------------------------------ the suites
-def run_cpu(quick: bool, batches: int, repeat: int):
-    torch = load_torch()
-    threads = int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+def set_threads(threads: int, torch=None) -> int:
+    """The same number of threads for NumPy's BLAS (threadpoolctl, which acts after NumPy has
+    loaded) and PyTorch's intra-op pool. Element-wise NumPy stays on one thread; the threads
+    neurophys uses beyond BLAS are its own (e.g. scipy.fft workers), sized from the same limit."""
+    threads = int(threads)
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(limits=threads, user_api="blas")
     if torch is not None:
         torch.set_num_threads(threads)
+    return threads
+
+
+def run_cpu(quick: bool, batches: int, repeat: int, threads: int | None = None):
+    torch = load_torch()
+    threads = set_threads(threads or int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1), torch)
     rows = []
     with B.using("numpy"):
         rows.append(bench_gpe_layer(torch, "cpu", "euler", batch=16 if quick else 128, repeat=repeat))
@@ -436,18 +449,23 @@ def main(argv=None):
     want_gpu = args.gpu or (not args.cpu and B.gpu_available())
     args.out.mkdir(parents=True, exist_ok=True)
     written = []
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     for kind, runner, wanted in (("cpu", run_cpu, want_cpu), ("gpu", run_gpu, want_gpu)):
         if not wanted:
             continue
         if kind == "gpu" and not B.gpu_available():
             print("GPU suite skipped: no CUDA GPU with cupy answers here", file=sys.stderr)
             continue
-        rows, meta = runner(args.quick, args.batches, args.repeat)
+        rows, meta = (runner(args.quick, args.batches, args.repeat, args.threads) if kind == "cpu"
+                      else runner(args.quick, args.batches, args.repeat))
         meta.update(date=datetime.now(timezone.utc).isoformat(timespec="seconds"), quick=args.quick,
                     batches=args.batches, repeat=args.repeat, python=platform.python_version())
         print(f"\n== {kind.upper()}: {meta.get('cpu') or meta.get('gpu')}  (torch {meta.get('torch')})")
         print(format_table(rows))
-        path = args.out / f"{kind}{'_quick' if args.quick else ''}.json"
+        meta["load_average_1min_after"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+        meta["load_average_1min_before"] = load_before
+        tag = f"_{meta['threads']}thread{'s' if meta['threads'] > 1 else ''}" if kind == "cpu" else ""
+        path = args.out / f"{kind}{tag}{'_quick' if args.quick else ''}.json"
         path.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
         written.append(path)
         print(f"wrote {path}")

@@ -205,13 +205,15 @@ if bench is not None:
     settings["torch"] = torch.__version__
     settings["cpu"] = bench.cpu_name()
     reps = ctx.pick(quick=2, default=5, full=7)
+    rows_to_run = [lambda: bench.bench_gpe_layer(torch, "cpu", "euler", batch=batch, repeat=reps),
+                   lambda: bench.bench_gpe_layer(torch, "cpu", "splitstep", batch=batch, repeat=reps),
+                   lambda: bench.bench_eqprop_relax(torch, "cpu", batch=ctx.pick(quick=32, default=128), repeat=reps)]
+    if not ctx.quick:
+        rows_to_run += [lambda: bench.bench_physnet_epoch(torch, "cpu", n_batches=ctx.pick(default=4, full=0)),
+                        lambda: bench.bench_eqprop_epoch(torch, "cpu", n_batches=ctx.pick(default=20, full=0))]
     with B.using("numpy"):
-        cpu_rows.append(bench.bench_gpe_layer(torch, "cpu", "euler", batch=batch, repeat=reps))
-        cpu_rows.append(bench.bench_gpe_layer(torch, "cpu", "splitstep", batch=batch, repeat=reps))
-        cpu_rows.append(bench.bench_eqprop_relax(torch, "cpu", batch=ctx.pick(quick=32, default=128), repeat=reps))
-        if not ctx.quick:
-            cpu_rows.append(bench.bench_physnet_epoch(torch, "cpu", n_batches=ctx.pick(default=4, full=0)))
-            cpu_rows.append(bench.bench_eqprop_epoch(torch, "cpu", n_batches=ctx.pick(default=20, full=0)))
+        for run_row in ctx.progress(rows_to_run, desc="CPU benchmarks", unit="row"):
+            cpu_rows.append(run_row())
     print(bench.format_table(cpu_rows))
     keys = ["gpe_layer_euler", "gpe_layer_splitstep", "eqprop_relax", "lesson03_epoch", "lesson06_epoch"]
     for key, r in zip(keys, cpu_rows):
