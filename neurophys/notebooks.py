@@ -59,6 +59,7 @@ def execute(nb, folder: Path, tier: str, timeout: int | None = None):
     from nbclient.exceptions import CellExecutionError
 
     client = NotebookClient(nb, timeout=timeout, kernel_name=KERNELSPEC["name"],
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport warning
                             resources={"metadata": {"path": str(folder)}})
     with _kernel_env(tier):
         try:
