@@ -195,8 +195,8 @@ def positive_real(name: str, v, allow_zero: bool = False) -> float:
         raise NeurophysInputError(f"{name} must be a positive real number, got {describe(v)}")
     f = float(v)
     if not math.isfinite(f) or f < 0 or (f == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise NeurophysInputError(f"{name} must be a finite real number {bound}, got {v!r}")
+        what = "a finite number >= 0" if allow_zero else "positive and finite (> 0)"
+        raise NeurophysInputError(f"{name} must be {what}, got {v!r}")
     return f
 
 

@@ -221,7 +221,7 @@ def test_raw_pixels_into_physnet_say_normalise_not_lower_dt():
 
 def test_gpe_physical_parameters():
     psi = gpe.gaussian(*gpe.grid(8), width=2.0)
-    with pytest.raises(NeurophysInputError, match=r"N \(the particle number\) must be .* > 0, got 0"):
+    with pytest.raises(NeurophysInputError, match=r"N \(the particle number\) must be positive and finite \(> 0\), got 0"):
         gpe.ground_state(psi, N=0)
     out, _ = gpe.evolve(psi, 2, numpy.int64(1), scheme="splitstep")      # dt=np.int64(1) is a number
     assert out.shape == psi.shape
@@ -279,3 +279,23 @@ def test_scalar_settings_refuse_bool():
         EqPropNet([2, 2], eps=True)
     with pytest.raises(NeurophysInputError, match="dt"):
         DissipativeLearningMachine([2, 2], dt=True)
+
+
+def test_more_public_functions_refuse_what_they_cannot_use():
+    from neurophys.blocks import SGD, accuracy, one_hot
+    from neurophys.learning.continual import evaluate
+    cases = [
+        (lambda: accuracy(numpy.zeros((0, 3)), numpy.zeros(0, int)), "empty"),
+        (lambda: accuracy(numpy.zeros((2, 3)), numpy.array([0, -1])), "0..2"),
+        (lambda: one_hot(numpy.array([-1]), 3), "0..2"),
+        (lambda: SGD(lr=float("nan")), "lr"),
+        (lambda: Adam(lr=True), "lr"),
+        (lambda: M.invariants("spring", numpy.ones((2, 3, 2), complex)), "must be real"),
+        (lambda: M.relative_drift(numpy.zeros((2, 0))), "empty"),
+        (lambda: M.simulate("spring", 2, n_steps=2.5), "n_steps"),
+        (lambda: M.derivatives("spring", numpy.array([[None, 1]])), "real numbers"),
+        (lambda: evaluate(MLP([4, 2]), numpy.zeros((3, 4), numpy.float32), numpy.array([0, 5, 1])), "0..1"),
+    ]
+    for call, words in cases:
+        with pytest.raises(NeurophysInputError, match=words):
+            call()

@@ -44,6 +44,7 @@ def softmax(z):
 
 def one_hot(labels, n_classes: int, dtype=None):
     """Rows of the identity: one_hot([2], 3) = [[0, 0, 1]]."""
+    labels = V.labels("labels", labels, n_classes)
     xp = get_array_module(labels)
     out = xp.zeros((labels.shape[0], n_classes), dtype=dtype or "float32")
     out[xp.arange(labels.shape[0]), labels] = 1
@@ -71,4 +72,5 @@ def softmax_cross_entropy_grad(z, labels):
 
 def accuracy(z, labels) -> float:
     """Fraction of rows whose argmax equals the label."""
+    z, labels = _check_labels(z, labels)
     return float((z.argmax(axis=1) == labels).mean())

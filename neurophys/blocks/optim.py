@@ -6,8 +6,7 @@ per parameter dict (its state is keyed by parameter name and array id).
 """
 from __future__ import annotations
 
-import math
-
+from .. import validate as V
 from ..backend import get_array_module
 
 
@@ -33,8 +32,7 @@ class SGD:
     """
 
     def __init__(self, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0):
-        if lr <= 0 or not math.isfinite(lr):
-            raise ValueError(f"learning rate must be a positive number, got {lr}")
+        lr = V.positive_real("lr (the learning rate)", lr)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
@@ -63,8 +61,7 @@ class Adam:
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  weight_decay: float = 0.0):
-        if lr <= 0 or not math.isfinite(lr):
-            raise ValueError(f"learning rate must be a positive number, got {lr}")
+        lr = V.positive_real("lr (the learning rate)", lr)
         if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
             raise ValueError(f"Adam needs 0 <= beta1, beta2 < 1, got {beta1}, {beta2}")
         self.lr, self.beta1, self.beta2, self.eps, self.weight_decay = lr, beta1, beta2, eps, weight_decay

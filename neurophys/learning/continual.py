@@ -113,10 +113,13 @@ def evaluate(net, x, y, batch_size: int = 2000) -> float:
     """Test accuracy of ``net`` on (x, y), forwarded in batches."""
     if len(y) == 0:
         raise V.NeurophysInputError("the test set is empty (0 labels); every task needs test examples")
+    if len(x) != len(y):
+        raise V.NeurophysInputError(f"x has {len(x)} examples but y has {len(y)} labels")
     correct = 0
     for start in range(0, len(y), batch_size):
         z = net.forward(x[start:start + batch_size])
-        correct += int((z.argmax(axis=1) == y[start:start + batch_size]).sum())
+        yb = V.labels("y", y[start:start + batch_size], z.shape[1], n=z.shape[0])
+        correct += int((z.argmax(axis=1) == yb).sum())
     return correct / len(y)
 
 

@@ -103,6 +103,7 @@ def params_for(system: str, **params) -> dict:
 def check_states(system: str, states, name: str = "states"):
     """Raise ValueError unless ``states[..., :]`` has the system's state size and is finite."""
     check_system(system)
+    states = V.as_float_array(name, states, dtype=np.float64, finite=False)  # real, non-empty
     shape = tuple(getattr(states, "shape", ()))
     d = state_dim(system)
     if len(shape) == 0 or shape[-1] != d:
@@ -156,6 +157,7 @@ def _acceleration(system, q, p):
 
 def derivatives(system: str, state, **params):
     """ds/dt = (velocity, acceleration) for states (..., state_dim)."""
+    state = check_states(system, state, "state")
     xp = B.get_array_module(state)
     n = state.shape[-1] // 2
     q, v = state[..., :n], state[..., n:]
@@ -202,8 +204,12 @@ def relative_drift(values, axis: int = -1):
 
     One number per trajectory; e.g. ``relative_drift(inv["total"])``.
     """
+    values = V.as_float_array("values", values)
     xp = B.get_array_module(values)
     v = xp.moveaxis(values, axis, -1)
+    if v.shape[-1] == 0:
+        raise V.NeurophysInputError(f"values has no samples along axis {axis} (shape {tuple(values.shape)}); "
+                                    "a drift needs at least Q(0)")
     q0 = v[..., :1]
     return xp.abs(v - q0).max(axis=-1) / xp.maximum(xp.abs(q0[..., 0]), 1e-300)
 
@@ -222,9 +228,7 @@ def initial_conditions(system: str, n_trajectories: int, seed: int = 0, **params
                 velocity √(GM/p) (−sin f, e + cos f), both rotated by ϖ
     """
     p = params_for(system, **params)
-    n = int(n_trajectories)
-    if n < 1:
-        raise ValueError(f"n_trajectories must be >= 1, got {n_trajectories}")
+    n = V.positive_int("n_trajectories", n_trajectories)
     rng = np.random.default_rng(V.seed("seed", seed))
     if system == "projectile":
         y0 = rng.uniform(0.0, 5.0, n)
@@ -401,9 +405,7 @@ def simulate(system: str, n_trajectories: int = 100, t_max: float | None = None,
     t_max = DEFAULT_T_MAX[system] if t_max is None else float(t_max)
     if not math.isfinite(t_max) or t_max <= 0:
         raise ValueError(f"t_max must be a positive number of seconds, got {t_max}")
-    n_steps = int(n_steps)
-    if n_steps < 2:
-        raise ValueError(f"n_steps must be >= 2 (output samples including t = 0), got {n_steps}")
+    n_steps = V.positive_int("n_steps (output samples including t = 0)", n_steps, minimum=2)
     if initial_states is None:
         y0 = initial_conditions(system, n_trajectories, seed=seed, **p)
     else:
