@@ -669,9 +669,9 @@ def results_dir(slug: str, tier: str, workspace=None) -> Path:
 
 
 def _benchmark_times(warn=None) -> dict:
-    """Lesson times recorded by the benchmark script, if committed: any
-    ``benchmarks/results/lesson*.json`` holding rows ``{"lesson": "06", "tier": "quick",
-    "cpu_seconds": ..., "wall_seconds": ...}`` (a list, or under "rows"/"lessons")."""
+    """Lesson times recorded by ``python -m benchmarks.lesson_times``, if committed:
+    ``benchmarks/results/lesson_times[_quick|_full].json`` with rows ``{"lesson": "06", "tier":
+    "quick", "status": 0, "cpu_seconds": ..., "wall_seconds": ...}`` (a list, or under "rows")."""
     times = {}
     for f in sorted((COURSE_ROOT / "benchmarks" / "results").glob("lesson*.json")):
         try:
@@ -685,6 +685,8 @@ def _benchmark_times(warn=None) -> dict:
                     for t, v in tiers.items() if isinstance(v, dict)]
         for row in rows if isinstance(rows, list) else []:
             if not isinstance(row, dict) or str(row.get("lesson", "")).zfill(2) not in COURSE:
+                continue
+            if row.get("status", 0) not in (0, "ok"):  # a failed or stopped run measured nothing
                 continue
             wall = next((row[k] for k in ("wall_seconds", "wall_s", "seconds") if isinstance(row.get(k), (int, float))), None)
             cpu = next((row[k] for k in ("cpu_seconds", "cpu_s") if isinstance(row.get(k), (int, float))), None)

@@ -241,12 +241,15 @@ def main(args):
 
 def test_lessons_reads_the_benchmark_scripts_times(tmp_path, monkeypatch, capsys):
     (tmp_path / "benchmarks" / "results").mkdir(parents=True)
-    (tmp_path / "benchmarks" / "results" / "lessons.json").write_text(json.dumps(
-        {"rows": [{"lesson": "06", "tier": "quick", "cpu_seconds": 21.5, "wall_seconds": 24.0},
-                  {"lesson": "06", "tier": "default", "cpu_seconds": 250.0, "wall_seconds": 262.0}]}))
+    (tmp_path / "benchmarks" / "results" / "lesson_times_quick.json").write_text(json.dumps(
+        {"rows": [{"lesson": "06", "tier": "quick", "status": 0, "cpu_seconds": 21.5, "wall_seconds": 24.0},
+                  {"lesson": "07", "tier": "quick", "status": "timeout", "cpu_seconds": 99.0, "wall_seconds": 99.0}]}))
+    (tmp_path / "benchmarks" / "results" / "lesson_times.json").write_text(json.dumps(
+        {"rows": [{"lesson": "06", "tier": "default", "status": 0, "cpu_seconds": 250.0, "wall_seconds": 262.0}]}))
     monkeypatch.setattr(course, "COURSE_ROOT", tmp_path)
     times = course.measured_times()
     assert times["06"]["quick"] == {"seconds": 24.0, "cpu_seconds": 21.5}
     assert times["06"]["default"]["seconds"] == 262.0  # the benchmark's record wins over results.json
+    assert "quick" not in times.get("07", {})          # a run that timed out measured nothing
     assert cli.main(["lessons"]) == 0
     assert "measured: quick 24 s, 22 s CPU; default 4.4 min, 4.2 min CPU" in capsys.readouterr().out
