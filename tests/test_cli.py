@@ -253,3 +253,36 @@ def test_lessons_reads_the_benchmark_scripts_times(tmp_path, monkeypatch, capsys
     assert "quick" not in times.get("07", {})          # a run that timed out measured nothing
     assert cli.main(["lessons"]) == 0
     assert "measured: quick 24 s, 22 s CPU; default 4.4 min, 4.2 min CPU" in capsys.readouterr().out
+
+
+def test_ctx_sweep_passes_the_run_options_to_run_units(tmp_path, monkeypatch):
+    from neurophys import sweep
+    seen = {}
+
+    def fake_run_units(fn, units, folder, *, resume=False, jobs=1, scheduler=None, progress=None):
+        seen.update(fn=fn, units=units, folder=folder, resume=resume, jobs=jobs, scheduler=scheduler,
+                    progress=progress)
+        return [{"ok": 1}]
+    monkeypatch.setattr(sweep, "run_units", fake_run_units)
+    ctx = course.make_context(tmp_path / "05_x.py", "full", out=tmp_path, resume=True, jobs=3,
+                              scheduler="tcp://host:8786")
+    try:
+        assert ctx.sweep(len, [{"seed": 0}], name="seeds") == [{"ok": 1}]
+    finally:
+        course.release_output(tmp_path)
+    assert seen["folder"] == tmp_path / "seeds" and seen["resume"] is True and seen["jobs"] == 3
+    assert seen["scheduler"] == "tcp://host:8786" and seen["progress"] == ctx.progress
+
+
+def test_run_options_come_from_the_environment(monkeypatch):
+    for name in ("SEED", "BACKEND", "OUT"):
+        monkeypatch.delenv(f"NEUROPHYS_{name}", raising=False)
+    monkeypatch.setenv("NEUROPHYS_TIER", "full")
+    monkeypatch.setenv("NEUROPHYS_JOBS", "4")
+    monkeypatch.setenv("NEUROPHYS_RESUME", "1")
+    monkeypatch.setenv("NEUROPHYS_SCHEDULER", "tcp://h:1")
+    assert course.env_defaults() == {"tier": "full", "seed": 0, "backend": None, "out": None, "jobs": 4,
+                                     "scheduler": "tcp://h:1", "resume": True}
+    monkeypatch.setenv("NEUROPHYS_JOBS", "many")
+    with pytest.raises(course.CourseError, match="NEUROPHYS_JOBS='many'"):
+        course.env_defaults()
