@@ -89,6 +89,9 @@ class Conv2D(Module):
 
     # kh·kw·C below this: the transposed patch layout (long contiguous copies for few channels)
     small_k = 32
+    # channels-last layout on the CPU: images per block of patches (8 × 16×16 pixels × 145 floats
+    # ≈ 1.2 MB, inside a core's L2 cache); forward + backward of a 16→32 conv 17.5 → 13.7 ms here
+    block = 8
 
     def __init__(self, c_in: int, c_out: int, kernel: int = 3, pad: int = 1, rng=None, input_grad: bool = True):
         if min(int(c_in), int(c_out), int(kernel)) < 1 or int(pad) < 0:
@@ -160,19 +163,38 @@ class Conv2D(Module):
                     c5[i, j] = x_pad[:, :, i:i + Ho, j:j + Wo]
             z = cols.T @ Wb
         else:
-            # cols[(n, y, x), (i, j, c)] = x_pad[n, y + i, x + j, c]; last column: ones (the bias).
-            # In a channels-last row the kw·C numbers of one patch row are contiguous: a sliding
-            # window over each flattened image row reads them, one block copy per kernel row i
-            cols = self._buffer("cols", (M, K + 1), x.dtype, xp, fill=lambda a: a[:, K].fill(1))
-            Hp, Wp = H + 2 * p, W + 2 * p
-            rows = x_pad.reshape(N, Hp, Wp * C)
-            windows = xp.lib.stride_tricks.sliding_window_view(rows, k * C, axis=2)[:, :, ::C]  # (N, Hp, Wo, kw·C)
-            c5 = cols.reshape(N, Ho, Wo, K + 1)[..., :K].reshape(N, Ho, Wo, k, k * C)
-            for i in range(k):
-                c5[:, :, :, i, :] = windows[:, i:i + Ho, :Wo, :]
-            z = cols @ Wb
+            # channels last, a block of images at a time (see _blocks): the patches of a block are
+            # built, multiplied and dropped while they are still in the core's cache
+            z = xp.empty((N, Ho, Wo, F), dtype=x.dtype)
+            for a, b, cols in self._blocks(x_pad, xp):
+                xp.matmul(cols, Wb, out=z[a:b].reshape(-1, F))
+            cols = x_pad       # the backward rebuilds the patches from the padded image
         self._cols, self._x_shape = cols, x.shape
         return z.reshape(N, Ho, Wo, F)
+
+    def _blocks(self, x_pad, xp):
+        """(first, stop, patches) for blocks of ``block`` images (all at once on a GPU), channels last:
+
+            cols[(n, y, x), (i, j, c)] = x_pad[n, y + i, x + j, c],  last column: ones (the bias).
+
+        In a channels-last row the kw·C numbers of one patch row are contiguous: a sliding window
+        over each flattened image row reads them, one block copy per kernel row i. The patch
+        array is one work array reused for every block."""
+        N, Hp, Wp, C = x_pad.shape
+        k = self.k
+        Ho, Wo, K = Hp - k + 1, Wp - k + 1, k * k * C
+        step = N if xp.__name__ != "numpy" else max(1, int(self.block))
+        cols_all = self._buffer("cols", (min(step, N) * Ho * Wo, K + 1), x_pad.dtype, xp,
+                                fill=lambda a: a[:, K].fill(1))
+        rows = x_pad.reshape(N, Hp, Wp * C)
+        windows = xp.lib.stride_tricks.sliding_window_view(rows, k * C, axis=2)[:, :, ::C]  # (N, Hp, Wo, kw·C)
+        for a in range(0, N, step):
+            b = min(N, a + step)
+            cols = cols_all[:(b - a) * Ho * Wo]
+            c5 = cols.reshape(b - a, Ho, Wo, K + 1)[..., :K].reshape(b - a, Ho, Wo, k, k * C)
+            for i in range(k):
+                c5[:, :, :, i, :] = windows[a:b, i:i + Ho, :Wo, :]
+            yield a, b, cols
 
     def backward(self, dz):
         if self._cols is None:
@@ -182,27 +204,46 @@ class Conv2D(Module):
         k, p, F = self.k, self.pad, self.c_out
         Ho, Wo = H + 2 * p - k + 1, W + 2 * p - k + 1
         K = k * k * C
+        if not self._transposed:
+            return self._backward_blocks(dz.reshape(N, Ho * Wo, F), xp)
         dz2 = dz.reshape(N * Ho * Wo, F)
-        cols = self._cols
-        dWb = (cols @ dz2) if self._transposed else (cols.T @ dz2)              # (kh·kw·C + 1, F)
+        dWb = self._cols @ dz2                                                    # (kh·kw·C + 1, F)
         self.grads["W"] = dWb[:K].reshape(k, k, C, F).transpose(3, 2, 0, 1)
         self.grads["b"] = dWb[K]
         if not self.input_grad:
             return None
-        if self._transposed:
-            # ∂L/∂colsT = W_matrix · ∂L/∂zᵀ, one row per (i, j, c), each a shifted image: add them
-            # onto the channels-first padded gradient, then back to channels last
-            dcols = (self._W_matrix() @ dz2.T).reshape(k, k, C, N, Ho, Wo)
-            dx_pad = xp.zeros((C, N, H + 2 * p, W + 2 * p), dtype=dz.dtype)
-            for i in range(k):
-                for j in range(k):
-                    dx_pad[:, :, i:i + Ho, j:j + Wo] += dcols[i, j]
-            return xp.ascontiguousarray(dx_pad[:, :, p:p + H, p:p + W].transpose(1, 2, 3, 0))
-        Wt = self.params["W"]
-        dx_pad = xp.zeros((N, H + 2 * p, W + 2 * p, C), dtype=dz.dtype)
+        # ∂L/∂colsT = W_matrix · ∂L/∂zᵀ, one row per (i, j, c), each a shifted image: add them
+        # onto the channels-first padded gradient, then back to channels last
+        dcols = (self._W_matrix() @ dz2.T).reshape(k, k, C, N, Ho, Wo)
+        dx_pad = xp.zeros((C, N, H + 2 * p, W + 2 * p), dtype=dz.dtype)
         for i in range(k):
             for j in range(k):
-                dx_pad[:, i:i + Ho, j:j + Wo, :] += (dz2 @ Wt[:, :, i, j]).reshape(N, Ho, Wo, C)
+                dx_pad[:, :, i:i + Ho, j:j + Wo] += dcols[i, j]
+        return xp.ascontiguousarray(dx_pad[:, :, p:p + H, p:p + W].transpose(1, 2, 3, 0))
+
+    def _backward_blocks(self, dz, xp):
+        """Channels-last backward, block by block (the patches rebuilt as in forward):
+        [cols, 1]ᵀ ∂L/∂z summed over blocks, and ∂L/∂x by one product per offset (i, j)."""
+        N, H, W, C = self._x_shape
+        k, p, F = self.k, self.pad, self.c_out
+        Ho, Wo = H + 2 * p - k + 1, W + 2 * p - k + 1
+        K = k * k * C
+        Wt = self.params["W"]
+        dWb = None
+        dx_pad = xp.zeros((N, H + 2 * p, W + 2 * p, C), dtype=dz.dtype) if self.input_grad else None
+        for a, b, cols in self._blocks(self._cols, xp):
+            dzb = dz[a:b].reshape(-1, F)
+            part = cols.T @ dzb
+            dWb = part if dWb is None else xp.add(dWb, part, out=dWb)
+            if dx_pad is not None:
+                dxb = dx_pad[a:b]
+                for i in range(k):
+                    for j in range(k):
+                        dxb[:, i:i + Ho, j:j + Wo, :] += (dzb @ Wt[:, :, i, j]).reshape(b - a, Ho, Wo, C)
+        self.grads["W"] = dWb[:K].reshape(k, k, C, F).transpose(3, 2, 0, 1)
+        self.grads["b"] = dWb[K]
+        if dx_pad is None:
+            return None
         return dx_pad[:, p:p + H, p:p + W, :] if p else dx_pad
 
 
