@@ -20,7 +20,7 @@
 # how much it moves, then we run the control the document did not run: the **same
 # network with the physics replaced by the identity**.
 #
-# **Tiers.** The default tier (about four minutes of CPU) keeps the one comparison that
+# **Tiers.** The default tier keeps the one comparison that
 # decides the claim: the document's network (`faithful`) against the identity `control`,
 # two seeds each, trained long enough that both learn task 1 to ≥ 95 % (one epoch of
 # 48 000 images per task = 375 Adam steps of batch 128 at the document's lr 1e-3; a few
@@ -34,9 +34,11 @@
 #
 # **Units.** Every (variant, seed) pair is one *unit* of a sweep (`ctx.sweep`, running
 # `neurophys.learning.physnet_protocol.two_task_unit`): task 1 then task 2 for one network
-# from its seed alone, saved to `units/` as soon as it finishes. The full tier is hours of
-# CPU; interrupted, it continues with `--resume`; `--jobs N` runs N units at a time and
-# `--scheduler tcp://host:8786` sends them to a Dask cluster — same numbers.
+# from its seed alone, saved to `units/` as soon as it finishes. The default tier runs two
+# units at a time (two processes: about six minutes of CPU, three of wall time on two
+# cores). The full tier is hours of CPU; interrupted, it continues with `--resume`;
+# `--jobs N` runs N units at a time and `--scheduler tcp://host:8786` sends them to a Dask
+# cluster — same numbers.
 #
 # **Euler's stability during training.** `gpe.euler_step` refuses a step with dt·ω_max > 1
 # (ω_max = 4 + |a| + 4b·max|ψ|² on this grid; lesson 02). At initialisation the injected
@@ -51,6 +53,7 @@
 
 # %%
 import functools
+import os
 
 import numpy
 
@@ -101,6 +104,10 @@ unit = functools.partial(two_task_unit, n_train=n_train, n_test=n_test, epochs=e
 units = [{"variant": v, "seed": s} for s in seeds for v in variants]
 # the attractor maps: one extra keyword for the first faithful unit
 units[0]["field_images"] = n_field_images
+# Two units at a time in the default tier (two processes, one BLAS thread each): on a 2-core
+# machine the four units take half the wall time, same numbers. `--jobs N` sets another count.
+if ctx.tier == "default" and ctx.jobs == 1 and ctx.scheduler is None:
+    ctx.jobs = min(2, os.cpu_count() or 1)
 measured = ctx.sweep(unit, units)
 
 results, epoch_times, margins, fields_unit = {v: [] for v in variants}, {v: [] for v in variants}, [], None

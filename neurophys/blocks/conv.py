@@ -214,11 +214,16 @@ class Conv2D(Module):
             return None
         # ∂L/∂colsT = W_matrix · ∂L/∂zᵀ, one row per (i, j, c), each a shifted image: add them
         # onto the channels-first padded gradient, then back to channels last
-        dcols = (self._W_matrix() @ dz2.T).reshape(k, k, C, N, Ho, Wo)
+        # (in blocks of images on the CPU, so that each block's patch gradient stays in cache)
+        Wm = self._W_matrix()
         dx_pad = xp.zeros((C, N, H + 2 * p, W + 2 * p), dtype=dz.dtype)
-        for i in range(k):
-            for j in range(k):
-                dx_pad[:, :, i:i + Ho, j:j + Wo] += dcols[i, j]
+        step = N if xp.__name__ != "numpy" else max(1, int(self.block))
+        for a in range(0, N, step):
+            b = min(N, a + step)
+            dcols = (Wm @ dz2[a * Ho * Wo:b * Ho * Wo].T).reshape(k, k, C, b - a, Ho, Wo)
+            for i in range(k):
+                for j in range(k):
+                    dx_pad[:, a:b, i:i + Ho, j:j + Wo] += dcols[i, j]
         return xp.ascontiguousarray(dx_pad[:, :, p:p + H, p:p + W].transpose(1, 2, 3, 0))
 
     def _backward_blocks(self, dz, xp):

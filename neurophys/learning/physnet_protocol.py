@@ -20,6 +20,7 @@ replaced by the identity), ``splitstep`` (split-step Fourier for the same time),
 """
 from __future__ import annotations
 
+import multiprocessing
 import sys
 import time
 
@@ -72,7 +73,10 @@ def field_change(net, x):
 
 
 def _bar(total, desc, show):
-    """A batch counter with rate and ETA on stderr (silent when stderr is not a terminal)."""
+    """A batch counter with rate and ETA on stderr: silent when stderr is not a terminal, and in
+    worker processes (units run side by side with ``--jobs``: their bars would overwrite each
+    other; the sweep's own bar counts the finished units there)."""
+    show = show and multiprocessing.current_process().name == "MainProcess"
     return tqdm(total=total, desc=desc, unit="batch", leave=False, file=sys.stderr,
                 disable=None if show else True, dynamic_ncols=True)
 
