@@ -380,7 +380,10 @@ def run_cpu(quick: bool, batches: int, repeat: int, threads: int | None = None):
     torch = load_torch()
     threads = set_threads(threads or int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1), torch)
     rows = []
-    with B.using("numpy"):
+    # split-step's FFTs (physics.gpe: scipy.fft on NumPy arrays) may use as many workers as BLAS threads
+    # (pocketfft threads only large transforms: at 128 × 32×32 it stays on one thread, measured here)
+    import scipy.fft
+    with B.using("numpy"), scipy.fft.set_workers(threads):
         rows.append(bench_gpe_layer(torch, "cpu", "euler", batch=16 if quick else 128, repeat=repeat))
         rows.append(bench_gpe_layer(torch, "cpu", "splitstep", batch=16 if quick else 128, repeat=repeat))
         rows.append(bench_eqprop_relax(torch, "cpu", batch=32 if quick else 128, repeat=repeat))
