@@ -49,11 +49,14 @@ def _load() -> float | None:
         return None
 
 
-def time_lesson(number: str, tier: str = "default", extra=(), timeout: float | None = None) -> dict:
-    """Run one lesson alone in a subprocess; its status, wall/CPU seconds and load before/after."""
+def time_lesson(number: str, tier: str = "default", extra=(), timeout: float | None = None,
+                keep: Path | None = None) -> dict:
+    """Run one lesson alone in a subprocess; its status, wall/CPU seconds and load before/after.
+    ``keep``: a folder for the lesson's outputs (``keep/NN_tier``) instead of a temporary one."""
     flag = {"quick": ["--quick"], "full": ["--full"]}.get(tier, [])
     with tempfile.TemporaryDirectory(prefix=f"neurophys-{number}-") as tmp:
-        cmd = [sys.executable, "-m", "neurophys", "run", number, *flag, "--out", str(Path(tmp) / "out"), *extra]
+        out_dir = Path(keep) / f"{number}_{tier}" if keep is not None else Path(tmp) / "out"
+        cmd = [sys.executable, "-m", "neurophys", "run", number, *flag, "--out", str(out_dir), *extra]
         load0, cpu0, t0 = _load(), _children_cpu(), time.perf_counter()
         try:
             proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
@@ -62,7 +65,7 @@ def time_lesson(number: str, tier: str = "default", extra=(), timeout: float | N
             status, tail = "timeout", (err.stdout or "")[-2000:] if isinstance(err.stdout, str) else ""
         wall, cpu, load1 = time.perf_counter() - t0, _children_cpu() - cpu0, _load()
         headline = None
-        results = Path(tmp) / "out" / "results.json"
+        results = out_dir / "results.json"
         if results.exists():
             try:
                 headline = json.loads(results.read_text()).get("seconds")
@@ -82,6 +85,8 @@ def main(argv=None):
     tier.add_argument("--full", dest="tier", action="store_const", const="full")
     ap.set_defaults(tier="default")
     ap.add_argument("--timeout", type=float, default=None, help="seconds before a lesson is stopped")
+    ap.add_argument("--keep", type=Path, default=None,
+                    help="keep each lesson's outputs in KEEP/NN_TIER (default: a temporary folder)")
     ap.add_argument("--out", type=Path, default=None,
                     help="JSON file to write (default benchmarks/results/lesson_times[_TIER].json)")
     args = ap.parse_args(argv)
@@ -92,7 +97,7 @@ def main(argv=None):
     out = args.out or RESULTS / f"lesson_times{'' if args.tier == 'default' else '_' + args.tier}.json"
     rows = []
     for n in numbers:
-        row = time_lesson(n, args.tier, timeout=args.timeout)
+        row = time_lesson(n, args.tier, timeout=args.timeout, keep=args.keep)
         rows.append(row)
         print(f"{n} {args.tier:7s} status {row['status']}  wall {row['wall_seconds']:8.1f} s  "
               f"CPU {row['cpu_seconds']:8.1f} s  load {row['load_before']} -> {row['load_after']}", flush=True)
