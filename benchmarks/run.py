@@ -243,6 +243,8 @@ def bench_physnet_epoch(torch, device: str, n_batches: int = 10, batch: int = 12
     n = total if n_batches in (0, None) else min(n_batches, total)
     order = numpy.random.default_rng(0).permutation(len(x_tr))[: n * batch]
     net = PhysNet(rng=B.rng(0))
+    if device == "cpu":
+        net.threads = THREADS[0]   # T threads: the batch in T shards side by side (PhysNet.threads)
     opt = Adam(lr=1e-3)
 
     def neuro_step(i):
@@ -270,7 +272,7 @@ def bench_physnet_epoch(torch, device: str, n_batches: int = 10, batch: int = 12
         ref_step(0)  # warm-up
     t_neuro, t_torch = alternate_batches(n, neuro_step, ref_step, B.synchronize, sync)
     return _epoch_row(f"Lesson 03 epoch: PhysNet (doc 000), batch {batch}", device, n, total, t_neuro, t_torch,
-                      "PhysNet + Adam (NumPy; GPELayer through physics.gpe)")
+                      f"PhysNet + Adam (NumPy; GPELayer through physics.gpe; {net.threads} shard thread(s))")
 
 
 def bench_eqprop_epoch(torch, device: str, cfg=EQPROP_LESSON06, n_batches: int = 40, label="Lesson 06"):
@@ -364,6 +366,9 @@ def bench_gpe_step_bandwidth(torch, peaks, batch: int = 16, grid: int = 512, n_s
 
 
 # ------------------------------------------------------------------ the suites
+THREADS = [1]   # the thread count set by set_threads (PhysNet's data-parallel shards use it)
+
+
 def set_threads(threads: int, torch=None) -> int:
     """The same number of threads for NumPy's BLAS (threadpoolctl, which acts after NumPy has
     loaded) and PyTorch's intra-op pool. Element-wise NumPy stays on one thread; the threads
@@ -371,6 +376,7 @@ def set_threads(threads: int, torch=None) -> int:
     threads = int(threads)
     from threadpoolctl import threadpool_limits
     threadpool_limits(limits=threads, user_api="blas")
+    THREADS[0] = threads
     if torch is not None:
         torch.set_num_threads(threads)
     return threads

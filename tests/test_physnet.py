@@ -88,3 +88,23 @@ def test_bad_input_is_refused():
         PhysNet(physics="rk4")
     with pytest.raises(ValueError, match="multiple of 4"):
         PhysNet(grid=30)
+
+
+def test_data_parallel_shards_match_the_serial_step():
+    """threads=2 splits a training batch into two shards run side by side: same logits and
+    field, gradients equal up to the order of the shards' sum."""
+    from neurophys.blocks import softmax_cross_entropy_grad
+    rng = numpy.random.default_rng(0)
+    x = rng.normal(size=(32, 784)).astype(numpy.float32)
+    y = rng.integers(0, 10, 32)
+    serial, sharded = PhysNet(rng=B.rng(0)), PhysNet(rng=B.rng(0))
+    sharded.threads = 2
+    z1, z2 = serial.forward(x), sharded.forward(x)
+    assert numpy.array_equal(z1, z2)
+    assert numpy.array_equal(serial.field, sharded.field)
+    serial.backward(softmax_cross_entropy_grad(z1, y))
+    sharded.backward(softmax_cross_entropy_grad(z2, y))
+    g1, g2 = serial.grads, sharded.grads
+    for k in g1:
+        assert numpy.allclose(g1[k], g2[k], rtol=1e-4, atol=1e-6 * float(numpy.abs(g1[k]).max())), k
+    assert sharded["gpe"].max_dt_omega == serial["gpe"].max_dt_omega

@@ -24,6 +24,13 @@ Variants (same verbs ``forward`` / ``backward`` / ``params`` / ``grads``):
 """
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import copy
+
+import numpy
+from threadpoolctl import ThreadpoolController
+
 from .. import backend as B
 from .. import validate as V
 from ..blocks import Dense
@@ -33,6 +40,16 @@ from ..blocks.sequential import ReLU, Reshape, Sequential
 from ..physics.gpe import GPELayer, StabilityError, document_params
 
 PHYSICS = ("euler", "splitstep", "identity")
+_BLAS = []   # one ThreadpoolController, made on first use (it inspects the loaded libraries)
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """One BLAS thread inside the block (the shards are the parallelism)."""
+    if not _BLAS:
+        _BLAS.append(ThreadpoolController())
+    with _BLAS[0].limit(limits=1, user_api="blas"):
+        yield
 
 
 def torch_like_dense(n_in, n_out, rng):
@@ -48,9 +65,17 @@ class PhysNet(Sequential):
 
     Input: flat images (batch, 784) or (batch, 28, 28, 1). Output: logits (batch, 10).
     ``field`` is the last evolved field ψ (complex, (batch, 32, 32)) after a training-size forward.
+
+    ``threads`` (default 1): with T > 1 a training batch (NumPy, at least 8·T examples) is split
+    into T shards that run forward and backward side by side in T threads, each through its own
+    copy of the layers (shared parameters, own caches and gradients, one BLAS thread each);
+    the shards' parameter gradients are then added. NumPy releases the interpreter lock in its
+    array loops and BLAS, so the element-wise work (the field, the pooling) runs on every core,
+    not only the matrix products. Same logits; gradients equal up to the order of that sum.
     """
 
     n_classes = 10
+    threads = 1
 
     def __init__(self, physics: str = "euler", n_steps: int = 5, dt: float = 0.01, a: float = 0.15,
                  b: float = 0.15, grid: int = 32, rng=None, check_stability: bool = True, **scheme_kw):
@@ -95,9 +120,86 @@ class PhysNet(Sequential):
                 raise V.NeurophysInputError(f"{hint}(The field block then failed: {e})") from e
             raise
 
+    # ------------------------------------------------------------------ data-parallel shards
+    def _shard_bounds(self, x):
+        T = int(self.threads)
+        n = x.shape[0]
+        if T < 2 or n > self.chunk or n < 8 * T or B.get_array_module(x) is not numpy:
+            return None
+        edges = [round(k * n / T / 8) * 8 for k in range(T)] + [n]   # shards in multiples of 8 images
+        return list(zip(edges[:-1], edges[1:]))
+
+    def _replicas(self, T):
+        """T stacks of layers: this net's own, and T − 1 shallow copies with their own state."""
+        reps = getattr(self, "_replica_stacks", None)
+        if reps is None or len(reps) != T or any(r[0][1].params is not self.layers[0][1].params for r in reps[1:]):
+            reps = [self.layers]
+            for _ in range(T - 1):
+                stack = []
+                for name, layer in self.layers:
+                    twin = copy.copy(layer)
+                    twin.grads = {k: None for k in layer.params}
+                    if hasattr(layer, "_work"):
+                        twin._work = {}
+                    stack.append((name, twin))
+                reps.append(stack)
+            self._replica_stacks = reps
+            self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=T, thread_name_prefix="physnet")
+        return reps
+
+    def _run_shards(self, fn, T):
+        with _one_blas_thread():
+            return list(self._pool.map(fn, range(T)))
+
+    def _forward_chunks(self, x):
+        bounds = self._shard_bounds(x)
+        if bounds is None:
+            self._bounds = None
+            return super()._forward_chunks(x)
+        reps = self._replicas(len(bounds))
+
+        def run(k):
+            h = x[bounds[k][0]:bounds[k][1]]
+            for _, layer in reps[k]:
+                h = layer.forward(h)
+            return h
+        out = numpy.concatenate(self._run_shards(run, len(bounds)))
+        self._bounds, self._backward_ok = bounds, True
+        gpe = [dict(r)["gpe"] for r in reps]
+        self._psi_shards = [g._psi for g in gpe]
+        gpe[0].max_dt_omega = max(g.max_dt_omega for g in gpe)
+        return out
+
+    def backward(self, dout):
+        bounds = getattr(self, "_bounds", None)
+        if bounds is None or not self._backward_ok:
+            return super().backward(dout)
+        reps = self._replica_stacks
+
+        def run(k):
+            d = dout[bounds[k][0]:bounds[k][1]]
+            for _, layer in reversed(reps[k]):
+                d = layer.backward(d)
+            return d
+        parts = self._run_shards(run, len(bounds))
+        for i, (_, layer) in enumerate(self.layers):
+            for key, g in layer.grads.items():
+                if g is None:
+                    continue
+                total = g.copy()
+                for stack in reps[1:]:
+                    total += stack[i][1].grads[key]
+                layer.grads[key] = total
+        gpe = [dict(r)["gpe"] for r in reps]
+        if gpe[0].param_grads:
+            gpe[0].param_grads = {k: sum(g.param_grads[k] for g in gpe) for k in gpe[0].param_grads}
+        return None if parts[0] is None else numpy.concatenate(parts)   # conv1 gives no ∂L/∂image
+
     @property
     def field(self):
         """ψ after the physics block for the last forward (complex (batch, grid, grid))."""
+        if getattr(self, "_bounds", None) is not None:
+            return numpy.concatenate(self._psi_shards)
         return self["gpe"]._psi
 
     def fields(self, x, batch: int = 500):
