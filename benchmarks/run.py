@@ -139,11 +139,12 @@ def bench_gpe_layer(torch, device: str, scheme: str = "euler", batch: int = 128,
     x, d = xp.asarray(x_h), xp.asarray(d_h)
     if device == "cpu":
         layer = P.GPELayer(n_steps, 0.01, V=prm["V"], g=prm["g"], scheme=scheme)
+        layer.threads = THREADS[0]   # T threads: the batch of fields in T shards side by side
 
         def neuro():
             layer.forward(x)
             layer.backward(d)
-        label = "GPELayer.forward+backward (NumPy)"
+        label = f"GPELayer.forward+backward (NumPy, {layer.threads} shard thread(s))"
     else:  # the kernels through dispatch: fused Euler / kernel phase steps around cuFFT
         psi0 = x[..., 0] + 1j * x[..., 1]
         G = (d[..., 0] + 1j * d[..., 1]).astype(psi0.dtype)

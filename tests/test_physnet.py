@@ -108,3 +108,19 @@ def test_data_parallel_shards_match_the_serial_step():
     for k in g1:
         assert numpy.allclose(g1[k], g2[k], rtol=1e-4, atol=1e-6 * float(numpy.abs(g1[k]).max())), k
     assert sharded["gpe"].max_dt_omega == serial["gpe"].max_dt_omega
+
+
+@pytest.mark.parametrize("scheme", ["euler", "splitstep"])
+def test_gpe_layer_shards_are_bit_identical(scheme):
+    """GPELayer.threads = 2 evolves the batch as two shards in two threads: the same numbers."""
+    from neurophys.physics import gpe as P
+    rng = numpy.random.default_rng(1)
+    x = rng.normal(size=(6, 8, 8, 2)).astype(numpy.float32)
+    d = rng.normal(size=x.shape).astype(numpy.float32)
+    one, two = (P.GPELayer(3, 0.01, V=-0.15, g=0.3, scheme=scheme, param_grads=True) for _ in range(2))
+    two.threads = 2
+    assert numpy.array_equal(one.forward(x), two.forward(x))
+    assert numpy.array_equal(one.backward(d), two.backward(d))
+    assert one.max_dt_omega == two.max_dt_omega
+    for k in one.param_grads:
+        assert numpy.allclose(one.param_grads[k], two.param_grads[k], rtol=1e-5), k

@@ -42,6 +42,7 @@ phase factors are applied as ψ + (e^{cθ} − 1)ψ; see :func:`phase_step` and 
 """
 from __future__ import annotations
 
+import concurrent.futures
 import math
 
 import numpy
@@ -690,6 +691,23 @@ def harmonic_trap(X, Y, omega: float = 0.1):
 
 
 # ---------------------------------------------------------------- the field as a network layer
+class _Shards:
+    """The tapes of a batch evolved in shards (``GPELayer.threads``): shard k is rows edges[k]:edges[k+1]."""
+
+    def __init__(self, tapes, edges):
+        self.tapes, self.edges = tapes, edges
+
+
+_POOLS = {}
+
+
+def _shard_pool(n: int):
+    """A thread pool of ``n`` workers, made once per size."""
+    if n not in _POOLS:
+        _POOLS[n] = concurrent.futures.ThreadPoolExecutor(max_workers=n, thread_name_prefix="gpe")
+    return _POOLS[n]
+
+
 class GPELayer(Module):
     """A GPE field as a network block: real channels (batch, Ny, Nx, 2) = (Re ψ₀, Im ψ₀) in,
     the evolved field's channels out (``readout='field'``) or its density |ψ|² (``readout='density'``,
@@ -698,7 +716,13 @@ class GPELayer(Module):
     ``scheme``: 'euler' (document 000), 'splitstep', or 'identity' (the control: no physics).
     Nothing is learnable (as in the document); ``backward`` returns ∂L/∂input (with
     ``param_grads=True`` it also keeps ∂L/∂V, ∂L/∂g, ∂L/∂dt in ``self.param_grads``).
+
+    ``threads`` (default 1): with T > 1 and NumPy arrays, the batch of fields is evolved (and
+    back-propagated) as T shards in T threads; every field evolves independently and NumPy and
+    scipy.fft release the interpreter lock, so the same numbers come out, on T cores.
     """
+
+    threads = 1
 
     def __init__(self, n_steps: int = 5, dt: float = 0.01, V=-0.15, g=0.30, scheme: str = "euler",
                  dx: float = 1.0, readout: str = "field", check: bool = True, param_grads: bool = False,
@@ -729,13 +753,25 @@ class GPELayer(Module):
                 dt_omega = EULER_REAL_LIMIT * self.dt / euler_max_dt(psi0, self.V, self.g, self.dx)
                 self.max_dt_omega = max(self.max_dt_omega, dt_omega)
             # the named op: evolve() here, the fused CUDA kernels when neurophys.kernels registered them (cupy)
-            psi, self._tape = B.op("gpe.evolve")(psi0, self.n_steps, self.dt, self.V, self.g, scheme=self.scheme,
-                                                 dx=self.dx, check=self.check, **self.scheme_kw)
+            psi, self._tape = self._evolve(psi0)
         self._psi = psi
         xp = B.get_array_module(x)
         if self.readout == "density":
             return density(psi)[..., None].astype(x.dtype)
         return xp.stack([psi.real, psi.imag], axis=-1).astype(x.dtype)
+
+    def _evolve(self, psi0):
+        """evolve (the named op) on the whole batch, or on ``threads`` shards side by side."""
+        op = B.op("gpe.evolve")
+        kw = dict(scheme=self.scheme, dx=self.dx, check=self.check, **self.scheme_kw)
+        T, n = int(self.threads), psi0.shape[0]
+        if (T < 2 or n < 2 * T or B.get_array_module(psi0) is not numpy
+                or numpy.ndim(self.V) > 2 or numpy.ndim(self.g) > 2):   # per-example V/g: not sharded
+            return op(psi0, self.n_steps, self.dt, self.V, self.g, **kw)
+        edges = [k * n // T for k in range(T + 1)]
+        outs = list(_shard_pool(T).map(lambda k: op(psi0[edges[k]:edges[k + 1]], self.n_steps, self.dt,
+                                                    self.V, self.g, **kw), range(T)))
+        return numpy.concatenate([o[0] for o in outs]), _Shards([o[1] for o in outs], edges)
 
     def backward(self, dout):
         if self._psi is None:
@@ -745,7 +781,15 @@ class GPELayer(Module):
         else:
             G = dout[..., 0] + 1j * dout[..., 1]
         G = G.astype(self._psi.dtype)
-        if self.scheme != "identity":
+        if self.scheme != "identity" and isinstance(self._tape, _Shards):
+            back = B.op("gpe.evolve_backward")
+            e = self._tape.edges
+            outs = list(_shard_pool(len(self._tape.tapes)).map(
+                lambda k: back(self._tape.tapes[k], G[e[k]:e[k + 1]], param_grads=self.want_param_grads),
+                range(len(self._tape.tapes))))
+            G = numpy.concatenate([o[0] for o in outs])
+            self.param_grads = {k: sum(o[1][k] for o in outs) for k in outs[0][1]}
+        elif self.scheme != "identity":
             G, self.param_grads = B.op("gpe.evolve_backward")(self._tape, G, param_grads=self.want_param_grads)
         xp = B.get_array_module(dout)
         return xp.stack([G.real, G.imag], axis=-1).astype(dout.dtype)
