@@ -228,9 +228,12 @@ ctx.savefig(fig, "forgetting.png")
 #   its stability limit (`euler_max_dt_omega`), but the block stays a mild linear smoothing.
 # * **The control decides the claim.** `forgetting_minus_control` compares the faithful net
 #   with the same net without physics, seed by seed, against the spread of that difference.
-#   Forgetting here is that of an ordinary network fine-tuned on a second task; whether the
-#   field changes it beyond the seed-to-seed spread is the verdict the lesson logs. With two
-#   seeds the spread is a rough one; `--full` runs three seeds on the document's protocol.
+#   Forgetting here is that of an ordinary network fine-tuned on a second task, and it swings
+#   widely from seed to seed (`forgetting_std`: in our test runs one seed lost 70 points of
+#   task 1, the next 11), while a faithful net and its control that share a seed (the same
+#   initial weights, the same batches) forget alike: pairing by seed removes the swing, and
+#   what is left is what the field changes. With two seeds the spread is a rough one;
+#   `--full` runs three seeds on the document's protocol.
 # * **Letting the field move** (`--full`: `moresteps_*`, split-step for t = 2, the field
 #   changes by `moresteps_field_change_init`) and **the field as the only hidden layer**
 #   (`fieldonly_*` against its no-physics twin `fieldonly_control_*`) are the full tier's
