@@ -39,9 +39,12 @@
 # | `eqprop_relax` | n synchronous relaxation steps per launch, a tile of examples per block |
 # | `eqprop_weight_grad` | ρ, the nudged-minus-free outer products and the scaling in one pass |
 #
-# Selection: `neurophys.kernels.dispatch` runs the kernels when the backend is cupy and the
-# NumPy reference otherwise; a case a kernel does not cover falls back with a warning that
-# says why, and a kernel asked for on the numpy backend fails with a message saying so.
+# Selection: physics and models call named operations (`B.op("gpe.evolve")`,
+# `B.op("eqprop.relax_steps")`, ...) and never import the kernels; selecting the cupy backend
+# imports `neurophys.kernels`, which registers the kernels (`neurophys.kernels.dispatch`) as the
+# cupy implementations; on numpy the reference runs. A case a kernel does not cover falls back
+# with a warning that says why, and a kernel asked for on the numpy backend fails with a message
+# saying so. `B.registered_ops()` lists the operations and the backends that implement them.
 
 # %%
 import json
