@@ -56,15 +56,6 @@ def _potential(V, psi, real, what: str):
     raise KernelError(f"{what}: V must be a scalar, (Ny, Nx) = {(Ny, Nx)} or (batch, Ny, Nx), got {V.shape}")
 
 
-def _reduce_like(gmap, V):
-    """dL/dV in the shape of V (summing the per-point map over what V broadcasts over)."""
-    if numpy.ndim(V) == 0:
-        return gmap.sum()
-    if V.ndim == 2:
-        return gmap.sum(axis=0)
-    return gmap
-
-
 def multistep_fits(shape, dtype) -> bool:
     """Whether one field (two ping-pong copies) fits in a block's shared memory."""
     _, Ny, Nx = shape
@@ -139,8 +130,8 @@ def euler_steps_adjoint(trajectory, grad_out, dt: float, V=0.0, g: float = 0.0, 
     """Backward of :func:`euler_steps` through the stored trajectory.
 
     Returns ``(grad_psi0, grads)``: G at the initial field and a dict of dL/dV (in the
-    shape of V; a 0-d array for a scalar V), dL/dg and dL/ddt (0-d arrays), as
-    :func:`neurophys.physics.gpe.evolve_backward` returns them.
+    shape of V, a float for a number: :func:`neurophys.physics.gpe.reduce_like`), dL/dg and
+    dL/ddt (0-d arrays), as :func:`neurophys.physics.gpe.evolve_backward` returns them.
     """
     what = "euler_steps_adjoint"
     if getattr(trajectory, "ndim", None) != 4:
@@ -180,7 +171,7 @@ def euler_steps_adjoint(trajectory, grad_out, dt: float, V=0.0, g: float = 0.0, 
             kernel(grid, (THREADS,), [xp.ascontiguousarray(trajectory[k]), gin, nxt, gV, gg, gdt, Varr, V0, vstride,
                                       *scal, *dims])
             gin = nxt
-    return gin, {"V": _reduce_like(gV, V), "g": gg.sum(), "dt": gdt.sum()}
+    return gin, {"V": P.reduce_like(gV, P.prepare_V(V, grad_out)), "g": gg.sum(), "dt": gdt.sum()}
 
 
 def potential_step(psi, h: float, V=0.0, g: float = 0.0, imaginary: bool = False, device=None):
