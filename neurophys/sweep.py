@@ -43,6 +43,7 @@ import multiprocessing
 import os
 import platform
 import re
+import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -148,6 +149,28 @@ def _blas_env(n: int = UNIT_THREADS):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@contextlib.contextmanager
+def _main_script_hidden():
+    """While spawned workers start, hide the path of a ``__main__`` script from multiprocessing.
+
+    A spawned worker re-imports the parent's main script (as ``__mp_main__``) to find functions
+    defined there. A lesson run as a script (``python lessons/04_....py --jobs 2``) is one
+    top-level program without an ``if __name__ == "__main__"`` guard: every worker would run the
+    whole lesson again. Unit functions live in the library, so the workers never need it.
+    (``python -m neurophys`` and notebooks are unaffected: their main module is not re-run.)
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 def _worker_init(threads: int = UNIT_THREADS):
@@ -287,7 +310,7 @@ def _unit_failed(fn, unit, err):
 def _run_processes(fn, todo, args, jobs):
     """Yield (unit, path, outcome) as the units finish in ``jobs`` spawned processes."""
     ctx = multiprocessing.get_context("spawn")   # fresh interpreters: BLAS reads the thread variables
-    with _blas_env(args[-1]):
+    with _blas_env(args[-1]), _main_script_hidden():   # every worker starts inside this block
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
                                    initargs=(args[-1],))
         futures = {pool.submit(_run_one, fn, u, *args): (u, p) for u, p in todo}

@@ -168,3 +168,20 @@ def test_progress_wrapper_sees_every_unit(tmp_path):
 
     sweep.run_units(tiny_training, UNITS[:2], tmp_path, progress=progress)
     assert seen == UNITS[:2]
+
+
+def test_jobs_from_a_script_do_not_rerun_it(tmp_path):
+    """A lesson run as a script has no __main__ guard: spawned workers must not execute it again."""
+    script = tmp_path / "lesson_like.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        print("TOP LEVEL", flush=True)
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        import test_sweep
+        from neurophys import sweep
+        out = sweep.run_units(test_sweep.tiny_training, [{{"seed": 0}}, {{"seed": 1}}], {str(tmp_path / "u")!r}, jobs=2)
+        print("DONE", len(out), flush=True)
+    """))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("TOP LEVEL") == 1 and "DONE 2" in proc.stdout

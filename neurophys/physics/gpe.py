@@ -43,8 +43,6 @@ phase factors are applied as ψ + (e^{cθ} − 1)ψ; see :func:`phase_step` and 
 from __future__ import annotations
 
 import concurrent.futures
-import math
-
 import numpy
 
 from .. import backend as B
