@@ -28,7 +28,7 @@ import numpy
 
 from neurophys import backend as B
 from neurophys import course, stats
-from neurophys.data import load_mnist, minibatch_indices
+from neurophys.data import load_mnist
 from neurophys.learning.surprise import energy_jump, surprise_unit
 from neurophys.models.eqprop import EqPropNet
 

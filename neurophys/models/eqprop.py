@@ -42,8 +42,6 @@ from __future__ import annotations
 
 import math
 
-import numpy
-
 from .. import backend as B
 from .. import validate as V
 from ..blocks import SGD, get_activation
