@@ -299,3 +299,14 @@ def test_more_public_functions_refuse_what_they_cannot_use():
     for call, words in cases:
         with pytest.raises(NeurophysInputError, match=words):
             call()
+
+
+def test_every_gpe_operator_refuses_a_bad_grid_spacing():
+    psi = gpe.gaussian(*gpe.grid(8))
+    for call in (lambda: gpe.splitstep_step(psi, 0.01, dx=0), lambda: gpe.euler_step(psi, 0.01, dx=-1),
+                 lambda: gpe.laplacian5(psi, 0), lambda: gpe.kinetic_symbol(psi.shape, dx=-2),
+                 lambda: gpe.euler_max_dt(psi, dx=0), lambda: gpe.energy(psi, dx=0)):
+        with pytest.raises(NeurophysInputError, match="dx"):
+            call()
+    with pytest.raises(NeurophysInputError, match="psi contains 1 NaN"):
+        gpe.evolve(numpy.where(numpy.arange(64).reshape(8, 8) == 0, numpy.nan, psi), 1, 0.01)

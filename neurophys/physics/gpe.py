@@ -80,7 +80,7 @@ def check_field(psi, name: str = "psi"):
     if min(psi.shape[-2:]) < 3:
         raise ValueError(f"{name} needs at least 3 grid points per side for the 5-point Laplacian, "
                          f"got {tuple(psi.shape[-2:])}")
-    B.check_finite(name, psi)
+    validate.check_input_finite(name, psi)
     return psi
 
 
@@ -99,7 +99,7 @@ def prepare_V(V, psi):
     if V.ndim > psi.ndim or V.shape != psi.shape[psi.ndim - V.ndim:]:
         raise ValueError(f"V of shape {tuple(V.shape)} does not match the field {tuple(psi.shape)}; "
                          "use a number, an (Ny, Nx) map or a (batch, Ny, Nx) array")
-    B.check_finite("V", V)
+    validate.check_input_finite("V", V)
     return V
 
 
@@ -157,7 +157,7 @@ def laplacian5(psi, dx: float = 1.0, dy: float | None = None):
     Computed as  ∇²ψ = [Σx + r Σy − 2(1 + r)ψ] / dx²,  r = (dx/dy)², with Σx = ψ[j,i+1] + ψ[j,i−1]
     and Σy = ψ[j+1,i] + ψ[j−1,i] (:func:`_neighbour_sums`): three passes over the field when dx = dy = 1.
     """
-    dy = dx if dy is None else dy
+    dx, dy = check_dx(dx, dy)
     r = (dx / dy) ** 2
     lap, sum_y = _neighbour_sums(psi)
     if r != 1:
@@ -178,7 +178,7 @@ def kinetic_symbol(shape, dx: float = 1.0, dy: float | None = None, laplacian: s
     """
     if laplacian not in LAPLACIANS:
         raise ValueError(f"unknown laplacian {laplacian!r}; valid names are: {', '.join(LAPLACIANS)}")
-    dy = dx if dy is None else dy
+    dx, dy = check_dx(dx, dy)
     xp = B.xp()
     ny, nx = shape[-2:]
     kx = 2 * numpy.pi * numpy.fft.fftfreq(nx, dx)
@@ -250,7 +250,7 @@ def euler_max_dt(psi, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None, im
 
     ``n_max`` = max|ψ|² when the caller has it already (the density is not recomputed).
     """
-    dy = dx if dy is None else dy
+    dx, dy = check_dx(dx, dy)
     xp = B.get_array_module(psi)
     v_max = abs(float(V)) if isinstance(V, float) else float(xp.abs(V).max())
     n_max = float(density(psi).max()) if n_max is None else float(n_max)
