@@ -555,8 +555,6 @@ class EqPropNet(Module):
                        fix=f"lower the learning rates lr={self.lrs} (or keep momentum={self.momentum} smaller)")
         return {"loss": total / n, "cost": total / n}
 
-    train_epoch = learn  # the old spelling, kept one release for code outside the course
-
     def train_generative_step(self, x, labels, lr_scale=1.0, n_free=None, input_range=None,
                               label_scale: float = 1.0) -> dict:
         """EqProp in the other direction: clamp the label, free the input, nudge the input towards x.
