@@ -47,7 +47,6 @@
 # saying so. `B.registered_ops()` lists the operations and the backends that implement them.
 
 # %%
-import json
 import time
 from pathlib import Path
 
@@ -55,7 +54,7 @@ import matplotlib.pyplot as plt
 import numpy
 
 from neurophys import backend as B
-from neurophys import course
+from neurophys import course, files
 from neurophys.kernels import dispatch as D
 from neurophys.kernels import eqprop as KE
 from neurophys.kernels import gpe as KG
@@ -227,7 +226,7 @@ if bench is not None:
     metrics["cpu_benchmarks"] = len(cpu_rows)
     import os  # noqa: E402
     settings["load_average_1min"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    (ctx.out / "benchmark_cpu.json").write_text(json.dumps({"rows": cpu_rows, "settings": settings}, indent=2))
+    files.write_json(ctx.out / "benchmark_cpu.json", {"rows": cpu_rows, "settings": settings})
 
     fig, ax = plt.subplots(figsize=(8, 0.6 + 0.5 * len(cpu_rows)))
     names = [r["name"] for r in cpu_rows]
@@ -284,12 +283,12 @@ if B.gpu_available():
             metrics["gpu_bar_relax_10x_met"] = bool(min(relax) >= 10.0)
         if metrics.get("gpu_euler_bandwidth_fraction") is not None:
             metrics["gpu_bar_euler_60pct_bandwidth_met"] = bool(metrics["gpu_euler_bandwidth_fraction"] >= 0.6)
-        (ctx.out / "benchmark_gpu.json").write_text(json.dumps({"rows": gpu_rows, "meta": meta}, indent=2))
+        files.write_json(ctx.out / "benchmark_gpu.json", {"rows": gpu_rows, "meta": meta})
 else:
     ctx.log("no GPU answers here: the GPU parity check and the GPU benchmarks were not run")
     stored = course.REPO_ROOT / "benchmarks" / "results" / "gpu.json"
     if stored.exists():
-        old = json.loads(stored.read_text())
+        old = files.read_json(stored)
         ctx.log(f"stored GPU results from {old['meta'].get('date')} on {old['meta'].get('gpu')} "
                 "(not re-measured in this run):")
         if bench is not None:
