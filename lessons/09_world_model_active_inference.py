@@ -145,13 +145,15 @@ ctx.savefig(wplots.plot_prediction_errors(errors, window=100, title="CartPole-v1
 
 # %%
 t0 = time.time()
-R_model = envs.evaluate(env, planner, S["n_eval"], seed=S["eval_seed"])
+R_model = envs.evaluate(env, planner, S["n_eval"], seed=S["eval_seed"],
+                        progress=lambda it, **kw: ctx.progress(it, desc="CartPole, EqProp model", **kw))
 eval_seconds = time.time() - t0
 planner_linear = ai.ActiveInferencePlanner(ai.ResidualCorrection(models["linear (RLS)"], S["residual_tau"]),
                                            ai.cartpole_energy, env.action_space,
                                            horizon=S["cartpole_horizon"], n_sequences=S["cartpole_sequences"],
                                            hold=S["cartpole_hold"], rng=ctx.host_rng(4))
-R_linear = envs.evaluate(env, planner_linear, S["n_eval"], seed=S["eval_seed"])
+R_linear = envs.evaluate(env, planner_linear, S["n_eval"], seed=S["eval_seed"],
+                         progress=lambda it, **kw: ctx.progress(it, desc="CartPole, linear model", **kw))
 ctx.log(f"EqProp planner: {R_model.mean():.1f} ± {R_model.std():.1f} over {S['n_eval']} episodes "
         f"({eval_seconds:.0f} s); linear planner: {R_linear.mean():.1f}")
 ctx.savefig(wplots.plot_returns({"random": R_random, "heuristic\n(original sign)": R_heur_orig,
@@ -199,7 +201,8 @@ perrors, plearn_returns = ai.learn_online(penv, pmodels, pplanner, S["pendulum_s
                                           n_babble=S["n_babble"], rng=ctx.host_rng(6), progress=ctx.progress)
 phalf = S["pendulum_steps"] // 2
 pmse = {name: float(err[phalf:].mean()) for name, err in perrors.items()}
-R_pend = envs.evaluate(penv, pplanner, S["n_eval_pendulum"], seed=S["eval_seed"])
+R_pend = envs.evaluate(penv, pplanner, S["n_eval_pendulum"], seed=S["eval_seed"],
+                       progress=lambda it, **kw: ctx.progress(it, desc="Pendulum, EqProp model", **kw))
 R_pend_random = envs.evaluate(penv, envs.random_policy(pcoder, ctx.host_rng(7)), S["n_eval_pendulum"],
                               seed=S["eval_seed"])
 pend_seconds = time.time() - t0

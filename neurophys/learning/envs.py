@@ -162,9 +162,11 @@ def run_episode(env, policy, seed=None, on_step=None, max_steps=None, frames=Non
             return total
 
 
-def evaluate(env, policy, n_episodes: int = 20, seed: int = 0):
-    """Returns of ``n_episodes`` episodes (seeds seed, seed+1, ...) as a NumPy array."""
-    return numpy.array([run_episode(env, policy, seed=seed + i) for i in range(n_episodes)])
+def evaluate(env, policy, n_episodes: int = 20, seed: int = 0, progress=None):
+    """Returns of ``n_episodes`` episodes (seeds seed, seed+1, ...) as a NumPy array.
+    ``progress`` (e.g. ``ctx.progress``) wraps the episode loop."""
+    episodes = range(n_episodes) if progress is None else progress(range(n_episodes), unit="episode")
+    return numpy.array([run_episode(env, policy, seed=seed + i) for i in episodes])
 
 
 # ------------------------------------------------------------------ simple policies
