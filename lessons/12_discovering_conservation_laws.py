@@ -40,6 +40,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from neurophys import backend as B  # noqa: E402
 from neurophys import course  # noqa: E402
 from neurophys import symbolic as S  # noqa: E402
+from neurophys.models import gru_encoder as G  # noqa: E402
 from neurophys.physics import mechanics as M  # noqa: E402
 from neurophys.plots.dashboard import write_dashboard  # noqa: E402
 from neurophys.plots.symbolic import plot_drift_spectrum, plot_noise_sweep  # noqa: E402
@@ -267,21 +268,10 @@ ctx.log(f"orbit E_total without the library: R²={metrics['orbit_total_unhinted_
 # computed. Afterwards, and only to check, we ask whether the true energy (and
 # L) lies in the span of what was found.
 #
-# A control: a damped spring (ẍ = −kx − γẋ) has no conserved quantity, so the
-# method must find nothing there.
+# A control: a damped spring (ẍ = −kx − γẋ, `mechanics.damped_spring`) has no conserved
+# quantity, so the method must find nothing there.
 
 # %%
-def damped_spring(n, t, gamma=0.3, k=5.0, seed=0):
-    from scipy.integrate import solve_ivp
-    gen = np.random.default_rng(seed)
-    out = []
-    for x0, v0 in gen.uniform(-2, 2, (n, 2)):
-        sol = solve_ivp(lambda _t, s: [s[1], -k * s[0] - gamma * s[1]], (t[0], t[-1]), [x0, v0], t_eval=t,
-                        rtol=1e-9, atol=1e-12)
-        out.append(sol.y.T)
-    return np.array(out)
-
-
 found_unlabelled, dash_conserved, spectra = 0, {}, {}
 for system in M.SYSTEMS:
     d = data[system]
@@ -307,7 +297,7 @@ metrics["unlabelled_found"] = found_unlabelled
 ctx.log(f"label-free: {found_unlabelled}/4 invariants recovered")
 
 t_d = data["spring"]["t"]
-damped = damped_spring(ctx.pick(quick=20, default=60, full=200), t_d, seed=ctx.seed)
+damped = M.damped_spring(ctx.pick(quick=20, default=60, full=200), t_d, seed=ctx.seed)
 res_damped = S.find_conserved(damped, t_d, ["x", "v"], S.polynomial_terms(["x", "v"], 2), seed=ctx.seed)
 metrics["damped_spring_n_conserved"] = len(res_damped)
 spectra["damped spring (control)"] = res_damped
@@ -459,26 +449,9 @@ def _relative(path):
 
 def stand_in(system, seed):
     """Train a small GRU encoder here (lesson 11 absent): reconstruction, energy head, latents."""
-    from neurophys.models import gru_encoder as G
-    n, T = ctx.pick(quick=48, default=192, full=384), ctx.pick(quick=16, default=32, full=40)
-    t, st = M.simulate(system, n, n_steps=T, integrator="rk45", seed=seed + 100)
-    Xs, mu, sd = G.standardise(B.asarray(st))
-    model = G.GRUEnergyEncoder(st.shape[-1], T, n_hidden=32, latent_dim=8, decoder_hidden=32, energy_hidden=16,
-                               lambda_e=0.1, rng=ctx.rng(seed))
-    G.train(model, Xs, epochs=ctx.pick(quick=3, default=25, full=60), batch_size=32,
-            lr=3e-3, rng=np.random.default_rng(seed))
-    Xh, Eh, Z = (np.asarray(B.to_host(a), dtype=float) for a in model.predict(Xs))
-    E = M.invariants(system, st)["total"]
-    A = np.stack([Eh.ravel(), np.ones(Eh.size)], 1)
-    a, b = np.linalg.lstsq(A, E.ravel(), rcond=None)[0]
-    P, ratio, _ = G.pca(Z[:, -1])
-    recon = Xh * np.asarray(B.to_host(sd)) + np.asarray(B.to_host(mu))
-    return {"state_names": list(M.STATE_NAMES[system]), "t": t, "states_true": st[:6], "states_pred": recon[:6],
-            "energy_true": E[:6], "energy_pred": (a * Eh + b)[:6],
-            "energy_label": "stand-in GRU energy head (affine-calibrated)",
-            "pca": P, "pca_energy": E[:, 0], "pca_explained": ratio,
-            "pred_note": "Stand-in: a small GRU trained by lesson 12 because lesson 11's files were absent; "
-                         "run lesson 11 for the document's model.", "source": "stand-in"}
+    return G.stand_in(system, n=ctx.pick(quick=48, default=192, full=384),
+                      seq_len=ctx.pick(quick=16, default=32, full=40),
+                      epochs=ctx.pick(quick=3, default=25, full=60), seed=seed, rng=ctx.rng(seed))
 
 
 dash, sources = {}, {}
