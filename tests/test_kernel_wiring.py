@@ -50,8 +50,19 @@ def test_an_operation_without_its_backend_falls_back_to_the_reference_and_unknow
         B.register_op("test.x", "tpu", abs)
 
 
-def test_selecting_cupy_loads_the_kernels_plugin():
+def test_selecting_cupy_loads_the_kernels_plugin(monkeypatch):
+    """set_backend('cupy') imports neurophys.kernels (which registers the kernels); numpy imports nothing."""
     assert B.PLUGINS["cupy"] == ("neurophys.kernels",)
+    imported = []
+    monkeypatch.setattr(B.importlib, "import_module", lambda name: imported.append(name))
+    monkeypatch.setattr(B, "_load_cupy", lambda: numpy)   # stand-in for a GPU machine: no array is made
+    try:
+        B.set_backend("numpy")
+        assert imported == []
+        B.set_backend("cupy")
+        assert imported == ["neurophys.kernels"]
+    finally:
+        B.set_backend("numpy")
 
 
 @pytest.mark.parametrize("path", ["physics/gpe.py", "models/eqprop.py", "blocks/activations.py"])
