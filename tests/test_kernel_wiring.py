@@ -56,13 +56,10 @@ def test_selecting_cupy_loads_the_kernels_plugin(monkeypatch):
     imported = []
     monkeypatch.setattr(B.importlib, "import_module", lambda name: imported.append(name))
     monkeypatch.setattr(B, "_load_cupy", lambda: numpy)   # stand-in for a GPU machine: no array is made
-    try:
-        B.set_backend("numpy")
+    with B.using("numpy"):          # restores the backend as it was afterwards
         assert imported == []
         B.set_backend("cupy")
         assert imported == ["neurophys.kernels"]
-    finally:
-        B.set_backend("numpy")
 
 
 @pytest.mark.parametrize("path", ["physics/gpe.py", "models/eqprop.py", "blocks/activations.py"])
