@@ -25,6 +25,7 @@ from pathlib import Path
 
 from . import backend as B
 from . import course
+from .sweep import SweepRefused
 
 SUBCOMMANDS = {
     "lessons": ("neurophys.cli", "list the lessons of the course with their measured times"),
@@ -171,7 +172,7 @@ def main(argv=None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
-    except (course.CourseError, B.BackendError) as err:
+    except (course.CourseError, B.BackendError, SweepRefused) as err:
         print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
         return 2
     except ValueError as err:

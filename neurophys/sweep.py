@@ -54,7 +54,7 @@ import numpy
 from . import backend as B
 from . import files
 
-__all__ = ["run_units", "unit_key", "describe_fn", "blas_threads", "SweepError"]
+__all__ = ["run_units", "unit_key", "describe_fn", "blas_threads", "SweepError", "SweepRefused"]
 
 # Environment variables that fix the thread count of the BLAS / OpenMP libraries at load time.
 BLAS_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
@@ -64,7 +64,12 @@ _KEY_MAX = 120        # longest readable file-name stem before a hash takes over
 
 
 class SweepError(RuntimeError):
-    """A sweep cannot run as asked (finished units in the way, a unit failed, mixed settings)."""
+    """A sweep failed: a unit raised (the finished units are saved; rerun with --resume)."""
+
+
+class SweepRefused(SweepError):
+    """A sweep cannot run as asked: bad units, finished units in the way, or a folder of another
+    experiment. The message says what to change (``--resume``, another ``--out``)."""
 
 
 # ------------------------------------------------------------------ units and their keys
@@ -72,18 +77,18 @@ def _check_units(units) -> list:
     units = list(units)
     for i, u in enumerate(units):
         if not isinstance(u, dict) or not u:
-            raise SweepError(f"unit {i} must be a non-empty dict of JSON scalars, e.g. "
+            raise SweepRefused(f"unit {i} must be a non-empty dict of JSON scalars, e.g. "
                              f"{{'seed': 0}}; got {u!r}")
         for k, v in u.items():
             if not isinstance(k, str) or not k.isidentifier():
-                raise SweepError(f"unit {i}: key {k!r} must be a Python identifier (it is passed as fn(**unit))")
+                raise SweepRefused(f"unit {i}: key {k!r} must be a Python identifier (it is passed as fn(**unit))")
             if not (v is None or isinstance(v, (bool, int, str)) or (isinstance(v, float) and math.isfinite(v))):
-                raise SweepError(f"unit {i}: {k}={v!r} is not a JSON scalar (str, int, finite float, bool, None)")
+                raise SweepRefused(f"unit {i}: {k}={v!r} is not a JSON scalar (str, int, finite float, bool, None)")
     keys = [unit_key(u) for u in units]
     seen = {}
     for u, k in zip(units, keys):
         if k in seen:
-            raise SweepError(f"units {seen[k]!r} and {u!r} are the same unit (key {k!r}); every unit must differ")
+            raise SweepRefused(f"units {seen[k]!r} and {u!r} are the same unit (key {k!r}); every unit must differ")
         seen[k] = u
     return units
 
@@ -231,7 +236,7 @@ def _finished(path: Path, unit: dict, fn_desc: str):
                       stacklevel=3)
         return None
     if record.get("fn") != fn_desc:
-        raise SweepError(f"{path} was produced by {record.get('fn')!r}, not by this sweep's {fn_desc!r} "
+        raise SweepRefused(f"{path} was produced by {record.get('fn')!r}, not by this sweep's {fn_desc!r} "
                          "(different code or settings); resume into a folder of the same experiment, or choose "
                          "another output folder (--out)")
     return record
@@ -254,7 +259,7 @@ def run_units(fn, units, folder, *, resume: bool = False, jobs: int = 1, schedul
     units: a list of dicts of JSON scalars, all different (``[{"method": "ewc", "seed": 0}, ...]``).
     folder: where ``<key>.json`` of each finished unit is written (atomically; see :func:`unit_key`).
     resume: skip units whose file exists and holds a finished result of the same ``fn``; without it
-        a folder that already holds finished units is refused (:class:`SweepError`).
+        a folder that already holds finished units is refused (:class:`SweepRefused`).
     jobs: run the units in this many local processes (1: in this process).
     scheduler: a Dask scheduler address (``"tcp://host:8786"``), a ``dask.distributed.Client`` or a
         cluster object (e.g. ``LocalCluster``); the units go to its workers (``jobs`` is then unused).
@@ -269,13 +274,13 @@ def run_units(fn, units, folder, *, resume: bool = False, jobs: int = 1, schedul
     folder = Path(folder)
     jobs = int(jobs or 1)
     if jobs < 1:
-        raise SweepError(f"jobs must be >= 1, got {jobs}")
+        raise SweepRefused(f"jobs must be >= 1, got {jobs}")
     fn_desc = describe_fn(fn)
     paths = [_unit_path(folder, u) for u in units]
     if not resume and folder.is_dir():
         existing = sorted(p.name for p in folder.glob("*.json"))
         if existing:
-            raise SweepError(f"{folder} already holds {len(existing)} finished unit(s) of an earlier run "
+            raise SweepRefused(f"{folder} already holds {len(existing)} finished unit(s) of an earlier run "
                              f"(e.g. {existing[0]}); resume it with --resume (resume=True), which keeps them "
                              "and runs only the rest, or choose another output folder with --out")
     folder.mkdir(parents=True, exist_ok=True)
@@ -350,13 +355,13 @@ def _dask_client(scheduler):
     try:
         from distributed import Client
     except ImportError as err:
-        raise SweepError("a Dask scheduler was given but dask.distributed is not installed; "
+        raise SweepRefused("a Dask scheduler was given but dask.distributed is not installed; "
                          "pip install 'dask[distributed]'") from err
     if isinstance(scheduler, Client):
         return scheduler, False
     if isinstance(scheduler, str) or hasattr(scheduler, "scheduler_address"):
         return Client(scheduler), True
-    raise SweepError(f"scheduler must be an address like 'tcp://host:8786', a dask.distributed.Client or a "
+    raise SweepRefused(f"scheduler must be an address like 'tcp://host:8786', a dask.distributed.Client or a "
                      f"cluster; got {scheduler!r}")
 
 
