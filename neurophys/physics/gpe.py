@@ -409,9 +409,13 @@ def phase_step_adjoint(psi, grad_out, h: float, V=0.0, g=0.0, imaginary: bool = 
         G = conj(e^{cθ}) G' + 2h g r ψ
         ∂L/∂V = h r,   ∂L/∂g = h r |ψ|²   (pointwise maps; None, None without ``param_grads``)
     """
-    c = -1.0 if imaginary else -1j
     _, m = _phase(psi, h, V, g, imaginary)
-    psi_out = psi + m * psi
+    return _phase_adjoint(psi, psi + m * psi, m, grad_out, h, g, imaginary, param_grads)
+
+
+def _phase_adjoint(psi, psi_out, m, grad_out, h, g, imaginary, param_grads):
+    """:func:`phase_step_adjoint` given the step's output ψ' and factor m = e^{cθ} − 1."""
+    c = -1.0 if imaginary else -1j
     r = (c * grad_out.conj() * psi_out).real
     G = grad_out + m.conj() * grad_out + (2 * h * g) * r * psi     # e^{cθ} = 1 + m
     if not param_grads:
@@ -477,14 +481,21 @@ def splitstep_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 
     K = kinetic_factor(T, dt, imaginary)
     c = -1.0 if imaginary else -1j
     # forward again, keeping the inner fields
-    psi1 = step(psi, dt / 2, V, g, imaginary)
+    if phase_ops is None:  # the reference keeps the first half step's factor for its adjoint
+        _, m1 = _phase(psi, dt / 2, V, g, imaginary)
+        psi1 = psi + m1 * psi
+    else:
+        psi1 = step(psi, dt / 2, V, g, imaginary)
     fft = fft_module(psi)
     psi1_k = fft.fft2(psi1.astype(numpy.complex128))
     psi2 = fft.ifft2(K * psi1_k).astype(psi.dtype)
     # backwards
     G2, gV3, gg3 = adjoint(psi2, grad_out, dt / 2, V, g, imaginary, param_grads)
     G1 = apply_kinetic(G2, K.conj())
-    G, gV1, gg1 = adjoint(psi, G1, dt / 2, V, g, imaginary, param_grads)
+    if phase_ops is None:
+        G, gV1, gg1 = _phase_adjoint(psi, psi1, m1, G1, dt / 2, g, imaginary, param_grads)
+    else:
+        G, gV1, gg1 = adjoint(psi, G1, dt / 2, V, g, imaginary, param_grads)
     if not param_grads:
         return G, {}
     dK = fft.ifft2(c * T * K * psi1_k)
