@@ -16,6 +16,9 @@ def test_lesson_04_quick(tmp_path):
     assert m["acc10_joint"] > m["acc10_finetune"]   # the upper bound is above fine-tuning
     assert (tmp_path / "accuracy_matrices_10.png").exists() and (tmp_path / "results.json").exists()
     assert res["settings"]["seeds"] == [0]
+    # one file per (method, seed) unit, written as each finished (neurophys.sweep)
+    assert sorted(p.name for p in (tmp_path / "units").glob("*.json")) == sorted(f"method={m},seed=0.json"
+                                                                                 for m in METHODS)
 
 
 def test_lesson_05_quick(tmp_path):
@@ -30,3 +33,6 @@ def test_lesson_05_quick(tmp_path):
     assert m["dlm_psd_slope"] < 0                   # a red spectrum, whatever its exponent
     assert m["dlm_mean_diagonal10"] > 0.12          # the DLM learns something on permuted MNIST (chance 0.1)
     assert (tmp_path / "noise_spectra.png").exists()
+    assert len(list((tmp_path / "forgetting").glob("*.json"))) == 3 * len(res["settings"]["forgetting_seeds"])
+    assert len(list((tmp_path / "spectra").glob("*.json"))) == len(res["settings"]["spectrum_seeds"])
+    assert m["dlm_forgetting_std"] > 0 and m["paired_t_p_value"] <= 1      # sample std over >= 2 seeds
