@@ -104,6 +104,13 @@ for u, out in zip(units, measured):
 # ± is the sample standard deviation over seeds (ddof = 1, `neurophys.stats.spread`); the
 # methods share seeds (same permutations, initialisation and batch order), so the gains over
 # fine-tuning are paired comparisons.
+#
+# A run repeats bit for bit on one machine (one BLAS thread per unit), but not across
+# machines: OpenBLAS picks its matrix kernels for the CPU, and a last-bit difference grows
+# during training. EWC on seed 0 gave A10 = 0.795 with this machine's AVX-512 kernels, 0.792
+# with the AVX2 ones and 0.801 with the AVX ones (`OPENBLAS_CORETYPE=Haswell` / `Sandybridge`):
+# a spread larger than the std over three seeds in this table. Differences below a point between
+# two machines are not results.
 
 # %%
 metrics, table = {}, {}

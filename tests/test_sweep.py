@@ -70,7 +70,9 @@ def test_serial_jobs_and_dask_agree(tmp_path):
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
                                   silence_logs=40) as cluster:
         on_dask = sweep.run_units(tiny_training, UNITS, tmp_path / "dask", scheduler=cluster)
+        by_address = sweep.run_units(tiny_training, UNITS[:2], tmp_path / "tcp", scheduler=cluster.scheduler_address)
     assert on_dask == serial
+    assert by_address == serial[:2]
     pids = {json.loads(p.read_text())["pid"] for p in (tmp_path / "jobs2").glob("*.json")}
     assert os.getpid() not in pids
     record = json.loads((tmp_path / "serial" / "seed=0.json").read_text())
