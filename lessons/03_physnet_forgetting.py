@@ -23,7 +23,7 @@
 # **Tiers.** The default tier keeps the one comparison that
 # decides the claim: the document's network (`faithful`) against the identity `control`,
 # two seeds each, trained long enough that both learn task 1 to ≥ 95 % (one epoch of
-# 48 000 images per task = 375 Adam steps of batch 128 at the document's lr 1e-3; a few
+# 51 200 images per task = 400 Adam steps of batch 128 at the document's lr 1e-3; a few
 # dozen steps, as in earlier versions of this lesson, leave the CNN on its initial plateau
 # and its "forgetting" means nothing). `--full` runs the document's protocol: all 60 000
 # images, 5 + 5 epochs, three seeds, and the variants that let the physics act —
@@ -35,8 +35,8 @@
 # **Units.** Every (variant, seed) pair is one *unit* of a sweep (`ctx.sweep`, running
 # `neurophys.learning.physnet_protocol.two_task_unit`): task 1 then task 2 for one network
 # from its seed alone, saved to `units/` as soon as it finishes. The default tier runs two
-# units at a time (two processes: about six minutes of CPU, three of wall time on two
-# cores). The full tier is hours of CPU; interrupted, it continues with `--resume`;
+# units at a time (two processes: about 6-7 minutes of CPU, 3-4 minutes of wall time on
+# two idle cores). The full tier is hours of CPU; interrupted, it continues with `--resume`;
 # `--jobs N` runs N units at a time and `--scheduler tcp://host:8786` sends them to a Dask
 # cluster — same numbers.
 #
@@ -64,7 +64,7 @@ from neurophys.learning.tasks import permuted_mnist
 from neurophys.plots import gpe as gplot
 
 ctx = course.start("03")
-n_train = ctx.pick(quick=640, default=48000, full=None)       # images per task (None = all 60 000)
+n_train = ctx.pick(quick=640, default=51200, full=None)       # images per task (None = all 60 000)
 n_test = ctx.pick(quick=200, default=2000, full=None)         # None = all 10 000
 epochs = ctx.pick(quick=1, default=1, full=5)                 # per task (the document: 5)
 seeds = ctx.pick(quick=[ctx.seed], default=[ctx.seed + k for k in range(2)],
@@ -241,7 +241,7 @@ ctx.savefig(fig, "forgetting.png")
 # * **Field "attractors".** The per-digit mean fields look like pixel noise: the field is a
 #   reshaped dense vector with no spatial structure for the dynamics to act on, and the
 #   maps move when task 2 is learnt (`attractor_density_correlation`).
-# * The default tier trains one epoch of 48 000 images per task (the document: five of
+# * The default tier trains one epoch of 51 200 images per task (the document: five of
 #   60 000), so its accuracies sit a little below the document's; the full tier runs the
 #   document's protocol (`seconds_per_epoch` says how long an epoch takes here).
 #
