@@ -312,7 +312,7 @@ class LessonContext:
     notebook: bool = False
     options: argparse.Namespace | None = None   # a lesson's own options (course.start(..., options=parser))
     started: float = field(default_factory=time.time)
-    cpu_started: float = field(default_factory=time.process_time)
+    cpu_started: float = field(default_factory=lambda: _cpu_seconds())
     finished: bool = False
     results: dict | None = None
 
@@ -396,13 +396,23 @@ class LessonContext:
         ``--scheduler ADDRESS`` (or NEUROPHYS_RESUME/JOBS/SCHEDULER) are passed on.
         """
         from . import sweep as sweep_module  # imported here: only lessons with sweeps need it
-        return sweep_module.run_units(fn, units, self.path(name), resume=self.resume, jobs=self.jobs,
+        folder = self.path(name)
+        if not self.resume and not self.full and folder.is_dir():
+            # A quick or default run into a folder it already wrote is a fresh run (minutes of work);
+            # the full tier (hours) keeps its units and refuses without --resume.
+            stale = sorted(folder.glob("*.json"))
+            for old in stale:
+                old.unlink()
+            if stale:
+                self.log(f"starting afresh: removed {len(stale)} unit file(s) of an earlier run in {folder} "
+                         "(--resume keeps them)")
+        return sweep_module.run_units(fn, units, folder, resume=self.resume, jobs=self.jobs,
                                       scheduler=self.scheduler, progress=self.progress)
 
     def finish(self, metrics: dict, settings: dict | None = None) -> dict:
         """Write results.json (docs/course.md's contract), atomically, and return its content."""
         settings = dict(settings or {})
-        settings.setdefault("cpu_seconds", round(time.process_time() - self.cpu_started, 2))
+        settings.setdefault("cpu_seconds", round(_cpu_seconds() - self.cpu_started, 2))
         if hasattr(os, "getloadavg"):
             settings.setdefault("load_average", [round(x, 2) for x in os.getloadavg()])
         results = {
@@ -423,6 +433,16 @@ class LessonContext:
         if not _active or _active[-1] is not self:  # the runner releases its own folder
             release_output(self.out)
         return results
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds used so far by this process and by its finished child processes (sweep workers)."""
+    try:
+        import resource  # Unix only
+    except ImportError:
+        return time.process_time()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def _jsonable(obj):

@@ -286,3 +286,33 @@ def test_run_options_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("NEUROPHYS_JOBS", "many")
     with pytest.raises(course.CourseError, match="NEUROPHYS_JOBS='many'"):
         course.env_defaults()
+
+
+def _count_units(folder):
+    return sorted(p.name for p in folder.glob("*.json"))
+
+
+def _quotient(b):
+    return {"q": 7 // b}
+
+
+@pytest.mark.parametrize("tier", ["default", "full"])
+def test_rerunning_a_sweep_starts_afresh_except_in_the_full_tier(tmp_path, tier):
+    """A default-tier lesson run twice into its workspace recomputes its units (minutes of work);
+    a full-tier run (hours) keeps them and asks for --resume rather than lose them."""
+    from neurophys import sweep
+
+    fn = _quotient
+    units = [{"b": 2}, {"b": 3}]
+    for attempt in range(2):
+        ctx = course.make_context(tmp_path / "04_x.py", tier, out=tmp_path)
+        try:
+            if attempt == 1 and tier == "full":
+                with pytest.raises(sweep.SweepRefused, match="--resume"):
+                    ctx.sweep(fn, units)
+                assert len(_count_units(tmp_path / "units")) == 2   # nothing lost
+            else:
+                assert ctx.sweep(fn, units) == [{"q": 3}, {"q": 2}]
+                assert len(_count_units(tmp_path / "units")) == 2
+        finally:
+            course.release_output(tmp_path)
