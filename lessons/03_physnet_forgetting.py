@@ -101,7 +101,9 @@ if "moresteps" in variants:
 # %%
 unit = functools.partial(two_task_unit, n_train=n_train, n_test=n_test, epochs=epochs, batch_size=batch_size,
                          lr=lr, perm_seed=PERM_SEED)
-units = [{"variant": v, "seed": s} for s in seeds for v in variants]
+# Variant by variant, the document's network and its control first: an interrupted full run
+# (hours) has the headline comparison over every seed before it starts the other variants.
+units = [{"variant": v, "seed": s} for v in variants for s in seeds]
 # the attractor maps: one extra keyword for the first faithful unit
 units[0]["field_images"] = n_field_images
 # Two units at a time in the default tier (two processes, one BLAS thread each): on a 2-core
