@@ -563,6 +563,8 @@ print(table)
 #   trajectories, how much it differs between them.
 # - `conserved_direction`: the generalised eigenproblem B c = μ A c; its top vector must be the
 #   spring's energy.
+# - `noise_floor`: the noise floor `find_conserved` judges drifts against: σ of the measurement
+#   noise from the residuals of a Savitzky–Golay fit; it must track σ on a noisy spring's energy.
 
 # %%
 ctx.finish(metrics=metrics, settings=settings)

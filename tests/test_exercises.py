@@ -40,7 +40,7 @@ def test_every_lesson_has_two_or_more_exercises_with_stub_and_solution():
         stub, sol = X.stub_path(n).read_text(), _solution_text(n)
         for name in names:
             assert f"def {name}(" in stub and f"def {name}(" in sol
-    assert sum(len(v) for v in X.CATALOGUE.values()) >= 26
+    assert sum(len(v) for v in X.CATALOGUE.values()) >= 27
 
 
 def test_stubs_are_generated_from_the_solutions():
@@ -100,6 +100,8 @@ WRONG = [
     ("09", 1, "F += gamma ** t * energy(S)", "F += gamma ** (t + 1) * energy(S)", "γ^t"),
     ("12", 1, "B = np.cov(Theta.mean(axis=1), rowvar=False)", "B = np.cov(Theta.reshape(-1, m), rowvar=False)",
      "per-trajectory means"),
+    ("12", 3, "return float(np.sqrt(np.mean(r * r) / (1.0 - h0)))", "return float(np.std(values))", "residual"),
+    ("12", 3, "return float(np.sqrt(np.mean(r * r) / (1.0 - h0)))", "return float(np.sqrt(np.mean(r * r)))", "1 − h₀"),
 ]
 
 
@@ -178,6 +180,21 @@ def test_calling_the_library_function_is_refused(n, tmp_path):
     assert v.status == "FAIL" and "calls the library's" in v.message, v.line()
     # switched back on afterwards
     assert (gpe.euler_step, mechanics.velocity_verlet_step, vars(Conv2D)["backward"]) == originals
+
+
+def test_noise_floor_may_not_call_the_library_noise_estimate(tmp_path):
+    from neurophys.symbolic import conserved
+    original = conserved._trajectory_stats
+    shortcut = """
+
+def noise_floor(values, window, polyorder):
+    from neurophys.symbolic.conserved import _trajectory_stats
+    s = _trajectory_stats([np.asarray(values, float)[:, None]], window, polyorder)
+    return float(np.sqrt(s[3][0, 0, 0] / s[4][0]))
+"""
+    (v,) = _check_text(tmp_path, "12", _solution_text("12") + shortcut, exercise=3)
+    assert v.status == "FAIL" and "calls the library's" in v.message, v.line()
+    assert conserved._trajectory_stats is original
 
 
 def test_errors_in_the_students_code_are_verdicts_not_crashes(tmp_path):

@@ -1282,6 +1282,102 @@ def check_conserved_direction(fn, rng):
     return f"the generalised eigenvector is the spring's energy (|cos| = {cos:.6f})"
 
 
+def _savgol_weights(window, polyorder):
+    """The central weights of a least-squares polynomial fit over ``window`` samples (no scipy):
+    the fitted value at the centre is  Σ_j w_j y_j."""
+    j = numpy.arange(window) - window // 2
+    V = numpy.vander(j, polyorder + 1, increasing=True).astype(float)
+    return numpy.linalg.pinv(V)[0]
+
+
+def _noise_floor_ref(values, window, polyorder):
+    w = _savgol_weights(window, polyorder)
+    fit = numpy.lib.stride_tricks.sliding_window_view(values, window) @ w     # interior samples only
+    r = values[window // 2: len(values) - window // 2] - fit
+    return float(numpy.sqrt(numpy.mean(r * r) / (1.0 - w[window // 2])))
+
+
+def _noise_floor_hint(got, values, window, polyorder):
+    """Name the likely mistake behind a wrong noise floor."""
+    from scipy.signal import savgol_filter
+    w = _savgol_weights(window, polyorder)
+    ref = _noise_floor_ref(values, window, polyorder)
+    half = window // 2
+    r_all = values - savgol_filter(values, window, polyorder)
+    if min(abs(got - values.std(ddof=d)) for d in (0, 1)) <= 1e-6 * values.std():
+        return ("that is the spread of the values themselves (their drift), not the noise: take the residual "
+                "of the smooth Savitzky-Golay fit")
+    if abs(got - ref * numpy.sqrt(1 - w[half])) <= 1e-6 * ref:
+        return "the residual's variance is σ²(1 − h₀): divide mean(r²) by 1 − h₀, h₀ the filter's central weight"
+    if min(abs(got - numpy.sqrt(numpy.mean(r_all ** 2) / s)) for s in (1.0, 1 - w[half])) <= 1e-6 * ref:
+        return f"use the interior residuals only: drop window // 2 = {half} samples at each end"
+    return ("σ̂ = √(mean(r²) / (1 − h₀)) with r the residual of savgol_filter(values, window, polyorder) on the "
+            "interior samples")
+
+
+def _oscillator_energy(rng, T, gamma=0.0):
+    """Energy ½k x² + ½m v² of an (under)damped spring, sampled at T uniform times in [0, 20]."""
+    k, m = float(rng.uniform(1, 5)), float(rng.uniform(0.5, 2))
+    t = numpy.linspace(0, 20, T)
+    w = math.sqrt(k / m - gamma ** 2)
+    A, ph = float(rng.uniform(0.5, 2)), float(rng.uniform(0, 2 * numpy.pi))
+    x = A * numpy.exp(-gamma * t) * numpy.cos(w * t + ph)
+    v = A * numpy.exp(-gamma * t) * (-gamma * numpy.cos(w * t + ph) - w * numpy.sin(w * t + ph))
+    return 0.5 * k * x * x + 0.5 * m * v * v
+
+
+@exercise("12", 3, "noise_floor", "the noise floor of find_conserved: σ of the measurement noise from Savitzky-Golay "
+          "residuals",
+          "agreement with an independent least-squares fit on random signals, windows and orders; on a "
+          "spring's energy measured with noise σ (drawn at random, four levels) the floor is σ within 20 % and "
+          "the energy counts as conserved; on a damped spring's energy the drift stays > 5x the floor",
+          forbid=("neurophys.symbolic.conserved:_trajectory_stats", "neurophys.symbolic.conserved:find_conserved"))
+def check_noise_floor(fn, rng):
+    """Guards: the residual of a smooth fit (the raw spread of the values is the drift, not the
+    noise), the interior samples only, the 1/(1 − h₀) correction, any window and order."""
+    for _ in range(3):
+        T = int(rng.integers(30, 200))
+        window = int(rng.choice([5, 7, 9, 11, 13, 15]))
+        polyorder = int(rng.integers(1, min(4, window - 2) + 1))
+        t = numpy.linspace(0, 1, T)
+        values = (numpy.polyval(rng.standard_normal(4), t) + numpy.sin(rng.uniform(2, 8) * t)
+                  + 10 ** rng.uniform(-3, -1) * rng.standard_normal(T))
+        before = values.copy()
+        got = scalar(fn(values, window, polyorder), "noise_floor")
+        unchanged(before, values, "values")
+        ref = _noise_floor_ref(values, window, polyorder)
+        err = abs(got - ref) / ref
+        expect(err <= 1e-8, f"noise_floor(window={window}, polyorder={polyorder}) = {got:.6g}, expected {ref:.6g}: "
+                            + _noise_floor_hint(got, values, window, polyorder))
+    # the physics: a conserved energy measured with noise σ sits on its floor ≈ σ; a damped one does not
+    T, window, polyorder = 2000, int(rng.choice([5, 7, 9, 11])), int(rng.integers(1, 4))
+    window = max(window, polyorder + 2)
+    ratios = []
+    for lo, hi in ((-4, -3), (-3, -2.5), (-2.5, -2), (-2, -1.5)):
+        E = _oscillator_energy(rng, T)
+        level = float(10 ** rng.uniform(lo, hi))        # noise relative to the energy
+        sigma = level * float(E.mean())
+        noisy = E + sigma * rng.standard_normal(T)
+        floor = scalar(fn(noisy, window, polyorder), "noise_floor")
+        ratios.append(floor / sigma)
+        expect(0.8 <= floor / sigma <= 1.2,
+               f"a spring's energy measured with Gaussian noise σ = {sigma:.3g} (window {window}, order "
+               f"{polyorder}): your floor is {floor:.3g} = {floor / sigma:.3f} σ; it should estimate σ (within 20 %)")
+        drift = float(noisy.std(ddof=1))
+        expect(drift <= 2 * floor, f"the spring's noisy energy drifts {drift:.3g} = {drift / floor:.2f} x your floor "
+                                   f"{floor:.3g}: find_conserved (noise_factor 2) would reject a true invariant")
+        damped = _oscillator_energy(rng, T, gamma=float(rng.uniform(0.05, 0.15)))
+        noisy = damped + level * float(damped[0]) * rng.standard_normal(T)
+        floor = scalar(fn(noisy, window, polyorder), "noise_floor")
+        drift = float(noisy.std(ddof=1))
+        expect(drift > 5 * floor,
+               f"a DAMPED spring loses energy, yet its drift {drift:.3g} is only {drift / floor:.2f} x your floor "
+               f"{floor:.3g}: the floor must measure the noise around the smooth trend (the residual of the fit), "
+               "not the trend itself")
+    return (f"agrees with a least-squares fit; floor/σ = {min(ratios):.3f}..{max(ratios):.3f} on a noisy spring's "
+            "energy; a damped spring's drift stays far above its floor")
+
+
 # ==================================================================== lesson 13
 @exercise("13", 1, "euler_step_out", "the NumPy twin of the fused Euler kernel: one step in preallocated buffers",
           "agreement with neurophys.physics.gpe.euler_step; the result is written into `out` and returned; "

@@ -4,6 +4,7 @@ Fill in each function, then check your work with ``python -m neurophys check 12`
 """
 import numpy as np
 import scipy.linalg
+import scipy.signal
 
 
 def along_and_between(Theta, t):
@@ -30,3 +31,22 @@ def conserved_direction(A, B):
     Return (mu, c) with c scaled to unit length (‖c‖ = 1).
     """
     raise NotImplementedError('hint: scipy.linalg.eigh(B, A) solves B c = μ A c with μ ascending')
+
+
+def noise_floor(values, window, polyorder):
+    """The noise floor of one quantity measured along a trajectory: the σ of its measurement noise.
+
+    values: (T,) samples of the quantity at uniformly spaced times. Fit the smooth part with a
+    Savitzky–Golay filter (scipy.signal.savgol_filter(values, window, polyorder), a local
+    polynomial of degree `polyorder` over `window` samples) and keep the residual
+    r = values − fit on the INTERIOR samples only (drop window // 2 at each end, where the fit
+    is extrapolated). For white noise of variance σ² the residual has variance σ²(1 − h₀), with
+    h₀ the filter's central weight (scipy.signal.savgol_coeffs(window, polyorder)[window // 2]),
+    so return
+
+        σ̂ = √( mean(r²) / (1 − h₀) )
+
+    find_conserved calls a quantity conserved when its drift (its RMS wander along the
+    trajectory) is at most noise_factor · σ̂: it wanders no more than the noise explains.
+    """
+    raise NotImplementedError('hint: r = values - scipy.signal.savgol_filter(values, window, polyorder), interior samples only; σ̂² = mean(r²) / (1 − h₀)')
