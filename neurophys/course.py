@@ -295,6 +295,9 @@ def _progress_setting():
 
 
 # ------------------------------------------------------------------ the context
+_SAME = object()  # ctx.pick: a tier that was not given
+
+
 @dataclass
 class LessonContext:
     """What a running lesson needs: tier, seed, backend, where to write, and helpers."""
@@ -316,13 +319,14 @@ class LessonContext:
     finished: bool = False
     results: dict | None = None
 
-    def pick(self, quick=None, default=None, full=None):
+    def pick(self, quick=_SAME, default=None, full=_SAME):
         """The setting for this tier: ``ctx.pick(quick=200, default=5000, full=60000)``.
 
-        A tier left as None falls back to ``default``.
+        A tier not given takes ``default``'s value; an explicit None is a value like any other
+        (``n_train=ctx.pick(quick=640, default=51200, full=None)``: all images in the full tier).
         """
         value = {"quick": quick, "default": default, "full": full}[self.tier]
-        return default if value is None else value
+        return default if value is _SAME else value
 
     @property
     def quick(self) -> bool:

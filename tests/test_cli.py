@@ -316,3 +316,14 @@ def test_rerunning_a_sweep_starts_afresh_except_in_the_full_tier(tmp_path, tier)
                 assert len(_count_units(tmp_path / "units")) == 2
         finally:
             course.release_output(tmp_path)
+
+
+def test_pick_honours_an_explicit_none(tmp_path):
+    """full=None means 'all the data' in a lesson; it must not fall back to the default tier's value."""
+    for tier, expected in (("quick", 640), ("default", 51200), ("full", None)):
+        ctx = course.make_context(tmp_path / "03_x.py", tier, out=tmp_path / tier)
+        try:
+            assert ctx.pick(quick=640, default=51200, full=None) == expected
+            assert ctx.pick(default=7) == 7            # tiers not given take the default's value
+        finally:
+            course.release_output(tmp_path / tier)
