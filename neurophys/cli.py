@@ -62,8 +62,8 @@ def lessons_main(args) -> int:
             for tier in course.TIERS:
                 if tier in measured:
                     t = measured[tier]
-                    wall = _duration(t["seconds"]) if t.get("seconds") is not None else None
-                    cpu = _duration(t["cpu_seconds"]) + " CPU" if t.get("cpu_seconds") is not None else None
+                    wall = course.format_duration(t["seconds"]) if t.get("seconds") is not None else None
+                    cpu = course.format_duration(t["cpu_seconds"]) + " CPU" if t.get("cpu_seconds") is not None else None
                     parts.append(f"{tier} " + ", ".join(x for x in (wall, cpu) if x))
             print(f"    measured: {'; '.join(parts)}")
     examples = course.COURSE_ROOT / "examples"
@@ -72,15 +72,6 @@ def lessons_main(args) -> int:
         print(f"\nexamples (one capability each; run with python {examples}{os.sep}NAME.py):")
         print("    " + ", ".join(names))
     return 0
-
-
-def _duration(seconds) -> str:
-    seconds = float(seconds)
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def run_add_arguments(parser):

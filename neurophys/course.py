@@ -439,6 +439,16 @@ class LessonContext:
         return results
 
 
+def format_duration(seconds) -> str:
+    """'42 s', '3.5 min' or '2.1 h': a measured time as the lesson list and the site print it."""
+    seconds = float(seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _cpu_seconds() -> float:
     """CPU seconds used so far by this process and by its finished child processes (sweep workers)."""
     try:

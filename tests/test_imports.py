@@ -47,7 +47,7 @@ KNOWN_LAZY = {
     "neurophys.symbolic.compare": "G", "neurophys.symbolic.conserved": "G", "neurophys.symbolic.data": "G",
     "neurophys.symbolic.engines": "G", "neurophys.symbolic.library": "G", "neurophys.symbolic.search": "G",
 }
-KNOWN_PRIVATE = {"neurophys.symbolic.engines": "G (search._check_data)"}
+KNOWN_PRIVATE = {}
 
 
 def _module_name(path: Path) -> str:

@@ -69,7 +69,7 @@ def test_index_has_lessons_times_results_and_verdicts(site):
     res = course.read_results(course.published_dir("06_eqprop_mnist", "default")) \
         if hasattr(course, "published_dir") else None
     if res:                                                                     # a measured time is shown
-        from neurophys.site.build import _duration
+        from neurophys.course import format_duration as _duration
         secs = course.measured_times().get("06", {}).get("default", {}).get("seconds", res["seconds"]) \
             if hasattr(course, "measured_times") else res["seconds"]
         assert _duration(secs) in text

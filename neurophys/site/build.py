@@ -145,15 +145,6 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def _duration(seconds: float) -> str:
-    seconds = float(seconds)
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def _esc(s) -> str:
     return html.escape(str(s), quote=True)
 
@@ -517,9 +508,9 @@ def _index(pages: list, out: Path, md, fig_root: Path) -> None:
         t = times.get(p["number"], {}).get(tier) or ({"seconds": res.get("seconds")} if res else None)
         if not t or not isinstance(t.get("seconds"), (int, float)):
             return "–"
-        out = _duration(t["seconds"])
+        out = course.format_duration(t["seconds"])
         if isinstance(t.get("cpu_seconds"), (int, float)):
-            out += f" ({_duration(t['cpu_seconds'])} CPU)"
+            out += f" ({course.format_duration(t['cpu_seconds'])} CPU)"
         return out
 
     rows = []

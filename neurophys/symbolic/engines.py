@@ -18,9 +18,9 @@ import warnings
 
 import numpy as np
 
-from .expr import Const, Node, Op, Var
+from .expr import Const, Node, Op, Var, power
 from .library import check_library, library_matrix, linear_combination, polynomial_terms, stlsq
-from .search import Candidate, GeneticSearch, ParetoFront, _check_data
+from .search import Candidate, GeneticSearch, ParetoFront, check_data
 
 ENGINES = ("builtin", "sparse", "pysr", "auto")
 
@@ -75,7 +75,7 @@ def discover(X, y, names, engine: str = "builtin", terms=None, strict: bool = Fa
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; valid engines are: {', '.join(ENGINES)}")
     names = list(names)
-    X, y = _check_data(X, y, names)
+    X, y = check_data(X, y, names)
     if terms is not None:
         terms = check_library(terms)
     binary, unary = split_operators(DEFAULT_OPERATORS if operators is None else operators)
@@ -180,22 +180,10 @@ def from_sympy(e) -> Node:
     if kind == "Mul":
         return _fold("mul", args)
     if kind == "Pow":
-        base, p = args[0], float(e.args[1])
-        if p == 2:
-            return Op("square", base)
-        if p == 0.5:
-            return Op("sqrt", base)
-        if p == -1:
-            return Op("inv", base)
-        if p == -0.5:
-            return Op("inv", Op("sqrt", base))
-        if p == 3:
-            return Op("cube", base)
-        if p == -2:
-            return Op("inv", Op("square", base))
-        if p == int(p) and p > 0:
-            return _fold("mul", [base] * int(p))
-        raise ValueError(f"cannot convert the power {p} in {e} into a tree")
+        try:
+            return power(args[0], float(e.args[1]))
+        except ValueError as err:
+            raise ValueError(f"cannot convert {e} into a tree: {err}") from None
     ops = {"sin": "sin", "cos": "cos", "exp": "exp", "log": "log", "Abs": "abs"}
     if kind in ops:
         return Op(ops[kind], args[0])

@@ -232,6 +232,25 @@ def inv(a) -> Op:
     return Op("inv", as_node(a))
 
 
+def power(base, p) -> Node:
+    """``base ** p`` as a tree of the library's operators: p = 2, 3, 1/2, -1, -1/2, -2, 1, or a
+    whole power up to 8 (repeated products). Other powers raise ValueError."""
+    base = as_node(base)
+    p = float(p)
+    named = {2.0: lambda b: Op("square", b), 3.0: lambda b: Op("cube", b), 0.5: lambda b: Op("sqrt", b),
+             -1.0: lambda b: Op("inv", b), -0.5: lambda b: Op("inv", Op("sqrt", b)),
+             -2.0: lambda b: Op("inv", Op("square", b)), 1.0: lambda b: b,
+             4.0: lambda b: Op("square", Op("square", b))}
+    if p in named:
+        return named[p](base)
+    if p == int(p) and 1 < p <= 8:
+        out = base
+        for _ in range(int(p) - 1):
+            out = Op("mul", out, base)
+        return out
+    raise ValueError(f"the power {p:g} is not supported (use 2, 3, 1/2, -1, -1/2, -2 or a whole power up to 8)")
+
+
 def variables(*names) -> list:
     """``x, y = variables("x", "y")``."""
     return [Var(n) for n in names]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 
-from .expr import OPERATORS, Const, Node, Op, Var
+from .expr import OPERATORS, Const, Node, Op, Var, power
 
 _TOKEN = re.compile(r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z_0-9]*)"
                     r"|(?P<op>\*\*|[-+*/^(),]))")
@@ -144,25 +144,7 @@ class _Parser:
 
 
 def _power(base, p, parser):
-    if p == 2:
-        return Op("square", base)
-    if p == 3:
-        return Op("cube", base)
-    if p == 0.5:
-        return Op("sqrt", base)
-    if p == -1:
-        return Op("inv", base)
-    if p == -0.5:
-        return Op("inv", Op("sqrt", base))
-    if p == -2:
-        return Op("inv", Op("square", base))
-    if p == 1:
-        return base
-    if p == 4:
-        return Op("square", Op("square", base))
-    if p == int(p) and 1 < p <= 8:
-        out = base
-        for _ in range(int(p) - 1):
-            out = Op("mul", out, base)
-        return out
-    parser.fail(f"the power {p:g} is not supported (use 2, 3, 1/2, -1, -1/2, -2 or a whole power up to 8)")
+    try:
+        return power(base, p)
+    except ValueError as err:
+        parser.fail(str(err))

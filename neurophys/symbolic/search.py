@@ -216,7 +216,7 @@ class GeneticSearch:
 
     # ---------------------------------------------------------------- public
     def fit(self, X, y) -> ParetoFront:
-        X, y = _check_data(X, y, self.names)
+        X, y = check_data(X, y, self.names)
         self.rng = np.random.default_rng(self.seed)
         self.env = {n: X[:, i] for i, n in enumerate(self.names)}
         self.y = y
@@ -515,7 +515,7 @@ def fit_constants(expr: Node, X, y, names) -> Node:
     """Fit every constant of ``expr`` to the data (scipy.optimize.least_squares)."""
     from scipy.optimize import least_squares
 
-    X, y = _check_data(X, y, names)
+    X, y = check_data(X, y, names)
     env = {n: X[:, i] for i, n in enumerate(names)}
     theta0 = np.array(constants(expr), float)
     if theta0.size == 0:
@@ -529,7 +529,7 @@ def fit_constants(expr: Node, X, y, names) -> Node:
     return with_constants(expr, sol.x)
 
 
-def _check_data(X, y, names):
+def check_data(X, y, names):
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float).ravel()
     if X.ndim != 2 or X.shape[1] != len(names):
