@@ -41,6 +41,7 @@ from threadpoolctl import threadpool_limits
 
 from . import backend as B
 from . import files
+from . import sweep as sweep_module
 
 TIERS = ("quick", "default", "full")
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -399,7 +400,6 @@ class LessonContext:
         Each finished unit is stored in ``<out>/<name>/``; ``--resume``, ``--jobs N`` and
         ``--scheduler ADDRESS`` (or NEUROPHYS_RESUME/JOBS/SCHEDULER) are passed on.
         """
-        from . import sweep as sweep_module  # imported here: only lessons with sweeps need it
         folder = self.path(name)
         if not self.resume and not self.full and folder.is_dir():
             # A quick or default run into a folder it already wrote is a fresh run (minutes of work);

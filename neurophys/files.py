@@ -19,6 +19,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 __all__ = ["atomic_write_bytes", "atomic_write_text", "write_json", "read_json", "save_npz", "load_npz",
            "save_figure", "CorruptFileError", "jsonable"]
 
@@ -122,7 +124,6 @@ def read_json(path):
 
 def save_npz(path, **arrays) -> Path:
     """Save arrays to a compressed ``.npz`` atomically (the name gets no extra suffix)."""
-    import numpy as np
     buf = io.BytesIO()
     host = {k: (v.get() if hasattr(v, "__cuda_array_interface__") else np.asarray(v)) for k, v in arrays.items()}
     for k, v in host.items():
@@ -135,7 +136,6 @@ def save_npz(path, **arrays) -> Path:
 
 def load_npz(path) -> dict:
     """Read an ``.npz`` into a dict of NumPy arrays (``allow_pickle=False``)."""
-    import numpy as np
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as data:

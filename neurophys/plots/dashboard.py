@@ -39,6 +39,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+from ..site.mathtext import expr_to_latex, latex_to_mathml
 
 VIEWS = ("trajectory", "energy", "latent", "equations")
 
@@ -110,7 +111,6 @@ _EXCEPTION = re.compile(r"\s*\((?:[A-Za-z_][\w.]*)?(?:Error|Exception|Warning)\b
 
 def _law_mathml(entry: dict, tree_key: str = "law", latex_key: str = "law_latex", html_key: str = "law_html"):
     """(MathML or HTML for the law, its LaTeX or None)."""
-    from neurophys.site.mathtext import expr_to_latex, latex_to_mathml
     latex = None
     if entry.get(tree_key) is not None and not isinstance(entry.get(tree_key), str):
         latex = expr_to_latex(entry[tree_key])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from .build import build_site
 
 
 def add_arguments(parser):
@@ -12,7 +13,6 @@ def add_arguments(parser):
 
 
 def main(args) -> int:
-    from .build import build_site
     index = build_site(args.out, lessons=args.lessons)
     pages = sorted(p.name for p in index.parent.glob("[0-9][0-9]_*.html"))
     print(f"wrote {index} and {len(pages)} lesson page(s); open {index.resolve().as_uri()} in a browser "

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from ..symbolic.expr import Const, Var
 
 __all__ = ["latex_to_mathml", "plain_to_latex", "plain_to_mathml", "expr_to_latex", "expr_to_mathml",
            "looks_like_equation"]
@@ -228,7 +229,6 @@ def number_latex(v: float, digits: int = 4) -> str:
 # precedence: sum 1, product 2, unary minus 3, power 4, atom 9
 def _tex(node, digits):
     """(latex, precedence, negative) with the sign pulled out: negative means the text is '-' + latex."""
-    from neurophys.symbolic.expr import Const, Var
     if isinstance(node, Const):
         v = float(node.value)
         return number_latex(abs(v), digits), 9, v < 0

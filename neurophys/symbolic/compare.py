@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .expr import Node, Polynomial, expand
+from .expr import monomial_text
+from .search import r2_score
 
 
 @dataclass
@@ -73,7 +75,6 @@ def compare_laws(found: Node, true: Node, rel_tol: float = 1e-6, ignore_constant
 
 
 def _term(m) -> str:
-    from .expr import monomial_text
     return monomial_text(m)
 
 
@@ -83,5 +84,4 @@ def max_relative_error(found: dict, true: dict) -> float:
 
 
 def r2(y, pred) -> float:
-    from .search import r2_score
     return r2_score(np.asarray(y), np.asarray(pred))

@@ -60,6 +60,7 @@ import numpy as np
 from .expr import Node
 from .library import check_library, library_matrix, linear_combination, stlsq
 from .search import r2_score
+from .data import MIN_SAMPLES
 
 
 @dataclass
@@ -280,7 +281,6 @@ def find_conserved(trajectories, t, names, terms, tolerance: float = 1e-3, noise
                          f"{noise_factor}, {max_drift}")
     if polyorder < 1:
         raise ValueError(f"polyorder must be >= 1, got {polyorder}")
-    from .data import MIN_SAMPLES
 
     min_samples = max(MIN_SAMPLES, polyorder + 4) if window is None else int(window) + 2
     states, times, names = check_trajectories(trajectories, t, names, min_samples=min_samples)

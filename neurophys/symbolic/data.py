@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from ..files import atomic_write_text, load_npz, save_npz
 
 MIN_SAMPLES = 7          # the smallest Savitzky-Golay window (5) that a cubic fits, plus its edges
 MISSING = {"", "nan", "na", "n/a", "null", "none", "-"}
@@ -131,7 +132,6 @@ def load_trajectories(path, id_column: str, time_column: str, state_columns, sor
 
 def save_trajectories(path, states, t, names, ids=None, id_column: str = "id", time_column: str = "t") -> Path:
     """Write (n, T, d) states (or lists of (T_i, d) arrays) with their times in the long form above."""
-    from ..files import atomic_write_text, save_npz
 
     states = list(states)
     times = list(t) if isinstance(t, (list, tuple)) or np.ndim(t) == 2 else [np.asarray(t)] * len(states)
@@ -171,7 +171,6 @@ def _read_csv(path):
 
 
 def _read_npz(path):
-    from ..files import load_npz
 
     arrays = load_npz(path)
     if not arrays:

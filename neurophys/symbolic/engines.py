@@ -21,6 +21,7 @@ import numpy as np
 from .expr import Const, Node, Op, Var, power
 from .library import check_library, library_matrix, linear_combination, polynomial_terms, stlsq
 from .search import Candidate, GeneticSearch, ParetoFront, check_data
+from .expr import get_operator
 
 ENGINES = ("builtin", "sparse", "pysr", "auto")
 
@@ -48,7 +49,6 @@ def split_operators(operators) -> tuple:
     Without any two-argument operator the four arithmetic ones are added (a law is
     a sum of terms). Names are those of :data:`.expr.OPERATORS`.
     """
-    from .expr import get_operator
 
     operators = [operators] if isinstance(operators, str) else list(operators)
     ops = [get_operator(o) for o in operators]

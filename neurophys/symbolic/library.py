@@ -17,6 +17,7 @@ from itertools import combinations_with_replacement
 import numpy as np
 
 from .expr import Const, Node, Op, Var, evaluate, square
+from .parse import parse_expression
 
 
 def polynomial_terms(names, degree: int = 2, include_constant: bool = False) -> list:
@@ -171,7 +172,6 @@ def build_library(names, degree: int = 2, trig=(), harmonics: int = 1, inverse_d
     1/√(Σ c²); ``expressions``: formulas as text, read by the safe parser of
     :mod:`.parse` (never eval). Duplicates are dropped.
     """
-    from .parse import parse_expression
 
     names = list(names)
     for v in ([trig] if isinstance(trig, str) else list(trig)) + [c for g in inverse_distances for c in g]:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .expr import OPERATORS, Const, Node, Op, Var, constants, get_operator, replace_at, with_constants
+from .export import to_latex, to_sympy
 
 LOSS_FLOOR = 1e-12   # relative MSE below which two laws count as equally exact
 
@@ -122,7 +123,6 @@ class ParetoFront:
             row = {"complexity": c.complexity, "loss": c.loss, "score": score, "r2": c.r2,
                    "equation": str(c.expr), "chosen": c is chosen, "expr": c.expr}
             if sympy:
-                from .export import to_latex, to_sympy
                 row["sympy_format"] = to_sympy(c.expr)
                 row["latex"] = to_latex(c.expr)
             rows.append(row)
