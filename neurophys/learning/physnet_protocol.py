@@ -40,8 +40,8 @@ VARIANTS = {
     "faithful": "PhysNet, 5 forward-Euler steps, dt 0.01, a = b = 0.15 (V = -a, g = 2b), no stability refusal",
     "control": "same network, physics replaced by the identity",
     "splitstep": "split-step Fourier, 5 steps of 0.01 (same time as the document)",
-    "moresteps": "split-step Fourier, 10 steps of 0.2 (t = 2)",
     "fieldonly": "784 -> Linear -> 32x32 field -> 5 Euler steps -> |psi|^2 -> Linear -> 10",
+    "moresteps": "split-step Fourier, 10 steps of 0.2 (t = 2)",
     "fieldonly_control": "the same without the physics (identity)",
 }
 
