@@ -23,17 +23,14 @@
 #    digits right after learning A, minus that after learning B.
 
 # %%
-import copy
-import time
+import functools
 
 import numpy
 
 from neurophys import backend as B
 from neurophys import course, stats
-from neurophys.blocks import Adam, softmax_cross_entropy_grad
-from neurophys.data import load_mnist, minibatch_indices
-from neurophys.models.eqprop import EqPropNet
-from neurophys.models.mlp import MLP
+from neurophys.data import load_mnist
+from neurophys.learning.dream_protocol import PART1_NETS, dream_replay_unit, dream_unit
 from neurophys.plots.eqprop import plot_bars, plot_digit_grid
 
 ctx = course.start("07")
@@ -52,86 +49,41 @@ settings = dict(
     seeds=ctx.pick(quick=[0], default=[0, 1, 2], full=[0, 1, 2, 3, 4]),  # part 2 is repeated per seed
 )
 x_train, y_train, x_test, y_test = load_mnist(n_train=settings["n_train"], n_test=settings["n_test"])
-host = ctx.host_rng()
-
-
-def make_net(offset=0):
-    return EqPropNet([784, settings["hidden"], 10], eps=settings["eps"], n_free=settings["n_free"],
-                     n_nudged=settings["n_nudged"], beta=settings["beta"], lr=settings["lr"], rng=ctx.rng(offset))
-
-
-def train(net, x, y, epochs, generative=True, replay=None, desc=""):
-    """EqProp epochs; generative=True adds the label→image step; replay = (x_dream, y_dream) to mix in."""
-    bs = settings["batch_size"]
-    bar = ctx.progress(total=epochs * -(-len(x) // bs), desc=desc, unit="batch")
-    for _ in range(epochs):
-        for idx in minibatch_indices(len(x), bs, host):
-            bar.update(1)
-            xb, yb = x[idx], y[idx]
-            if replay is not None:
-                r = B.xp().asarray(host.integers(0, len(replay[0]), settings["replay_per_batch"]))
-                xb = B.xp().concatenate([xb, replay[0][r]])
-                yb = B.xp().concatenate([yb, replay[1][r]])
-            net.train_step(xb, yb)
-            if generative:
-                net.train_generative_step(x[idx], y[idx], lr_scale=settings["generative_lr_scale"],
-                                          label_scale=settings["label_scale"])
-    bar.close()
-
-
-def dreams_of(net, digits, n_each, offset=0):
-    labels = B.xp().asarray(numpy.repeat(numpy.asarray(digits), n_each))
-    x = net.dream(labels, n_steps=settings["n_free"], noise=settings["dream_noise"], rng=ctx.rng(100 + offset),
-                  label_scale=settings["label_scale"])
-    return x, labels
-
 
 # %% [markdown]
+# **Units.** The lesson's training runs as units of a sweep (`ctx.sweep`, see
+# `neurophys.sweep`), each saved as soon as it finishes: part 1 is one unit per network,
+# part 2 one unit per seed. The unit functions live in
+# `neurophys.learning.dream_protocol` (read them: the training loop, the referee and the
+# dreaming are a few lines each). A stopped `--full` run continues with `--resume`;
+# `--jobs 2` runs two units at a time, `--scheduler tcp://host:8786` sends them to a Dask
+# cluster. Every minibatch order comes from one shuffling stream seeded by `--seed`, used in
+# the lesson's order (referee, part 1, then part 2 seed by seed); a unit skips the draws of
+# the units before it, so the numbers are those of one uninterrupted run in one process.
+#
 # ## The referee: an independently trained classifier
-# A 784-256-10 ReLU MLP trained by backpropagation (Adam) on the same training images.
-
-# %%
-referee = MLP([784, 256, 10], activation="relu", rng=ctx.rng(7))
-opt = Adam(1e-3)
-for _ in range(2):
-    for idx in minibatch_indices(len(x_train), 64, host):
-        z = referee.forward(x_train[idx])
-        referee.backward(softmax_cross_entropy_grad(z, y_train[idx]))
-        opt.step(referee.params, referee.grads)
-
-
-def referee_says(x):
-    return referee.forward(x).argmax(axis=1)
-
-
-referee_acc = float(B.to_host((referee_says(x_test) == y_test).mean()))
-ctx.log(f"referee MLP test accuracy: {referee_acc:.4f}")
-
-# %% [markdown]
+# A 784-256-10 ReLU MLP trained by backpropagation (Adam, 2 epochs) on the same training
+# images. It never sees a dream; each part-1 unit trains it first (seconds) and then
+# asks it what the dreams show.
+#
 # ## Part 1 — dreams of a classifier, and dreams of a network trained both ways
 
 # %%
-t0 = time.perf_counter()
-net_cls = make_net(1)
-train(net_cls, x_train, y_train, settings["epochs"], generative=False, desc="classifier only")
-net_bi = make_net(2)
-train(net_bi, x_train, y_train, settings["epochs"], generative=True, desc="both directions")
-part1_seconds = time.perf_counter() - t0
-acc_cls, acc_bi = net_cls.accuracy(x_test, y_test), net_bi.accuracy(x_test, y_test)
+run = functools.partial(dream_unit, run_seed=ctx.seed, **settings)
+part1 = dict(zip(PART1_NETS, ctx.sweep(run, [{"net": name} for name in PART1_NETS], name="part1")))
+referee_acc = part1["classifier_only"]["referee_test_accuracy"]
+acc_cls, acc_bi = part1["classifier_only"]["test_accuracy"], part1["both_directions"]["test_accuracy"]
+part1_seconds = sum(out["train_seconds"] for out in part1.values())
+ctx.log(f"referee MLP test accuracy: {referee_acc:.4f}")
 ctx.log(f"test accuracy: classifier-only {acc_cls:.4f}, both directions {acc_bi:.4f}")
 
 recognised, self_read, diversity = {}, {}, {}
-for name, net in (("classifier_only", net_cls), ("both_directions", net_bi)):
-    xd, yd = dreams_of(net, range(10), settings["dreams_per_digit"])
-    said = referee_says(xd)
-    recognised[name] = float(B.to_host((said == yd).mean()))
-    self_read[name] = float(B.to_host((net.classify(xd) == yd).mean()))  # the dreamer's own free phase
-    # variety: pixel standard deviation among the dreams of one digit, averaged
-    diversity[name] = float(B.to_host(xd.reshape(10, -1, 784).std(axis=1).mean()))
+for name, out in part1.items():
+    recognised[name], self_read[name], diversity[name] = out["recognised"], out["self_read"], out["diversity"]
     ctx.log(f"{name}: referee recognises {recognised[name]:.3f} of the dreams, the dreamer itself "
             f"{self_read[name]:.3f}; within-digit pixel std {diversity[name]:.3f}")
-    show = numpy.arange(0, len(yd), settings["dreams_per_digit"] // 2)  # two dreams per digit
-    ctx.savefig(plot_digit_grid(xd[show], B.to_host(yd)[show], predicted=B.to_host(said)[show],
+    ctx.savefig(plot_digit_grid(numpy.asarray(out["show_images"], dtype=numpy.float32),
+                                numpy.asarray(out["show_labels"]), predicted=numpy.asarray(out["show_referee"]),
                                 title=f"dreams, network trained {name.replace('_', ' ')} "
                                       f"(label → referee: {recognised[name]:.0%} recognised)"),
                 f"dreams_{name}.png")
@@ -149,30 +101,14 @@ ctx.log(f"within-digit pixel std of real test digits: {real_diversity:.3f}")
 # ## Part 2 — replaying dreams against forgetting (0–4, then 5–9)
 
 # %%
-first = B.to_host(y_train) < 5
-task_a = (x_train[B.xp().asarray(first)], y_train[B.xp().asarray(first)])
-task_b = (x_train[B.xp().asarray(~first)], y_train[B.xp().asarray(~first)])
-test_first = B.xp().asarray(B.to_host(y_test) < 5)
-test_a = (x_test[test_first], y_test[test_first])
-test_b = (x_test[~test_first], y_test[~test_first])
-
-runs = []  # one dict per seed: accuracy on A after A, and per mode the accuracies after B
-for seed in settings["seeds"]:
-    net_a = make_net(3 + 10 * seed)
-    train(net_a, *task_a, settings["epochs_task"], desc=f"task A (0-4), seed {seed}")
-    run = {"acc_a_after_a": net_a.accuracy(*test_a)}
+replay = functools.partial(dream_replay_unit, run_seed=ctx.seed, **settings)
+runs = ctx.sweep(replay, [{"seed": seed} for seed in settings["seeds"]], name="part2")
+for seed, run in zip(settings["seeds"], runs):   # one dict per seed: accuracy on A after A, per mode after B
     ctx.log(f"seed {seed}, after task A: accuracy on 0-4 = {run['acc_a_after_a']:.4f}")
-    n_bank = 5 * max(settings["dreams_per_digit"], 200)
-    bank = dreams_of(net_a, range(5), n_bank // 5, offset=1 + seed)  # dreamt by the network after task A
-    for mode, replay in (("no_replay", None), ("dream_replay", bank)):
-        net = copy.deepcopy(net_a)
-        train(net, *task_b, settings["epochs_task"], replay=replay, desc=f"task B ({mode}), seed {seed}")
-        r = dict(acc_a=net.accuracy(*test_a), acc_b=net.accuracy(*test_b), acc_all=net.accuracy(x_test, y_test))
-        r["forgetting"] = run["acc_a_after_a"] - r["acc_a"]
-        run[mode] = r
+    for mode in ("no_replay", "dream_replay"):
+        r = run[mode]
         ctx.log(f"seed {seed}, {mode}: accuracy on 0-4 {r['acc_a']:.4f}, on 5-9 {r['acc_b']:.4f}, "
                 f"forgetting {r['forgetting']:.4f}")
-    runs.append(run)
 
 
 def over_seeds(mode, key):
@@ -243,5 +179,6 @@ ctx.finish(
     },
     settings={**settings, "forgetting_definition": "accuracy on task A test digits right after task A "
                                                   "minus accuracy on them after task B (mean, std over seeds)",
+              "units": "part1/ (one per network), part2/ (one per seed): neurophys.learning.dream_protocol",
               "per_seed": runs},
 )
