@@ -57,7 +57,16 @@ class Adam:
         v ← β₂ v + (1 − β₂) g²           (second moment, the 'temperature')
         m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ)
         θ ← θ − η m̂ / (√v̂ + ε)
+
+    Computed in place (m, v, θ and two scratch arrays; no temporaries), one piece of
+    ``piece`` numbers at a time on the CPU: the pieces of θ, g, m, v and the scratch stay in
+    the core's cache through the dozen passes of the update instead of streaming a large
+    weight matrix from memory a dozen times. Same operations in the same order as the
+    formulas above, so the same numbers as written with whole arrays.
     """
+
+    # numbers per piece on the CPU: 6 arrays × 32768 float32 = 768 KB, inside a core's L2 cache
+    piece = 1 << 15
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  weight_decay: float = 0.0):
@@ -66,6 +75,7 @@ class Adam:
             raise ValueError(f"Adam needs 0 <= beta1, beta2 < 1, got {beta1}, {beta2}")
         self.lr, self.beta1, self.beta2, self.eps, self.weight_decay = lr, beta1, beta2, eps, weight_decay
         self.m, self.v, self.t = {}, {}, {}
+        self._scratch = {}
 
     def step(self, params, grads):
         _check(params, grads)
@@ -76,13 +86,42 @@ class Adam:
                 self.m[k], self.v[k], self.t[k] = xp.zeros_like(theta), xp.zeros_like(theta), 0
             self.t[k] += 1
             m, v, t = self.m[k], self.v[k], self.t[k]
-            m *= self.beta1
-            m += (1 - self.beta1) * g
-            v *= self.beta2
-            v += (1 - self.beta2) * g * g
-            m_hat = m / (1 - self.beta1 ** t)
-            v_hat = v / (1 - self.beta2 ** t)
-            theta -= self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
+            if xp.__name__ != "numpy" or not theta.flags.c_contiguous or theta.size <= self.piece:
+                self._update(theta, xp.asarray(g, dtype=theta.dtype), m, v, t, xp)
+                continue
+            flat = [a.reshape(-1) for a in (theta, xp.ascontiguousarray(g, dtype=theta.dtype), m, v)]
+            for i in range(0, theta.size, self.piece):
+                self._update(*(a[i:i + self.piece] for a in flat), t, xp)
+
+    def _update(self, theta, g, m, v, t, xp):
+        """The update of one array (or one piece of it), in place; s, r: scratch arrays."""
+        s, r = self._work(theta.shape, theta.dtype, xp)
+        b1, b2 = self.beta1, self.beta2
+        m *= b1                                   # m ← β₁ m + (1 − β₁) g
+        xp.multiply(g, 1 - b1, out=s)
+        m += s
+        v *= b2                                   # v ← β₂ v + (1 − β₂) g²
+        xp.multiply(g, 1 - b2, out=s)
+        s *= g
+        v += s
+        xp.divide(v, 1 - b2 ** t, out=s)          # s = √v̂ + ε
+        xp.sqrt(s, out=s)
+        s += self.eps
+        xp.divide(m, 1 - b1 ** t, out=r)          # r = η m̂ / (√v̂ + ε)
+        r *= self.lr
+        r /= s
+        theta -= r                                # θ ← θ − r
+
+    def _work(self, shape, dtype, xp):
+        """Two scratch arrays of this shape (views of two kept buffers)."""
+        n = 1
+        for d in shape:
+            n *= int(d)
+        key = (dtype, xp.__name__)
+        buf = self._scratch.get(key)
+        if buf is None or buf.shape[1] < n:
+            buf = self._scratch[key] = xp.empty((2, max(n, self.piece)), dtype=dtype)
+        return buf[0, :n].reshape(shape), buf[1, :n].reshape(shape)
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}
