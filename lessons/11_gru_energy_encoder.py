@@ -48,7 +48,7 @@
 
 # %%
 import argparse
-import time
+import functools
 
 import matplotlib
 
@@ -58,6 +58,7 @@ import numpy as np  # noqa: E402
 
 from neurophys import backend as B  # noqa: E402
 from neurophys import course, stats  # noqa: E402
+from neurophys.learning import gru_protocol as GP  # noqa: E402
 from neurophys.models import gru_encoder as G  # noqa: E402
 from neurophys.physics import mechanics as M  # noqa: E402
 from neurophys.plots import mechanics as P  # noqa: E402
@@ -109,68 +110,20 @@ metrics, settings, tables = {}, {}, {}
 
 # %%
 def make_data(system):
-    t, states = M.simulate(system, n_traj, n_steps=seq_len, integrator="rk45", seed=ctx.seed)
-    n_test = int(round(test_fraction * n_traj))
-    tr, te = states[:-n_test], states[-n_test:]
-    Xtr, mu, sd = G.standardise(B.asarray(tr))
-    Xte, _, _ = G.standardise(B.asarray(te), mu, sd)
-    E = M.invariants(system, states)["total"]
-    return {"t": t, "train": tr, "test": te, "Xtr": Xtr, "Xte": Xte, "mu": mu, "sd": sd,
-            "E_train": E[:-n_test], "E_test": E[-n_test:]}
+    """The lesson's data for one system (`neurophys.learning.gru_protocol.make_data`)."""
+    return GP.make_data(system, n_traj, seq_len, ctx.seed, test_fraction)
 
 
-def evaluate(system, model, data, history):
-    """Everything we measure about one trained model on the test trajectories."""
-    Xh, Eh, Z = model.predict(data["Xte"])
-    _, Eh_tr, Z_tr = model.predict(data["Xtr"])
-    recon = np.asarray(B.to_host(Xh * data["sd"] + data["mu"]), dtype=float)
-    E_true = data["E_test"]                                # (n_test, T), constant along t up to 1e-8
-    E_level = E_true[:, :1]
-    E_recon = M.invariants(system, recon)["total"]
-    dE = np.abs(E_recon - E_level)
-    r2, _, _ = G.linear_readout(Z_tr[:, -1], data["E_train"][:, 0], Z[:, -1], E_true[:, 0])
-    # is the head's per-trajectory level mean_t Ê the energy? affine fit on train, R² on test
-    Eh_h, Eh_tr_h = (np.asarray(B.to_host(a), dtype=float) for a in (Eh, Eh_tr))
-    head_r2, _, _ = G.linear_readout(Eh_tr_h.mean(1, keepdims=True), data["E_train"][:, 0],
-                                     Eh_h.mean(1, keepdims=True), E_true[:, 0])
-    # affine calibration of the head's Ê onto the true energy (train set, all steps), for display only
-    a, b = np.polyfit(Eh_tr_h.ravel(), data["E_train"].ravel(), 1)
-    rel = (dE / np.abs(E_level)).mean(axis=1)              # per test trajectory
-    # the head's own "drift": mean_t |Ê_t − mean_t Ê| / |mean_t Ê|, per trajectory (raw head units)
-    level = Eh_h.mean(axis=1, keepdims=True)
-    head_drift = np.abs(Eh_h - level).mean(axis=1) / np.maximum(np.abs(level[:, 0]), 1e-12)
-    return {
-        "head_drift": float(100 * np.median(head_drift)),
-        "recon_mse": float(B.to_host(((Xh - data["Xte"]) ** 2).mean())),
-        "drift": float(100 * rel.mean()),
-        "drift_median": float(100 * np.median(rel)),
-        "head_energy_r2": head_r2,
-        "max_dE": float(dE.max()),
-        "head_ratio": G.conservation_ratio(Eh),
-        "head_std": float(B.to_host(Eh.std())),
-        "energy_r2": r2,
-        "recon": recon, "E_recon": E_recon, "E_head": np.asarray(B.to_host(Eh), dtype=float),
-        "E_head_calibrated": a * np.asarray(B.to_host(Eh), dtype=float) + b,
-        "Z": np.asarray(B.to_host(Z), dtype=float), "Z_train": np.asarray(B.to_host(Z_tr), dtype=float),
-        "history": history,
-    }
-
-
-def fit(system, data, lam, latent_dim, offset=0):
-    model = G.GRUEnergyEncoder(M.state_dim(system), seq_len, n_hidden=n_hidden, latent_dim=latent_dim,
-                               lambda_e=lam, lambda_r=opts.lambda_r, energy_loss=opts.energy_loss,
-                               rng=ctx.rng(offset))
-    t0 = time.time()
-    history = G.train(model, data["Xtr"], epochs, batch_size=batch_size, lr=lr,
-                      rng=ctx.host_rng(offset), progress=ctx.progress)
-    res = evaluate(system, model, data, history)
-    res["seconds"] = time.time() - t0
-    settings[f"n_params_{system}_latent{latent_dim}"] = model.n_params()
-    ctx.log(f"{system} λ_E={lam:g} latent={latent_dim}: {res['seconds']:.0f} s, recon {res['recon_mse']:.4f}, "
-            f"drift {res['drift']:.2f} %, head ρ {res['head_ratio']:.3g} (std Ê {res['head_std']:.2g}), "
-            f"R²(z→E) {res['energy_r2']:.4f}")
-    return model, res
-
+# %% [markdown]
+# **Units.** Every trained model is one unit of a sweep (`ctx.sweep`, see `neurophys.sweep`):
+# a system, a model (standard or physics-aware), a latent dimension and an initialisation.
+# `neurophys.learning.gru_protocol.gru_energy_unit` makes the unit's data, trains the
+# encoder (`fit`), measures it (`evaluate`: the drift, the head's ratio, the read-outs —
+# read it, every number below is defined there) and keeps a few test trajectories for the
+# figures. Each finished unit is saved at once (folder `units/`), so a stopped `--full` run
+# continues with `--resume`; `--jobs 2` trains two models at a time, `--scheduler
+# tcp://host:8786` sends them to a Dask cluster. Initialisation i uses the seeds
+# `--seed` + 100 i (weights and minibatch order); the data always come from `--seed`.
 
 # %% [markdown]
 # ## 2. Standard (λ_E = 0) vs physics-aware (λ_E = 0.1)
@@ -192,13 +145,29 @@ def pm(values, fmt):
     return fmt.format(sp["mean"]) + (" ± " + fmt.format(sp["std"]) if len(values) > 1 else "")
 
 
+unit = functools.partial(GP.gru_energy_unit, data_seed=ctx.seed, n_traj=n_traj, seq_len=seq_len, epochs=epochs,
+                         batch_size=batch_size, lr=lr, n_hidden=n_hidden, lambda_e=lambda_e, lambda_r=opts.lambda_r,
+                         energy_loss=opts.energy_loss, test_fraction=test_fraction, n_show=n_show)
+main_units = [{"system": system, "model": name, "latent_dim": opts.latent_dim, "init": i}
+              for system in systems for i in range(len(seeds)) for name in GP.MODELS]
+# section 4's ablation: the physics-aware model at each latent dimension, first initialisation
+abl_system = opts.ablation_system
+abl_units = [{"system": abl_system, "model": "physics", "latent_dim": dim, "init": 0} for dim in latent_dims]
+units = main_units + [u for u in abl_units if u not in main_units]
+measured = {tuple(u.values()): res for u, res in zip(units, ctx.sweep(unit, units))}
+for (system, name, dim, i), res in measured.items():
+    for key in ("recon", "E_recon", "E_head", "E_head_calibrated", "latents", "pca", "pca_explained"):
+        res[key] = np.asarray(res[key], dtype=float)        # lists in the unit's file, arrays here
+    settings[f"n_params_{system}_latent{dim}"] = res["n_params"]
+    lam = 0.0 if name == "standard" else lambda_e
+    ctx.log(f"{system} λ_E={lam:g} latent={dim} init {i}: {res['seconds']:.0f} s, recon {res['recon_mse']:.4f}, "
+            f"drift {res['drift']:.2f} %, head ρ {res['head_ratio']:.3g} (std Ê {res['head_std']:.2g}), "
+            f"R²(z→E) {res['energy_r2']:.4f}")
+
 runs, data_by_system = {}, {}
 for system in systems:
     data = data_by_system[system] = make_data(system)
-    per = {"standard": [], "physics": []}
-    for i, seed in enumerate(seeds):
-        for name, lam in (("standard", 0.0), ("physics", lambda_e)):
-            per[name].append(fit(system, data, lam, opts.latent_dim, offset=100 * i)[1])
+    per = {name: [measured[system, name, opts.latent_dim, i] for i in range(len(seeds))] for name in GP.MODELS}
     runs[system] = {"standard": per["standard"][0], "physics": per["physics"][0], "all": per}
     # untrained network of the same shape: how good are random GRU features already?
     untrained = G.GRUEnergyEncoder(M.state_dim(system), seq_len, n_hidden=n_hidden, latent_dim=opts.latent_dim,
@@ -269,13 +238,12 @@ for k, system in enumerate(systems):
     E_all = np.concatenate([d["E_train"][:, 0], d["E_test"][:, 0]])
     for row, name in enumerate(("standard", "physics")):
         r = runs[system][name]
-        Z_all = np.concatenate([r["Z_train"][:, -1], r["Z"][:, -1]])
-        Pz, ratio, _ = G.pca(Z_all, 2)
-        # how much of the energy the two leading directions carry (linear fit, in-sample)
-        r2_pc, _, _ = G.linear_readout(Pz, E_all, Pz, E_all)
-        # ... and as a quadratic form of them (a radius in the plane, as for the spring's phase portrait)
-        quad = np.column_stack([Pz, Pz ** 2, Pz[:, :1] * Pz[:, 1:]])
-        r2_q, _, _ = G.linear_readout(quad, E_all, quad, E_all)
+        # z_T of all trajectories (train and test) by SVD to 2 dimensions (the unit did it:
+        # gru_protocol.pca_energy), and how much of the energy the two leading directions carry:
+        # a linear fit, and a quadratic form of them (a radius in the plane, as for the spring's
+        # phase portrait), both in-sample
+        Pz, ratio = r["pca"], r["pca_explained"]
+        r2_pc, r2_q = r["pca2_energy_r2"], r["pca2_quadratic_energy_r2"]
         metrics[f"pca2_energy_r2_{name}_{system}"] = r2_pc
         metrics[f"pca2_quadratic_energy_r2_{name}_{system}"] = r2_q
         P.plot_latent_pca(axes[row, k], Pz, E_all, ratio,
@@ -297,16 +265,10 @@ ctx.savefig(fig, "latent_pca.png")
 # needs enough dimensions to hold a quadratic form of those two numbers.
 
 # %%
-abl_system = opts.ablation_system
-if abl_system not in data_by_system:
-    data_by_system[abl_system] = make_data(abl_system)
 abl_rows = ["| latent dim | recon MSE | avg energy drift (%) | head ρ | R²(z→E) | seconds |", "|---|---|---|---|---|---|"]
 abl = {}
 for dim in latent_dims:
-    if abl_system in runs and dim == opts.latent_dim:
-        res = runs[abl_system]["physics"]                 # already trained with these settings
-    else:
-        _, res = fit(abl_system, data_by_system[abl_system], lambda_e, dim)
+    res = measured[abl_system, "physics", dim, 0]         # the main table's unit where they coincide
     abl[dim] = res
     metrics[f"ablation_latent{dim}_recon_mse"] = res["recon_mse"]
     metrics[f"ablation_latent{dim}_drift"] = res["drift"] / 100
@@ -361,7 +323,7 @@ for system in systems:
         "energy_true": d["E_test"][:n_show], "energy_recon": r["E_recon"][:n_show],
         "energy_recon_standard": rs["E_recon"][:n_show],
         "energy_pred": r["E_head"][:n_show], "energy_pred_calibrated": r["E_head_calibrated"][:n_show],
-        "latents": r["Z"][:n_show, -1], "pca_latents": Pz, "pca_energy": E_all, "pca_explained": ratio,
+        "latents": r["latents"], "pca_latents": Pz, "pca_energy": E_all, "pca_explained": ratio,
         "lambda_e": np.array(lambda_e), "latent_dim": np.array(opts.latent_dim),
     }
     if system == "orbit":
