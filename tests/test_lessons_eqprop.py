@@ -24,14 +24,72 @@ def test_lesson_06_quick(tmp_path):
     assert json.loads((tmp_path / "results.json").read_text())["lesson"] == "06"
 
 
-def test_lesson_07_quick(tmp_path):
-    res = course.run_lesson("07", tier="quick", out=tmp_path)
+class _Stopped(RuntimeError):
+    """Stands for a killed run (not KeyboardInterrupt, which would stop pytest itself)."""
+
+
+def _stop(**unit):
+    raise _Stopped(f"stopped before unit {unit}")
+
+
+def test_lesson_07_quick_and_resume(tmp_path, monkeypatch):
+    """The quick tier learns; a run stopped after part 1's units and resumed writes the same results."""
+    res = course.run_lesson("07", tier="quick", out=tmp_path / "whole")
     m = res["metrics"]
     assert 0 <= m["dream_recognised"] <= 1
     assert m["dream_recognised"] > m["dream_recognised_classifier_only"]  # training both ways makes dreams digits
     assert m["forgetting_no_replay"] > 0.2  # single head, 0-4 then 5-9: a lot is forgotten
     assert m["forgetting_dream_replay"] < m["forgetting_no_replay"]
-    assert (tmp_path / "dreams_both_directions.png").exists()
+    assert (tmp_path / "whole" / "dreams_both_directions.png").exists()
+    assert len(list((tmp_path / "whole" / "part1").glob("*.json"))) == 2
+    # a run that dies in part 2: part 1's units are on disk, no results.json
+    import neurophys.learning.dream_protocol as D
+    with monkeypatch.context() as mp:
+        mp.setattr(D, "dream_replay_unit", _stop)
+        with pytest.raises(_Stopped):
+            course.run_lesson("07", tier="quick", out=tmp_path / "cut")
+    assert len(list((tmp_path / "cut" / "part1").glob("*.json"))) == 2
+    assert not (tmp_path / "cut" / "results.json").exists()
+    resumed = course.run_lesson("07", tier="quick", out=tmp_path / "cut", resume=True)["metrics"]
+    timing = {"part1_seconds"}   # wall time of part 1's training, measured in each run's own units
+    assert {k: v for k, v in resumed.items() if k not in timing} == {k: v for k, v in m.items() if k not in timing}
+
+
+def test_lesson_07_units_match_one_serial_run():
+    """A unit skips the shuffling draws of the units before it: its numbers are those of the
+    lesson's serial order (referee, classifier-only, both directions, then part 2 seed by seed)."""
+    import copy
+
+    from neurophys.data import load_mnist
+    from neurophys.learning import dream_protocol as D
+    st = dict(hidden=12, n_train=300, n_test=200, epochs=1, epochs_task=1, batch_size=32, eps=1.0, n_free=4,
+              n_nudged=2, beta=0.5, lr=[0.2, 0.1], generative_lr_scale=0.02, label_scale=10.0, dream_noise=0.05,
+              dreams_per_digit=4, replay_per_batch=8, seeds=[0, 1])
+    x, y, xt, yt = load_mnist(n_train=300, n_test=200)
+    host = B.host_rng(3)
+    D.train_referee(x, y, 3, host)
+    nets = {}
+    for name, (offset, generative) in D.PART1_NETS.items():
+        nets[name] = D.make_net(st, 3, offset)
+        D.train(nets[name], x, y, 1, st, host, generative=generative)
+    task_a, task_b, test_a, test_b = D.task_split(x, y, xt, yt)
+    serial = {}
+    for seed in st["seeds"]:
+        net_a = D.make_net(st, 3, 3 + 10 * seed)
+        D.train(net_a, *task_a, 1, st, host)
+        bank = D.dreams_of(net_a, range(5), 200, st, 3, offset=1 + seed)
+        for mode, replay in (("no_replay", None), ("dream_replay", bank)):
+            net = copy.deepcopy(net_a)
+            D.train(net, *task_b, 1, st, host, replay=replay)
+            serial[seed, mode] = [float(net.accuracy(*test)) for test in (test_a, test_b, (xt, yt))]
+    assert D.dream_unit("both_directions", run_seed=3, **st)["test_accuracy"] == \
+        float(nets["both_directions"].accuracy(xt, yt))
+    for seed in (1, 0):   # the later seed first: nothing depends on the order units run in
+        out = D.dream_replay_unit(seed, run_seed=3, **st)
+        for mode in ("no_replay", "dream_replay"):
+            assert [out[mode][k] for k in ("acc_a", "acc_b", "acc_all")] == serial[seed, mode]
+    with pytest.raises(ValueError, match="not one of"):
+        D.dream_replay_unit(7, run_seed=3, **st)
 
 
 def test_lesson_08_quick(tmp_path):
