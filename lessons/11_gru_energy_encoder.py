@@ -149,11 +149,14 @@ unit = functools.partial(GP.gru_energy_unit, data_seed=ctx.seed, n_traj=n_traj, 
                          batch_size=batch_size, lr=lr, n_hidden=n_hidden, lambda_e=lambda_e, lambda_r=opts.lambda_r,
                          energy_loss=opts.energy_loss, test_fraction=test_fraction, n_show=n_show)
 main_units = [{"system": system, "model": name, "latent_dim": opts.latent_dim, "init": i}
-              for system in systems for i in range(len(seeds)) for name in GP.MODELS]
+              for i in range(len(seeds)) for system in systems for name in GP.MODELS]
 # section 4's ablation: the physics-aware model at each latent dimension, first initialisation
 abl_system = opts.ablation_system
 abl_units = [{"system": abl_system, "model": "physics", "latent_dim": dim, "init": 0} for dim in latent_dims]
-units = main_units + [u for u in abl_units if u not in main_units]
+# order: the first initialisation of every system, the ablation, then the other initialisations
+# (a stopped run already holds every table, from one initialisation)
+first = [u for u in main_units if u["init"] == 0]
+units = first + [u for u in abl_units if u not in first] + [u for u in main_units if u["init"] > 0]
 measured = {tuple(u.values()): res for u, res in zip(units, ctx.sweep(unit, units))}
 for (system, name, dim, i), res in measured.items():
     for key in ("recon", "E_recon", "E_head", "E_head_calibrated", "latents", "pca", "pca_explained"):
