@@ -12,8 +12,11 @@ An epoch row times ``--batches`` minibatches and scales to the full 60,000-image
 
 Threads: ``--threads N`` (or OMP_NUM_THREADS) gives NumPy's BLAS and PyTorch the same count
 (set in the environment before NumPy loads when run as a script, and through threadpoolctl
-in any case). CPU results go to ``cpu_1thread.json``, ``cpu_2threads.json``, ... so runs at
-several thread counts sit side by side; each file records the load average before and after.
+in any case). The neurophys models that split a batch over threads (``EqPropNet.threads``,
+``PhysNet.threads``, ``GPELayer.threads``) get the same N; inside their shards BLAS runs on
+one thread, so neither library computes on more than N threads at once. CPU results go to
+``cpu_1thread.json``, ``cpu_2threads.json``, ... so runs at several thread counts sit side by
+side; each file records the load average before and after.
 Timing: neurophys and PyTorch runs alternate (a, b, a, b, ...) so both see the same load, and
 each side reports its best run (epoch rows: batches alternate, and each side's total counts).
 This is a benchmark, not a test: nothing here asserts a time.
@@ -183,8 +186,9 @@ def bench_eqprop_relax(torch, device: str, cfg=EQPROP_DOC004, batch: int = 128, 
     net = EqPropNet(cfg["sizes"], energy=cfg["energy"], eps=cfg["eps"], n_free=n_steps, rng=B.rng(0))
     x = B.asarray(x_h)
     if device == "cpu":
+        net.threads = THREADS[0]   # T threads: the batch relaxes in T shards side by side (EqPropNet.threads)
         neuro = lambda: net.free_phase(x)
-        label = "EqPropNet.free_phase (NumPy)"
+        label = f"EqPropNet.free_phase (NumPy, threads={net.threads})"
     else:
         s0 = net.init_states(x)
         free = [False] + [True] * net.L
@@ -286,6 +290,8 @@ def bench_eqprop_epoch(torch, device: str, cfg=EQPROP_LESSON06, n_batches: int =
     order = numpy.random.default_rng(0).permutation(len(x_tr))[: n * batch]
     net = EqPropNet(cfg["sizes"], energy=cfg["energy"], eps=cfg["eps"], n_free=cfg["n_free"],
                     n_nudged=cfg["n_nudged"], beta=cfg["beta"], nudging=cfg["nudging"], lr=cfg["lr"], rng=B.rng(0))
+    if device == "cpu":
+        net.threads = THREADS[0]   # shards of >= 32 examples only: a batch of 32 relaxes in one thread
 
     def neuro_step(i):
         idx = B.xp().asarray(order[i * batch:(i + 1) * batch])
@@ -313,7 +319,7 @@ def bench_eqprop_epoch(torch, device: str, cfg=EQPROP_LESSON06, n_batches: int =
     t_neuro, t_torch = alternate_batches(n, neuro_step, ref_step, B.synchronize, sync)
     return _epoch_row(f"{label} epoch: EqProp {'-'.join(map(str, cfg['sizes']))}, batch {batch}, "
                       f"{cfg['n_free']}/{cfg['n_nudged']} steps, {cfg['nudging']}", device, n, total, t_neuro, t_torch,
-                      "EqPropNet.train_step")
+                      f"EqPropNet.train_step (threads={net.threads})" if device == "cpu" else "EqPropNet.train_step")
 
 
 # ------------------------------------------------------------------ GPU only: bandwidth and peak

@@ -205,3 +205,111 @@ def test_learn_with_persistent_states_allocates_the_bank_and_learns():
         for _ in range(8):
             net.learn(x, y, batch_size=10, rng=rng)
         assert net._bank[0].shape == (120, 12) and net.accuracy(x, y) > 0.9
+
+
+def _old_relax_step(s, W, b, free, rho, drho, eps, beta=0.0, target=None, const=None, lo=None, hi=None,
+                    order="alternating"):
+    """The relaxation step as written before relax_steps planned its work (a new array per
+    operation, W_lᵀ as a view): the arithmetic relax_steps must reproduce to the bit."""
+    L, new = len(s) - 1, list(s)
+    sweeps = [range(1, L + 1, 2), range(0, L + 1, 2)] if order == "alternating" else [range(L + 1)]
+    for sweep in sweeps:
+        cur = list(new)
+        for l in sweep:
+            if not free[l]:
+                continue
+            has_const = const is not None and const[l] is not None
+            known = const[l] if has_const else (b[l - 1] if l > 0 else None)
+            products = []
+            if l > 0 and (free[l - 1] or not has_const):
+                products.append(rho[l - 1](cur[l - 1]) @ W[l - 1])
+            if l < L and (free[l + 1] or not has_const):
+                products.append(rho[l + 1](cur[l + 1]) @ W[l].T)
+            drive = products[0] if products else numpy.zeros_like(cur[l])
+            if known is not None:
+                drive = drive + known
+            for p in products[1:]:
+                drive = drive + p
+            drive = drive * drho[l](cur[l])
+            grad, step = cur[l] - drive, eps
+            if beta and l == L:
+                grad, step = grad + beta * (cur[l] - target), eps / (1.0 + abs(beta))
+            out = cur[l] - grad * step
+            new[l] = out if lo is None or lo[l] is None else numpy.clip(out, lo[l], hi[l])
+    return new
+
+
+@pytest.mark.parametrize("order", ["alternating", "synchronous"])
+@pytest.mark.parametrize("sizes,rho,clip,input_free", [([20, 16, 4], "hard_sigmoid", (0.0, 1.0), False),
+                                                       ([20, 16, 12, 4], "sigmoid", None, False),
+                                                       ([20, 16, 12, 4], "hard_sigmoid", (0.0, 1.0), True)])
+def test_relax_steps_is_the_step_formula_to_the_bit_and_never_writes_its_input(order, sizes, rho, clip, input_free):
+    """relax_steps (planned products, contiguous W_lᵀ, two buffers per layer written in turn) gives
+    exactly the states of n separate steps computed one operation at a time, float32, with and
+    without nudging; and leaves the caller's arrays as they were."""
+    from neurophys.models.eqprop import relax_steps
+    with B.using("numpy"):
+        net = EqPropNet(sizes, rho=rho, clip=clip, rng=B.rng(4))
+        rng = numpy.random.default_rng(5)
+        s = [rng.random((40, n), dtype=numpy.float32) for n in sizes]
+        t = rng.random((40, sizes[-1]), dtype=numpy.float32)
+        free = [input_free] + [True] * (len(sizes) - 1)
+        lo, hi = net.box(input_free, (0.0, 1.0))
+        const = [None, net.b[0] + s[0] @ net.W[0]] + [None] * (len(sizes) - 2) if not input_free else None
+        before = [a.copy() for a in s]
+        for beta in (0.0, -0.5):
+            ref = list(s)
+            for _ in range(7):
+                ref = _old_relax_step(ref, net.W, net.b, free, net.rho, net.drho, 0.7, beta, t, const, lo, hi, order)
+            got = relax_steps(s, net.W, net.b, free, net.rho, net.drho, 0.7, beta, t, -1, const, lo, hi, order,
+                              n_steps=7)
+            for l, (a, g) in enumerate(zip(ref, got)):
+                assert g.dtype == numpy.float32 and numpy.array_equal(a, g), f"layer {l}, beta {beta}"
+            one = relax_step(s, net.W, net.b, free, net.rho, net.drho, 0.7, beta, t, -1, const, lo, hi, order)
+            first = _old_relax_step(s, net.W, net.b, free, net.rho, net.drho, 0.7, beta, t, const, lo, hi, order)
+            assert all(numpy.array_equal(a, g) for a, g in zip(first, one))
+        assert all(numpy.array_equal(a, b) for a, b in zip(before, s))   # the input states were only read
+        assert got[0] is s[0] or input_free                               # a clamped layer passes through
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_shard_the_batch_and_give_the_states_of_one_thread(threads):
+    """threads=T relaxes T shards of rows side by side (one BLAS thread each): the free phase,
+    the nudged phases and hence a training epoch give the same numbers as one thread; a batch
+    below SHARD_MIN_ROWS per shard is not split; a clamped input passes through as the same array."""
+    from threadpoolctl import threadpool_limits
+
+    from neurophys import parallel
+    from neurophys.models.eqprop import SHARD_MIN_ROWS
+    rng = numpy.random.default_rng(6)
+    x = rng.random((200, 30), dtype=numpy.float32)
+    y = rng.integers(0, 4, 200)
+    calls = []
+    real = parallel.map_shards
+
+    def counting(fn, n):
+        calls.append(n)
+        return real(fn, n)
+
+    with B.using("numpy"), threadpool_limits(1, user_api="blas"):
+        nets = [EqPropNet([30, 24, 16, 4], eps=0.5, n_free=9, n_nudged=3, lr=[0.1, 0.05, 0.02], rng=B.rng(7),
+                          threads=T) for T in (1, threads)]
+        s1, sT = (net.free_phase(x) for net in nets)
+        assert all(numpy.array_equal(a, b) for a, b in zip(s1, sT)) and sT[0] is x
+        parallel.map_shards = counting
+        try:
+            for net in nets:
+                net.learn(x, y, batch_size=100, rng=numpy.random.default_rng(8))
+            assert calls and set(calls) == {threads}      # the sharded net did shard (free and nudged phases)
+            calls.clear()
+            nets[1].free_phase(x[:SHARD_MIN_ROWS * threads - 1])
+            assert not calls                              # too few rows per shard: one thread
+        finally:
+            parallel.map_shards = real
+        for k in nets[0].params:
+            assert numpy.array_equal(nets[0].params[k], nets[1].params[k]), k
+        d1, dT = (net.dream(numpy.arange(100) % 4, n_steps=20) for net in nets)
+        assert numpy.array_equal(d1, dT)
+    from neurophys import validate as V
+    with pytest.raises(V.NeurophysInputError, match="threads"):
+        EqPropNet([3, 4, 2], threads=0)

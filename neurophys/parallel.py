@@ -1,0 +1,79 @@
+"""A batch split over T threads: the one helper for data-parallel shards on the CPU.
+
+NumPy releases the interpreter lock inside its array loops and BLAS calls, so T Python
+threads that each work on their own rows of a batch run on T cores. Inside the shards
+BLAS is held to one thread (the shards are the parallelism; a threaded BLAS on top would
+oversubscribe the cores, and on small products its threads cost more than they give)::
+
+    from neurophys import parallel
+    bounds = parallel.shard_bounds(len(x), threads=2, min_rows=32)   # None: run unsharded
+    parts = parallel.map_shards(lambda k: f(x[bounds[k][0]:bounds[k][1]]), len(bounds))
+
+With one BLAS thread a row's result does not depend on which rows share its call, so
+row-wise work gives the same numbers sharded or not.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import threading
+
+from threadpoolctl import ThreadpoolController
+
+_POOLS: dict = {}          # workers -> ThreadPoolExecutor, made once per size
+_CONTROLLER: list = []     # one ThreadpoolController, made on first use (it inspects the loaded libraries)
+_LOCAL = threading.local()  # .inside: this thread is running a shard (nested calls run serially)
+
+
+def shard_bounds(n: int, threads: int, min_rows: int = 1, multiple: int = 1):
+    """[(start, stop), ...]: ``n`` rows in ``threads`` contiguous shards of nearly equal size
+    (edges on multiples of ``multiple``), or None when sharding does not apply: fewer than
+    two threads, fewer than ``min_rows`` rows per shard, or already inside a shard."""
+    T, n = int(threads), int(n)
+    if T < 2 or n < T * max(int(min_rows), 1) or getattr(_LOCAL, "inside", False):
+        return None
+    m = max(int(multiple), 1)
+    edges = [min(n, round(k * n / T / m) * m) for k in range(T)] + [n]
+    bounds = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    return bounds if len(bounds) > 1 else None
+
+
+@contextlib.contextmanager
+def blas_threads(n: int = 1):
+    """BLAS (NumPy's, and any other BLAS loaded when first called) held to ``n`` threads inside the block."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    with _CONTROLLER[0].limit(limits=int(n), user_api="blas"):
+        yield
+
+
+def _pool(workers: int):
+    if workers not in _POOLS:
+        _POOLS[workers] = concurrent.futures.ThreadPoolExecutor(max_workers=workers,
+                                                                thread_name_prefix="neurophys-shard")
+    return _POOLS[workers]
+
+
+def _in_shard(fn, k):
+    _LOCAL.inside = True
+    try:
+        return fn(k)
+    finally:
+        _LOCAL.inside = False
+
+
+def map_shards(fn, n_shards: int) -> list:
+    """[fn(0), ..., fn(n_shards − 1)], run side by side: shard 0 in the calling thread, the
+    others in a pool of worker threads, with BLAS held to one thread meanwhile. Waits for
+    every shard, then re-raises the first shard's exception, if any. Called from inside a
+    shard it runs the shards one after the other."""
+    n_shards = int(n_shards)
+    if n_shards < 2 or getattr(_LOCAL, "inside", False):
+        return [fn(k) for k in range(n_shards)]
+    with blas_threads(1):
+        futures = [_pool(n_shards - 1).submit(_in_shard, fn, k) for k in range(1, n_shards)]
+        try:
+            first = _in_shard(fn, 0)
+        finally:
+            concurrent.futures.wait(futures)
+        return [first] + [f.result() for f in futures]

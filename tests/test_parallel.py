@@ -1,0 +1,56 @@
+"""neurophys.parallel: a batch split over T threads (bounds, results in order, errors, nesting, one BLAS thread)."""
+import threading
+
+import pytest
+from threadpoolctl import threadpool_info
+
+from neurophys import parallel
+
+
+def test_shard_bounds_cover_the_rows_in_order_or_say_none():
+    assert parallel.shard_bounds(128, 2, min_rows=32, multiple=8) == [(0, 64), (64, 128)]
+    assert parallel.shard_bounds(100, 3, min_rows=32, multiple=8) == [(0, 32), (32, 64), (64, 100)]
+    assert parallel.shard_bounds(10, 3) == [(0, 3), (3, 7), (7, 10)]
+    assert parallel.shard_bounds(63, 2, min_rows=32) is None     # too few rows per shard
+    assert parallel.shard_bounds(1000, 1) is None                # one thread: no shards
+    for n, T, m in [(129, 2, 8), (1000, 3, 8), (17, 4, 1), (9, 2, 8)]:
+        b = parallel.shard_bounds(n, T, multiple=m)
+        if b is not None:
+            assert b[0][0] == 0 and b[-1][1] == n and all(p[1] == q[0] and p[0] < p[1] for p, q in zip(b, b[1:]))
+
+
+def test_map_shards_runs_side_by_side_in_order_with_one_blas_thread():
+    seen = {}
+
+    def fn(k):
+        seen[k] = (threading.get_ident(), [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"])
+        return k * k
+
+    assert parallel.map_shards(fn, 3) == [0, 1, 4]
+    assert seen[0][0] == threading.get_ident()                   # shard 0 runs in the calling thread
+    assert len({ident for ident, _ in seen.values()}) == 3
+    assert all(set(n) <= {1} for _, n in seen.values())          # BLAS held to one thread inside
+
+
+def test_map_shards_waits_for_every_shard_and_reraises():
+    done = []
+
+    def fn(k):
+        if k == 0:
+            raise ValueError("shard 0 failed")
+        done.append(k)
+        return k
+
+    with pytest.raises(ValueError, match="shard 0 failed"):
+        parallel.map_shards(fn, 3)
+    assert sorted(done) == [1, 2]
+
+
+def test_nested_map_shards_run_serially_inside_a_shard():
+    def inner(k):
+        assert parallel.shard_bounds(100, 2) is None             # no shards within a shard
+        return parallel.map_shards(lambda j: (k, j, threading.get_ident()), 2)
+
+    out = parallel.map_shards(inner, 2)
+    for k, rows in enumerate(out):
+        assert [r[:2] for r in rows] == [(k, 0), (k, 1)] and rows[0][2] == rows[1][2]
