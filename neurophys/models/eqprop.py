@@ -52,6 +52,11 @@ from ..blocks.base import Module
 from ..blocks.init import init_weights
 from ..data import minibatch_indices
 
+try:  # the ufunc numpy.clip calls, without its Python-level argument handling (~5 µs a call)
+    from numpy._core.umath import clip as _clip_ufunc
+except ImportError:  # NumPy < 2
+    from numpy.core.umath import clip as _clip_ufunc
+
 ENERGIES = ("scellier", "raw")
 NUDGINGS = ("symmetric", "one-sided", "random-sign")
 SHARD_MIN_ROWS = 32   # the fewest examples per shard worth a thread (EqPropNet.threads): below, Python's
@@ -162,39 +167,42 @@ def relax_steps(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_lay
     states = list(s)
     spare = [None] * (L + 1)     # the array layer l's next step writes into (None: allocate)
     owned = [False] * (L + 1)    # is states[l] an array of this call (not the caller's)?
+    matmul, add, subtract, multiply = xp.matmul, xp.add, xp.subtract, xp.multiply
+    clip = _clip_ufunc if xp is numpy else xp.clip
+    snapshot = order == "synchronous"   # alternating: a half-sweep's layers never read each other
     for _ in range(n_steps):
         for layers in plan:
-            cur = list(states)  # the states this half-sweep reads
+            cur = list(states) if snapshot else states  # the states this half-sweep reads
             for l, known, products, dr, step, nudged, lo_l, hi_l, box in layers:
                 sl = cur[l]
                 if products:  # the first product writes this step's array; the rest work in place on it
                     j, r, M = products[0]
                     P = cur[j] if r is None else r(cur[j])
-                    drive = P @ M if spare[l] is None else xp.matmul(P, M, out=spare[l])
+                    drive = matmul(P, M) if spare[l] is None else matmul(P, M, out=spare[l])
                     if known is not None:
-                        drive += known
+                        add(drive, known, out=drive)
                     for j, r, M in products[1:]:
-                        drive += (cur[j] if r is None else r(cur[j])) @ M
+                        add(drive, matmul(cur[j] if r is None else r(cur[j]), M), out=drive)
                 else:
                     drive = xp.zeros_like(sl)
                     if known is not None:
-                        drive += known
+                        add(drive, known, out=drive)
                 # ∂F/∂s_l = s_l − ρ'(s_l) ⊙ drive_l  (+ β (s_l − t) on the target layer); ρ' = 1: no product
                 if dr is not None:
-                    drive *= dr(sl)
-                grad = xp.subtract(sl, drive, out=drive)
+                    multiply(drive, dr(sl), out=drive)
+                subtract(sl, drive, out=drive)
                 if nudged:
-                    grad += beta * (sl - target)
+                    add(drive, beta * (sl - target), out=drive)
                 # s_l ← clip(s_l − ε_l ∂F/∂s_l, lo_l, hi_l), in place on the same array (× 1 is exact: skipped)
                 if step != 1.0:
-                    grad *= step
-                out = xp.subtract(sl, grad, out=grad)
+                    multiply(drive, step, out=drive)
+                subtract(sl, drive, out=drive)
                 if box:
-                    xp.clip(out, lo_l, hi_l, out=out)
+                    clip(drive, lo_l, hi_l, out=drive)
                 # the old state is free once this half-sweep is done (it holds no other layer's reads next
                 # step): it becomes the buffer of the next step, unless it is the caller's array
                 spare[l] = sl if owned[l] else None
-                states[l], owned[l] = out, True
+                states[l], owned[l] = drive, True
     return states
 
 
