@@ -39,7 +39,6 @@ from neurophys.blocks import SGD, get_activation
 from neurophys.data.toy import xor
 from neurophys.learning.relaxation import relax, relax_with_requench, separates
 from neurophys.models.mlp import MLP
-from neurophys.plots import save_gif
 from neurophys.plots.relaxation import (decision_grid, energy_decay_figure, energy_decay_frames,
                                         phase_diagram_frame)
 from neurophys.plots.animation import figure_to_image
@@ -204,8 +203,7 @@ ctx.savefig(fig, "energy_decay.png")
 
 frames = energy_decay_frames({n: energies["default"][n] for n in ARCHS}, n_frames=ctx.pick(quick=5, default=40),
                              title="Energy relaxation (defaults)")
-save_gif(frames, ctx.path("energy_decay.gif"), fps=8)
-ctx.log(f"wrote {ctx.path('energy_decay.gif')} ({len(frames)} frames)")
+ctx.savegif(frames, "energy_decay.gif", fps=8)
 
 # The phase diagram: a 2-3-1 network, a snapshot of its output over the plane every 100 epochs.
 X, Y, grid = decision_grid()
@@ -220,8 +218,7 @@ DEFAULTS.update(saved)
 phase_frames = [figure_to_image(phase_diagram_frame(X, Y, Z, B.to_host(x), B.to_host(t), i * phase_every,
                                                     float(phase_E[i * phase_every])))
                 for i, Z in enumerate(snaps)]
-save_gif(phase_frames, ctx.path("phase_diagram.gif"), fps=2)
-ctx.log(f"wrote {ctx.path('phase_diagram.gif')} ({len(phase_frames)} frames)")
+ctx.savegif(phase_frames, "phase_diagram.gif", fps=2)
 fig = phase_diagram_frame(X, Y, snaps[-1], B.to_host(x), B.to_host(t), phase_epochs, float(phase_E[-1]))
 ctx.savefig(fig, "phase_diagram_final.png")
 

@@ -42,7 +42,7 @@ import numpy
 from neurophys import backend as B
 from neurophys import course
 from neurophys.physics import gpe
-from neurophys.plots import figure_to_image, save_gif
+from neurophys.plots import figure_to_image
 from neurophys.plots import gpe as gplot
 
 ctx = course.start("02")
@@ -156,7 +156,7 @@ for f in range(n_frames):
     fig.tight_layout()
     frames.append(figure_to_image(fig, dpi=60))
     psi, _ = gpe.evolve(psi, steps_per_frame, frame_dt, V_doc, g, scheme="splitstep", dx=dx)
-save_gif(frames, ctx.path("vortex.gif"), fps=8)
+ctx.savegif(frames, "vortex.gif", fps=8)
 
 # %% [markdown]
 # ## 3. Why Euler drifts: the drifts against dt at a fixed final time

@@ -68,7 +68,6 @@ from neurophys import course
 from neurophys.learning import active_inference as ai
 from neurophys.learning import envs
 from neurophys.models.world_model import LinearModel, StaticModel, make_eqprop_world_model
-from neurophys.plots import save_gif
 from neurophys.plots import world_model as wplots
 
 ctx = course.start("09")
@@ -222,8 +221,7 @@ frames = envs.episode_frames("CartPole-v1", planner, seed=S["eval_seed"], every=
 if frames is None:
     ctx.log("pygame is not installed: the CartPole GIF was skipped (pip install pygame to draw it)")
 else:
-    save_gif(frames, ctx.path("cartpole_episode.gif"), fps=10)
-    ctx.log(f"wrote {ctx.path('cartpole_episode.gif')}")
+    ctx.savegif(frames, "cartpole_episode.gif", fps=10)
 
 # %% [markdown]
 # ## What it means

@@ -42,6 +42,7 @@ from threadpoolctl import threadpool_limits
 from . import backend as B
 from . import files
 from . import sweep as sweep_module
+from .plots.animation import save_gif
 
 TIERS = ("quick", "default", "full")
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -379,6 +380,13 @@ class LessonContext:
         kw.setdefault("bbox_inches", "tight")
         files.save_figure(fig, path, dpi=dpi, **kw)
         plt.close(fig)
+        self.show(path)
+        self.log(f"wrote {path}")
+        return path
+
+    def savegif(self, frames, name: str, fps: float = 2.0) -> Path:
+        """Save frames (PIL images or HxWx3 uint8 arrays) as an animated GIF; show it inline in a notebook."""
+        path = save_gif(frames, self.path(name), fps=fps)
         self.show(path)
         self.log(f"wrote {path}")
         return path

@@ -69,10 +69,10 @@ def execute(nb, folder: Path, tier: str, timeout: int | None = None):
     return None
 
 
-def image_outputs(nb) -> int:
-    """How many image outputs a notebook holds."""
+def image_outputs(nb, mime: str = "image/") -> int:
+    """How many outputs of a notebook hold an image (``mime="image/gif"``: an animation)."""
     return sum(1 for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
-               if any(k.startswith("image/") for k in out.get("data", {})))
+               if any(k.startswith(mime) for k in out.get("data", {})))
 
 
 def error_outputs(nb) -> list:

@@ -113,3 +113,17 @@ def test_written_file_has_normal_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert p.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_save_gif_writes_every_frame_atomically_and_refuses_nothing_to_animate(tmp_path):
+    from PIL import Image
+
+    from neurophys.plots import save_gif
+    frames = [np.full((8, 8, 3), 40 * k, dtype=np.uint8) for k in range(5)]
+    path = save_gif(frames, tmp_path / "a.gif", fps=4)
+    with Image.open(path) as im:
+        assert im.format == "GIF" and im.n_frames == 5
+    assert [p.name for p in tmp_path.iterdir()] == ["a.gif"], "no temporary file is left behind"
+    with pytest.raises(ValueError, match="at least one frame"):
+        save_gif([], tmp_path / "b.gif")
+    assert not (tmp_path / "b.gif").exists()

@@ -28,6 +28,7 @@ def test_quick_lesson_executes_as_a_notebook(number, tmp_path, monkeypatch):
     nb = nbformat.read(path, as_version=4)
     assert notebooks.error_outputs(nb) == []
     assert notebooks.image_outputs(nb) >= 1, "ctx.savefig shows figures inline in a notebook"
+    assert notebooks.image_outputs(nb, "image/gif") >= 1, "ctx.savegif shows the lesson's animation inline"
     # the kernel's own argv was tolerated, the tier came from the environment, the run went to the workspace
     res = json.loads((tmp_path / course.WORKSPACE / path.stem / "quick" / "results.json").read_text())
     assert res["tier"] == "quick" and res["lesson"] == number

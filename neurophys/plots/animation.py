@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from .. import files
+
 MAX_FRAMES = 200
 
 
@@ -41,7 +43,9 @@ def save_gif(frames, path, fps: float = 2.0, max_frames: int = MAX_FRAMES, loop:
         raise ValueError(f"fps must be positive, got {fps}")
     images = [f if isinstance(f, Image.Image) else Image.fromarray(f) for f in frames]
     images = [im.convert("P", palette=Image.ADAPTIVE) for im in images]
+    buf = io.BytesIO()
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps),
+                   loop=loop, optimize=True)
     path = Path(path)
-    images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=loop,
-                   optimize=True)
+    files.atomic_write_bytes(path, buf.getvalue())   # a reader never sees half a GIF
     return path
