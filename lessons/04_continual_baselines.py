@@ -60,10 +60,11 @@ ctx.log(f"{n_tasks} permuted-MNIST tasks, {n_train} train / {n_test} test images
 # three seeds (0, 1, 2, or s, s+1, s+2 with `--seed s`) — about two minutes of CPU (15 units
 # of 6–8 s each at one BLAS thread). `--full`: the standard
 # protocol (all 60 000 / 10 000 images per task, 784-1000-1000-10, Adam 1e-4, batch 128,
-# 4 epochs ≈ 2000 updates per task as in van de Ven & Tolias 2019, five seeds); from the
-# default tier's throughput it needs ≈ 160× the compute per run, i.e. roughly a day of
-# CPU on one core for all methods and seeds (use `--backend cupy` on a GPU). Its λ = 5000
-# is a starting point, not tuned. The full tier has not been run for the committed figures.
+# 4 epochs ≈ 2000 updates per task as in van de Ven & Tolias 2019, five seeds): 25 units of
+# 8–11 minutes of CPU each, about 4 CPU hours in all — an estimate from one unit of each
+# method timed on 1/50 of the data (docs/course.md); `--jobs 2` halves the wall time on two
+# cores, `--backend cupy` runs it on a GPU. Its λ = 5000 is a starting point, not tuned.
+# The full tier has not been run for the committed figures.
 #
 # **Units.** Every (method, seed) pair is one *unit* of a sweep (`ctx.sweep`, see
 # `neurophys.sweep`): it runs from its seed alone and is saved to `units/` as soon as it

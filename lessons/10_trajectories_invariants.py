@@ -55,7 +55,9 @@ metrics, settings = {}, {}
 # The document makes 2,000 trajectories per system; `--full` does too. The default
 # tier makes 500 per system (a quarter of the CPU time: each trajectory is one adaptive
 # `solve_ivp` call at rtol 1e-9), enough for every median below to be stable to the
-# digits we discuss.
+# digits we discuss. The whole full tier (these data sets and 200 long runs of 400
+# periods in section 3) takes about 10 minutes of CPU, so unlike the learning lessons it
+# is not split into resumable units: a stopped run is simply started again.
 #
 # Initial conditions are random (see `mechanics.initial_conditions`): launch
 # speed, angle and height for the projectile; amplitude and phase for the spring;
