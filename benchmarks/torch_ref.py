@@ -54,13 +54,13 @@ def gpe_layer_forward_backward(x, dout, scheme: str, n_steps: int, dt: float, V:
 # ------------------------------------------------------------------ EqProp
 @torch.no_grad()
 def eqprop_relax(x, W, b, s, n_steps: int, eps: float, beta: float = 0.0, target=None, lo=0.0, hi=1.0,
-                 order: str = "alternating"):
+                 order: str = "alternating", c1=None):
     """neurophys.models.eqprop.relax_step's relaxation with rho = identity in the box [lo, hi]:
     'alternating' (odd layers, then even layers with the new odd states) or 'synchronous';
     the nudged output layer steps with eps / (1 + |beta|); the clamped input's drive
-    x W_0 + b_0 is computed once (as neurophys does)."""
+    c1 = x W_0 + b_0 is computed once per call, or passed in (as neurophys does)."""
     L = len(W)
-    c1 = x @ W[0] + b[0]
+    c1 = x @ W[0] + b[0] if c1 is None else c1
     sweeps = [range(1, L + 1, 2), range(2, L + 1, 2)] if order == "alternating" else [range(1, L + 1)]
     s = list(s)
     for _ in range(n_steps):
@@ -81,13 +81,15 @@ def eqprop_relax(x, W, b, s, n_steps: int, eps: float, beta: float = 0.0, target
 @torch.no_grad()
 def eqprop_train_step(x, t, W, b, eps: float, n_free: int, n_nudged: int, beta: float, lrs, nudging="symmetric",
                       order="alternating"):
-    """One EqProp update (free phase from zero, nudged phase(s) from the free state, local update, SGD)."""
+    """One EqProp update (free phase from zero, nudged phase(s) from the free state, local update, SGD).
+    The phases share the clamped input's drive x W_0 + b_0, computed once per update (as neurophys does)."""
     n = x.shape[0]
     s0 = [x] + [torch.zeros(n, w.shape[1], device=x.device, dtype=x.dtype) for w in W]
-    s_free = eqprop_relax(x, W, b, s0, n_free, eps, order=order)
-    s_plus = eqprop_relax(x, W, b, s_free, n_nudged, eps, beta, t, order=order)
+    c1 = x @ W[0] + b[0]
+    s_free = eqprop_relax(x, W, b, s0, n_free, eps, order=order, c1=c1)
+    s_plus = eqprop_relax(x, W, b, s_free, n_nudged, eps, beta, t, order=order, c1=c1)
     if nudging == "symmetric":
-        s_ref, scale = eqprop_relax(x, W, b, s_free, n_nudged, eps, -beta, t, order=order), 2 * beta
+        s_ref, scale = eqprop_relax(x, W, b, s_free, n_nudged, eps, -beta, t, order=order, c1=c1), 2 * beta
     else:
         s_ref, scale = s_free, beta
     for l in range(len(W)):

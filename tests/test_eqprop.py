@@ -313,3 +313,27 @@ def test_threads_shard_the_batch_and_give_the_states_of_one_thread(threads):
     from neurophys import validate as V
     with pytest.raises(V.NeurophysInputError, match="threads"):
         EqPropNet([3, 4, 2], threads=0)
+
+
+def test_a_training_step_computes_the_clamped_drive_once_and_forgets_it_after():
+    """The free and nudged phases of one step share x W_0 + b_0 (per shard when sharded); the next
+    step, with new weights, computes it afresh, so training matches relaxations made one by one."""
+    rng = numpy.random.default_rng(9)
+    x = rng.random((64, 12), dtype=numpy.float32)
+    y = rng.integers(0, 3, 64)
+    from threadpoolctl import threadpool_limits
+    with B.using("numpy"), threadpool_limits(1, user_api="blas"):
+        for threads, per_step in ((1, 1), (2, 2)):
+            net = EqPropNet([12, 40, 3], n_free=5, n_nudged=2, nudging="symmetric", rng=B.rng(1), threads=threads)
+            ref = EqPropNet([12, 40, 3], n_free=5, n_nudged=2, nudging="symmetric", rng=B.rng(1))
+            calls = []
+            real = net._const_drive
+            net._const_drive = lambda s, free: calls.append(1) or real(s, free)
+            for step in range(3):
+                net.train_step(x, y)
+                s_free = ref.free_phase(x)        # the same step, phase by phase, outside a training step
+                g, _ = ref.eqprop_gradient(s_free, ref.as_target(y, 64))
+                ref.apply_update(g)
+                assert len(calls) == per_step * (step + 1) and net._drives is None
+            for k in net.params:
+                assert numpy.array_equal(net.params[k], ref.params[k]), (threads, k)

@@ -21,9 +21,11 @@ def test_shard_bounds_cover_the_rows_in_order_or_say_none():
 
 def test_map_shards_runs_side_by_side_in_order_with_one_blas_thread():
     seen = {}
+    together = threading.Barrier(3, timeout=30)   # passes only if the three shards run at the same time
 
     def fn(k):
         seen[k] = (threading.get_ident(), [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"])
+        together.wait()
         return k * k
 
     assert parallel.map_shards(fn, 3) == [0, 1, 4]

@@ -40,6 +40,7 @@ Regression works the same way: float targets of any width, ``linear_output=True`
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy
@@ -255,6 +256,9 @@ class EqPropNet(Module):
     (['cost', 'loss'], (5, 3))
     """
 
+    threads = 1
+    _drives = None   # within a training step: {key: (clamped arrays, drives)} shared by its relaxations
+
     def __init__(self, sizes, energy: str = "scellier", rho: str = "hard_sigmoid", clip=(0.0, 1.0),
                  linear_output: bool = False, eps: float = 0.5, n_free: int = 20, n_nudged: int = 4,
                  beta: float = 0.5, nudging: str = "symmetric", lr=0.05, momentum: float = 0.0,
@@ -442,12 +446,12 @@ class EqPropNet(Module):
                 target is None or (target.ndim == 2 and target.shape[0] == n))
             bounds = parallel.shard_bounds(n, self.threads, SHARD_MIN_ROWS, multiple=8) if rowwise else None
             if bounds is None:
-                s = self._relax_rows(s, free, beta, target, target_layer, n_steps, eps, lo, hi)
+                s = self._relax_rows(s, free, beta, target, target_layer, n_steps, eps, lo, hi, s, None)
             else:
                 def shard(k):
                     a, z = bounds[k]
                     return self._relax_rows([v[a:z] for v in s], free, beta, None if target is None else target[a:z],
-                                            target_layer, n_steps, eps, lo, hi)
+                                            target_layer, n_steps, eps, lo, hi, s, (a, z))
                 parts = parallel.map_shards(shard, len(bounds))
                 s = [xp.concatenate([p[l] for p in parts]) if free[l] else s[l] for l in range(self.L + 1)]
         for l in (1, self.L):  # max and min are NaN when an element is: one pass each, no temporaries
@@ -474,12 +478,35 @@ class EqPropNet(Module):
             const[l] = c
         return const
 
-    def _relax_rows(self, s, free, beta, target, target_layer, n_steps, eps, lo, hi):
-        """n_steps relaxation steps on these rows: the named op ``eqprop.relax_steps`` (one fused
-        CUDA launch where the kernels registered it), from the clamped layers' drive."""
+    def _relax_rows(self, s, free, beta, target, target_layer, n_steps, eps, lo, hi, whole, rows):
+        """n_steps relaxation steps on these rows (``rows`` = (start, stop) of the batch ``whole``,
+        None for all of it): the named op ``eqprop.relax_steps`` (one fused CUDA launch where the
+        kernels registered it), from the clamped layers' drive. Within a training step the drive
+        is computed once and shared by the step's relaxations (the weights change only after them)."""
+        const = None
+        if self._drives is not None:
+            key = (rows, tuple(free))
+            clamped = tuple(a for a, f in zip(whole, free) if not f)
+            hit = self._drives.get(key)
+            if hit is not None and len(hit[0]) == len(clamped) and all(a is c for a, c in zip(hit[0], clamped)):
+                const = hit[1]
+            else:
+                const = self._const_drive(s, free)
+                self._drives[key] = (clamped, const)
+        if const is None:
+            const = self._const_drive(s, free)
         return B.op("eqprop.relax_steps")(s, self.W, self.b, free, self.rho, self.drho, eps, beta, target,
-                                          target_layer, self._const_drive(s, free), lo, hi, self.order,
-                                          n_steps=n_steps)
+                                          target_layer, const, lo, hi, self.order, n_steps=n_steps)
+
+    @contextlib.contextmanager
+    def _one_step(self):
+        """The relaxations of one training step share their clamped layers' drive (x W_0 + b_0):
+        the same arrays and weights until the update that ends the step."""
+        self._drives = {}
+        try:
+            yield
+        finally:
+            self._drives = None
 
     # -------------------------------------------------------------- inference
     def free_phase(self, x, s=None, n_steps=None):
@@ -536,23 +563,32 @@ class EqPropNet(Module):
         one matrix product instead of two (the largest one, for the input layer).
         """
         out = {}
+        xp = B.get_array_module(s_a[0])
         for l in range(self.L):
             ra1, rb1 = self.rho[l + 1](s_a[l + 1]), self.rho[l + 1](s_b[l + 1])
+            d1 = ra1 - rb1
             if s_a[l] is s_b[l]:
-                dW = self.rho[l](s_a[l]).T @ (ra1 - rb1)
+                dW = self.rho[l](s_a[l]).T @ d1
             else:
-                dW = self.rho[l](s_a[l]).T @ ra1 - self.rho[l](s_b[l]).T @ rb1
-            out[f"W{l}"] = -dW / denominator
-            out[f"b{l}"] = -(ra1 - rb1).sum(axis=0) / denominator
+                dW = self.rho[l](s_a[l]).T @ ra1
+                xp.subtract(dW, self.rho[l](s_b[l]).T @ rb1, out=dW)
+            # −dW / d, in place on the product's own array: x / (−d) is −(x / d) to the bit
+            out[f"W{l}"] = xp.divide(dW, -denominator, out=dW)
+            out[f"b{l}"] = -d1.sum(axis=0) / denominator
         return out
 
     def apply_update(self, grads, lr_scale=1.0):
         """θ ← θ − η_l · lr_scale · g_l with each weight layer's own SGD (layer-wise rates)."""
         for l, opt in enumerate(self.optimizers):
             lr = self.lrs[l] * float(lr_scale)
-            if self.momentum == 0.0:  # plain SGD in one pass over the weights
-                self.params[f"W{l}"] -= lr * grads[f"W{l}"]
-                self.params[f"b{l}"] -= lr * grads[f"b{l}"]
+            if self.momentum == 0.0:  # plain SGD in one pass over the weights (lr·g in a kept scratch array)
+                for key in (f"W{l}", f"b{l}"):
+                    p, g = self.params[key], grads[key]
+                    scratch = self.__dict__.setdefault("_scratch", {})   # kept between updates
+                    tmp = scratch.get(key)
+                    if tmp is None or tmp.shape != g.shape or tmp.dtype != g.dtype or type(tmp) is not type(g):
+                        tmp = scratch[key] = B.get_array_module(g).empty_like(g)
+                    p -= B.get_array_module(g).multiply(g, lr, out=tmp)
                 continue
             opt.lr = lr
             p = {"W": self.params[f"W{l}"], "b": self.params[f"b{l}"]}
@@ -583,25 +619,26 @@ class EqPropNet(Module):
                 raise ValueError("persistent=True needs enable_persistent(n_examples) before training with index=")
             idx = B.xp().asarray(index)
             s0 = [x] + [bank[idx] for bank in self._bank]
-        s_free = self.free_phase(x, s0)
-        if self.persistent and index is not None:
-            for bank, s_l in zip(self._bank, s_free[1:]):
-                bank[idx] = s_l
-        cost = self.cost(s_free[-1], t)
-        info = {"cost": float(B.to_host(cost.mean())), "cost_per_example": cost, "output": s_free[-1],
-                "updated": False}
-        V.check_finite("the free-phase cost", info["cost"], where="this training step",
-                       fix=f"lower the learning rates lr={self.lrs} or eps={self.eps}", x=x)
-        if diagnostics:
-            info["energy_free"] = float(B.to_host(self.energy(s_free).mean()))
-        if float(lr_scale) == 0.0:
-            return info
-        if sample_weight is not None:
-            wts = B.asarray(sample_weight).reshape(-1, 1)
-            t_eff = s_free[-1] + wts * (t - s_free[-1])  # a zero weight: the target is the free output
-        else:
-            t_eff = t
-        grads, s_nudged = self.eqprop_gradient(s_free, t_eff)
+        with self._one_step():  # the free and nudged phases share x W_0 + b_0
+            s_free = self.free_phase(x, s0)
+            if self.persistent and index is not None:
+                for bank, s_l in zip(self._bank, s_free[1:]):
+                    bank[idx] = s_l
+            cost = self.cost(s_free[-1], t)
+            info = {"cost": float(B.to_host(cost.mean())), "cost_per_example": cost, "output": s_free[-1],
+                    "updated": False}
+            V.check_finite("the free-phase cost", info["cost"], where="this training step",
+                           fix=f"lower the learning rates lr={self.lrs} or eps={self.eps}", x=x)
+            if diagnostics:
+                info["energy_free"] = float(B.to_host(self.energy(s_free).mean()))
+            if float(lr_scale) == 0.0:
+                return info
+            if sample_weight is not None:
+                wts = B.asarray(sample_weight).reshape(-1, 1)
+                t_eff = s_free[-1] + wts * (t - s_free[-1])  # a zero weight: the target is the free output
+            else:
+                t_eff = t
+            grads, s_nudged = self.eqprop_gradient(s_free, t_eff)
         self.grads = grads
         self.apply_update(grads, lr_scale)
         info["updated"] = True
@@ -649,9 +686,10 @@ class EqPropNet(Module):
         y = float(label_scale) * self.as_target(labels, x.shape[0])
         kw = dict(input_free=True, clamp_output=y, input_range=input_range)
         s = [B.zeros(x.shape)] + [B.zeros((x.shape[0], n)) for n in self.sizes[1:-1]] + [y]
-        s_free = self.relax(s, n_steps=n_free, **kw)
-        cost = self.cost(s_free[0], x)
-        grads, _ = self.eqprop_gradient(s_free, x, target_layer=0, **kw)
+        with self._one_step():  # the dream and the nudged dream share y W_Lᵀ + b
+            s_free = self.relax(s, n_steps=n_free, **kw)
+            cost = self.cost(s_free[0], x)
+            grads, _ = self.eqprop_gradient(s_free, x, target_layer=0, **kw)
         self.apply_update(grads, lr_scale)
         return {"cost": float(B.to_host(cost.mean())), "dream": s_free[0]}
 
