@@ -3,7 +3,7 @@ import numpy
 import pytest
 
 from neurophys import backend as B
-from neurophys.blocks.conv import Conv2D, MaxPool2D, col2im, im2col
+from neurophys.blocks.conv import Conv2D, ConvPool2D, MaxPool2D, col2im, im2col
 from neurophys.gradcheck import check_gradient
 
 
@@ -101,3 +101,57 @@ def test_maxpool_fast_path_matches_the_masked_rule_with_ties():
     assert numpy.array_equal(fast.forward(x_fast), slow.forward(x_slow))
     assert fast._h is not None and slow._h is None
     assert numpy.array_equal(fast.backward(dy), slow.backward(dy))
+
+
+@pytest.mark.parametrize("n,h,w,c_in,c_out,k,pad,block", [
+    (5, 6, 8, 16, 4, 3, 1, 2),     # channels-last patches, blocks of 2 images (a ragged last block)
+    (3, 7, 9, 16, 3, 3, 1, 8),     # odd sizes: the last row and column of z are not pooled
+    (4, 9, 7, 2, 3, 3, 1, 3),      # transposed patches (few input channels)
+    (3, 8, 6, 1, 2, 3, 0, 2),      # no padding
+    (2, 6, 6, 20, 3, 1, 0, 8),     # 1×1 kernel
+    (2, 5, 6, 3, 2, 2, 2, 1),      # pad > kernel − 1: rows of ∂L/∂z that reach no pixel
+])
+def test_convpool_is_conv_then_maxpool(f64, n, h, w, c_in, c_out, k, pad, block):
+    """ConvPool2D gives Conv2D → MaxPool2D(2)'s output and gradients (same weights, float64)."""
+    fused = ConvPool2D(c_in, c_out, k, pad, rng=B.rng(5))
+    fused.block, fused.gather_block = block, max(1, block // 2)
+    conv, pool = Conv2D(c_in, c_out, k, pad), MaxPool2D(2)
+    conv.params = fused.params
+    x = f64.standard_normal((n, h, w, c_in))
+    y = fused.forward(x)
+    assert numpy.allclose(y, pool.forward(conv.forward(x)), rtol=1e-12, atol=1e-12)
+    dy = f64.standard_normal(y.shape)
+    dx = fused.backward(dy)
+    dx_ref = conv.backward(pool.backward(dy))
+    assert numpy.allclose(dx, dx_ref, rtol=1e-12, atol=1e-12)
+    for key in ("W", "b"):
+        assert numpy.allclose(fused.grads[key], conv.grads[key], rtol=1e-12, atol=1e-12), key
+
+
+@pytest.mark.parametrize("c_in,k,pad", [(16, 3, 1), (2, 3, 1), (1, 3, 0)])
+def test_convpool_backward(f64, c_in, k, pad):
+    layer = ConvPool2D(c_in, 3, k, pad, rng=B.rng(6))
+    layer.block = 2
+    x = f64.standard_normal((3, 6, 7, c_in))
+    R = f64.standard_normal(layer.forward(x).shape)
+
+    def loss():
+        return float((R * layer.forward(x)).sum())
+
+    loss()
+    dx = layer.backward(R)
+    grads = {k_: v.copy() for k_, v in layer.grads.items()}
+    assert check_gradient(loss, x, dx) < 1e-7
+    assert check_gradient(loss, layer.params["W"], grads["W"]) < 1e-7
+    assert check_gradient(loss, layer.params["b"], grads["b"]) < 1e-7
+
+
+def test_convpool_ties_go_to_the_first_maximum():
+    """A constant image: every window ties; the gradient goes to its top-left entry, as MaxPool2D."""
+    layer, conv, pool = ConvPool2D(1, 2, 1, 0), Conv2D(1, 2, 1, 0), MaxPool2D(2)
+    conv.params = layer.params
+    x = numpy.ones((2, 4, 6, 1), numpy.float32)
+    dy = numpy.arange(1, 1 + 2 * 2 * 3 * 2, dtype=numpy.float32).reshape(2, 2, 3, 2)
+    assert numpy.array_equal(layer.forward(x), pool.forward(conv.forward(x)))
+    assert numpy.array_equal(layer.backward(dy), conv.backward(pool.backward(dy)))
+    assert numpy.array_equal(layer.grads["W"], conv.grads["W"])

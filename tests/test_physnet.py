@@ -124,3 +124,25 @@ def test_gpe_layer_shards_are_bit_identical(scheme):
     assert one.max_dt_omega == two.max_dt_omega
     for k in one.param_grads:
         assert numpy.allclose(one.param_grads[k], two.param_grads[k], rtol=1e-5), k
+
+
+def test_adam_in_pieces_gives_the_formula():
+    """Adam updates large arrays a cache-sized piece at a time, in place: the same numbers as the
+    textbook update on whole arrays (same operations in the same order)."""
+    rng = numpy.random.default_rng(2)
+    theta = {"W": rng.normal(size=(300, 70)).astype(numpy.float32), "b": rng.normal(size=7).astype(numpy.float32)}
+    mine = {k: v.copy() for k, v in theta.items()}
+    opt = Adam(lr=1e-2)
+    opt.piece = 1000                          # 21 pieces for W (and a ragged last one)
+    m = {k: numpy.zeros_like(v) for k, v in theta.items()}
+    v2 = {k: numpy.zeros_like(v) for k, v in theta.items()}
+    for t in range(1, 4):
+        g = {k: rng.normal(size=v.shape).astype(numpy.float32) for k, v in theta.items()}
+        opt.step(mine, g)
+        for k in theta:
+            m[k] = 0.9 * m[k] + (1 - 0.9) * g[k]
+            v2[k] = 0.999 * v2[k] + (1 - 0.999) * g[k] * g[k]
+            m_hat, v_hat = m[k] / (1 - 0.9 ** t), v2[k] / (1 - 0.999 ** t)
+            theta[k] = theta[k] - 1e-2 * m_hat / (numpy.sqrt(v_hat) + 1e-8)
+        for k in theta:
+            assert numpy.allclose(mine[k], theta[k], rtol=1e-6, atol=1e-7), k

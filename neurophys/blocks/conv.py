@@ -58,18 +58,65 @@ def col2im(dcols, x_shape, kh: int, kw: int, pad: int):
     return dx_pad[:, pad:pad + H, pad:pad + W, :] if pad else dx_pad
 
 
+def _row_windows(x_pad, k):
+    """The view w[n, y, x, (j, c)] = x_pad[n, y, x + j, c], j < k, of channels-last images: in a row
+    the k·C numbers of a patch row are contiguous, so a sliding window over each flattened row
+    (windows k·C long, one every C numbers) reads them without a copy."""
+    N, Hp, Wp, C = x_pad.shape
+    xp = B.get_array_module(x_pad)
+    return xp.lib.stride_tricks.sliding_window_view(x_pad.reshape(N, Hp, Wp * C), k * C, axis=2)[:, :, ::C]
+
+
+def _fill_patches(c7, windows, n0, s):
+    """Channels-last patches of images n0, n0 + 1, ... with rows listed by phase:
+
+        c7[a, b, n, Y, X, i, (j, c)] = windows[n0 + n, s·Y + a + i, s·X + b, (j, c)] = x_pad[n0 + n, s·Y + a + i, s·X + b + j, c]
+
+    one block copy per phase (a, b) and kernel row i."""
+    nb, Hq, Wq, k = c7.shape[2], c7.shape[3], c7.shape[4], c7.shape[5]
+    for a in range(s):
+        for b in range(s):
+            for i in range(k):
+                c7[a, b, :, :, :, i, :] = windows[n0:n0 + nb, a + i:a + i + s * (Hq - 1) + 1:s,
+                                                  b:b + s * (Wq - 1) + 1:s, :]
+
+
+def _clip(q, a, s, n, size):
+    """(lo, hi): the Y < n with 0 ≤ q + s·Y + a < size."""
+    lo = max(0, -((q + a) // s)) if q + a < 0 else 0
+    hi = min(n, (size - 1 - q - a) // s + 1) if size - 1 - q - a >= 0 else 0
+    return lo, max(lo, hi)
+
+
+def _touched(planes, axis, i, j, s, n0, n1, Hq, Wq):
+    """The view V[..., a, b, n, Y, X, ...] = planes[..., (a+i) % s, (b+j) % s, n0 + n, Y + (a+i)//s, X + (b+j)//s, ...]
+    of padded phase planes (axes ``axis`` … ``axis + 4``: phase p, phase q, image, Y', X'): the
+    padded pixels (s·Y + a + i, s·X + b + j) that output row (a, b, n, Y, X) meets at kernel offset
+    (i, j). From a = 0 to a = 1 the phase and the shift change together by a fixed step, so the four
+    window positions (a, b) are one strided view (one copy or one sum per offset, not four)."""
+    st = planes.strides
+    sp, sq, sn, sy, sx = st[axis:axis + 5]
+    step_a = ((i + 1) % s - i % s) * sp + ((i + 1) // s - i // s) * sy if s > 1 else 0
+    step_b = ((j + 1) % s - j % s) * sq + ((j + 1) // s - j // s) * sx if s > 1 else 0
+    corner = planes[(slice(None),) * axis + (i % s, j % s, slice(n0, None), slice(i // s, None), slice(j // s, None))]
+    xp = B.get_array_module(planes)
+    return xp.lib.stride_tricks.as_strided(
+        corner, shape=planes.shape[:axis] + (s, s, n1 - n0, Hq, Wq) + planes.shape[axis + 5:],
+        strides=st[:axis] + (step_a, step_b, sn, sy, sx) + st[axis + 5:])
+
+
 class Conv2D(Module):
     """z = W ⋆ x + b  (cross-correlation, stride 1, zero padding ``pad``), channels last.
 
-    ``forward`` caches the patches; ``backward`` takes ∂L/∂z and fills ``grads`` (and returns
-    ∂L/∂x, or None with ``input_grad=False``):
+    ``forward`` keeps what the backward needs; ``backward`` takes ∂L/∂z and fills ``grads``
+    (and returns ∂L/∂x, or None with ``input_grad=False``):
 
         ∂L/∂W[f, c, i, j] = Σ_{n,y,x} ∂L/∂z[n,y,x,f] · cols[n,y,x,(i,j,c)]
         ∂L/∂b[f]          = Σ_{n,y,x} ∂L/∂z[n,y,x,f]
         ∂L/∂x             = col2im( ∂L/∂z · W ),  i.e.
         ∂L/∂x_pad[n, y+i, x+j, c] += Σ_f ∂L/∂z[n,y,x,f] W[f, c, i, j]   for each offset (i, j)
 
-    The input gradient is computed in that second form, one (N·Ho·Wo, F) × (F, C) product per
+    The input gradient is computed in that second form, one (pixels, F) × (F, C) product per
     offset added onto a shifted window of x_pad: the same sum as col2im, without forming the
     kh·kw-times-wider patch gradient or scattering C numbers at a time (2-3× faster on the CPU).
 
@@ -80,25 +127,39 @@ class Conv2D(Module):
       same product in the backward, [cols, 1]ᵀ ∂L/∂z, gives ∂L/∂W and ∂L/∂b together;
     * the padded image and the patch matrix are work arrays kept between calls (same batch
       shape): their zero border and the ones column are written once, and each call copies
-      only the image's interior and the kh row blocks of the patches;
+      only the image's interior and the row blocks of the patches;
     * with few input channels (kh·kw·C < 32: the first convolution of an image, the (Re, Im)
       field) the patches are stored transposed, one row per (i, j, c) holding that shifted
       image, so each copy moves whole image rows rather than C numbers at a time (BLAS takes
-      the transpose for free), and the input gradient is assembled in the same layout;
-    * otherwise (channels last) the CPU works on ``block`` images at a time: a block's patches
-      are built, multiplied and dropped while they sit in the core's cache, and the backward
-      rebuilds them from the kept padded image (cheaper than keeping them all).
+      the transpose for free), and the input gradient is assembled in the same layout (it is
+      returned as a channels-last view of channels-first numbers);
+    * the CPU works on ``block`` images at a time: a block's patches (channels last) and
+      outputs are built, multiplied and used while they sit in the core's cache, and the
+      backward rebuilds the channels-last patches from the kept padded image (cheaper than
+      keeping them all).
+
+    The rows of the patch matrix (the output pixels) may come in any order; :class:`ConvPool2D`
+    lists them by pooling window. Both are written for an output grid of ``s × s`` *phases*
+    (s = 1 here): in a block of images, row (a, b, n, Y, X) is output pixel (s·Y + a, s·X + b)
+    of image n, and padded images (and their gradients) are kept as s × s phase planes,
+    x_pad[n, s·Y' + p, s·X' + q] = planes[p, q, n, Y', X'], so that every copy and every sum
+    below runs over whole rows.
     """
 
     # kh·kw·C below this: the transposed patch layout (long contiguous copies for few channels)
     small_k = 32
-    # channels-last layout on the CPU: images per block of patches (8 × 16×16 pixels × 145 floats
-    # ≈ 1.2 MB, inside a core's L2 cache); 16→32 conv on 14×14, fwd + bwd 17.5 → 13.7 ms here
+    # images per block on the CPU (8 × 16×16 pixels × 145 floats ≈ 1.2 MB of patches, inside a
+    # core's L2 cache); 16→32 conv on 14×14, fwd + bwd 17.5 → 13.7 ms here
     block = 8
+    # images per block of the input gradient's patches (kh·kw·F numbers per pixel: 2 × 16×16 × 288
+    # floats = 590 KB); 16→32 conv on 16×16: 2 images 6.1 ms, 8 images 8.9 ms here
+    gather_block = 2
+    # the output grid's phases per axis (ConvPool2D: 2, the pooling window)
+    s = 1
 
     def __init__(self, c_in: int, c_out: int, kernel: int = 3, pad: int = 1, rng=None, input_grad: bool = True):
         if min(int(c_in), int(c_out), int(kernel)) < 1 or int(pad) < 0:
-            raise ValueError(f"Conv2D needs c_in, c_out, kernel >= 1 and pad >= 0, "
+            raise ValueError(f"{type(self).__name__} needs c_in, c_out, kernel >= 1 and pad >= 0, "
                              f"got ({c_in}, {c_out}, {kernel}, {pad})")
         self.c_in, self.c_out, self.k, self.pad = int(c_in), int(c_out), int(kernel), int(pad)
         self.input_grad = bool(input_grad)  # False for a first layer: ∂L/∂image is not needed
@@ -131,128 +192,298 @@ class Conv2D(Module):
             self._work[name] = a
         return a
 
+    # ------------------------------------------------------------------ geometry
+    def _grid(self, H, W):
+        """(Ho, Wo, Hq, Wq): the convolution's output size and the rows computed, Hq × Wq per
+        phase (Ho // s, Wo // s: a ragged last row or column of a pooled output is not needed)."""
+        k, p, s = self.k, self.pad, self.s
+        Ho, Wo = H + 2 * p - k + 1, W + 2 * p - k + 1
+        if min(Ho, Wo) < s:
+            what = f"{type(self).__name__} with kernel {k}, pad {p}" + (f" and {s}×{s} pooling" if s > 1 else "")
+            raise ValueError(f"{what} needs images of at least {k - 2 * p + s - 1}×{k - 2 * p + s - 1}, "
+                             f"got {H}×{W}")
+        return Ho, Wo, Ho // s, Wo // s
+
+    def _phase_runs(self, n):
+        """For each phase p < s: (p, the first image index y with (y + pad) % s == p, the phase-plane
+        index of that y, how many such y < n)."""
+        s, pad = self.s, self.pad
+        out = []
+        for p in range(s):
+            y0 = (p - pad) % s
+            out.append((p, y0, (y0 + pad) // s, len(range(y0, n, s))))
+        return out
+
+    def _plane_shape(self, N, H, W):
+        s, p = self.s, self.pad
+        return (s, s, N, -(-(H + 2 * p) // s), -(-(W + 2 * p) // s))
+
+    def _blocks(self, N, xp):
+        """(first, stop) of each block of images: ``block`` at a time on the CPU, all at once on a GPU."""
+        step = N if xp.__name__ != "numpy" else max(1, int(self.block))
+        return [(n0, min(N, n0 + step)) for n0 in range(0, N, step)]
+
+    def _block_rows(self, name, N, n0, n1, width, dtype, xp, fill=None, per_image=None):
+        """A contiguous (rows of images n0..n1, width) array: a view of a work array sized for the
+        largest block (the rows of a block: s·s·Hq·Wq per image unless given)."""
+        (a, b), (Hq, Wq) = self._blocks(N, xp)[0], self._hq
+        per_image = (self.s * self.s * Hq * Wq if per_image is None else per_image) * width
+        flat = self._buffer(name, ((b - a) * per_image,), dtype, xp,
+                            fill=None if fill is None else (lambda f: fill(f.reshape(-1, width))))
+        return flat[:(n1 - n0) * per_image].reshape(-1, width)
+
+    # ------------------------------------------------------------------ forward
     def _padded(self, x, xp):
-        """x with a zero border of width pad, in a kept work array (only the interior is copied)."""
-        p = self.pad
-        if not p:
-            return x.transpose(3, 0, 1, 2) if self._transposed else x
+        """x with a zero border of width pad, in a kept work array (only the interior is copied).
+
+        Channels last: (N, H + 2p, W + 2p, C). Transposed layout: channels first, as phase
+        planes (C, s, s, N, ⌈Hp/s⌉, ⌈Wp/s⌉) (s = 1: (C, 1, 1, N, Hp, Wp), image rows contiguous)."""
+        p, s = self.pad, self.s
         N, H, W, C = x.shape
-        if self._transposed:   # channels first, (C, N, H + 2p, W + 2p): image rows are contiguous
-            xt = self._buffer("x_pad", (C, N, H + 2 * p, W + 2 * p), x.dtype, xp, fill=lambda a: a.fill(0))
-            xt[:, :, p:p + H, p:p + W] = x.transpose(3, 0, 1, 2)
-            return xt
-        xpad = self._buffer("x_pad", (N, H + 2 * p, W + 2 * p, C), x.dtype, xp, fill=lambda a: a.fill(0))
+        zero = (lambda a: a.fill(0))
+        if self._transposed:
+            planes = self._buffer("x_pad", (C,) + self._plane_shape(N, H, W), x.dtype, xp, fill=zero)
+            xt = x.transpose(3, 0, 1, 2)
+            for pa, y0, Y0, ny in self._phase_runs(H):
+                for pb, x0, X0, nx in self._phase_runs(W):
+                    planes[:, pa, pb, :, Y0:Y0 + ny, X0:X0 + nx] = xt[:, :, y0::s, x0::s]
+            return planes
+        if not p:
+            return x
+        xpad = self._buffer("x_pad", (N, H + 2 * p, W + 2 * p, C), x.dtype, xp, fill=zero)
         xpad[:, p:p + H, p:p + W, :] = x
         return xpad
 
+    def _patches_transposed(self, planes, xp):
+        """All patches, transposed, a block of columns per block of images:
+        colsT[(i, j, c), (a, b, n, Y, X)] = x_pad[c, n, s·Y + a + i, s·X + b + j]; last row: ones (the bias).
+        One copy of whole image rows per offset (i, j) and block."""
+        C, N = planes.shape[0], planes.shape[3]
+        k, s, (Hq, Wq) = self.k, self.s, self._hq
+        K, per_image = k * k * C, s * s * Hq * Wq
+        cols = self._buffer("cols", (K + 1, N * per_image), planes.dtype, xp, fill=lambda a: a[K].fill(1))
+        for n0, n1 in self._blocks(N, xp):
+            c8 = cols[:K, n0 * per_image:n1 * per_image].reshape(k, k, C, s, s, n1 - n0, Hq, Wq)
+            for i in range(k):
+                for j in range(k):
+                    c8[i, j] = _touched(planes, 1, i, j, s, n0, n1, Hq, Wq)
+        return cols
+
+    def _patch_blocks(self, x_pad, xp):
+        """(first, stop, patches) for each block of images, channels last:
+
+            cols[(a, b, n, Y, X), (i, j, c)] = x_pad[n, s·Y + a + i, s·X + b + j, c],  last column: ones (the bias).
+
+        The patch array is one work array reused for every block."""
+        C = x_pad.shape[3]
+        k, s, (Hq, Wq) = self.k, self.s, self._hq
+        K = k * k * C
+        windows = _row_windows(x_pad, k)
+        for n0, n1 in self._blocks(x_pad.shape[0], xp):
+            cols = self._block_rows("cols", x_pad.shape[0], n0, n1, K + 1, x_pad.dtype, xp, fill=lambda a: a[:, K].fill(1))
+            _fill_patches(cols.reshape(s, s, n1 - n0, Hq, Wq, K + 1)[..., :K].reshape(s, s, n1 - n0, Hq, Wq, k, k * C),
+                          windows, n0, s)
+            yield n0, n1, cols
+
     def forward(self, x):
-        x = _check_nhwc(x, self.c_in, "Conv2D")
+        x = _check_nhwc(x, self.c_in, type(self).__name__)
         xp = B.get_array_module(x)
         N, H, W, C = x.shape
-        k, p, F = self.k, self.pad, self.c_out
-        Ho, Wo = H + 2 * p - k + 1, W + 2 * p - k + 1
-        if Ho < 1 or Wo < 1:
-            raise ValueError(f"Conv2D with kernel {k} and pad {p} needs images of at least "
-                             f"{k - 2 * p}×{k - 2 * p}, got {H}×{W}")
-        M, K = N * Ho * Wo, k * k * C
+        F, s = self.c_out, self.s
+        Ho, Wo, Hq, Wq = self._grid(H, W)
+        self._hq = (Hq, Wq)
         x_pad = self._padded(x, xp)
         Wb = xp.concatenate([self._W_matrix(), self.params["b"].reshape(1, F)]).astype(x.dtype, copy=False)
+        out = self._output(N, Ho, Wo, x.dtype, xp)
         if self._transposed:
-            # colsT[(i, j, c), (n, y, x)] = x_pad[c, n, y + i, x + j]; last row: ones (the bias)
-            cols = self._buffer("cols", (K + 1, M), x.dtype, xp, fill=lambda a: a[K].fill(1))
-            c5 = cols[:K].reshape(k, k, C, N, Ho, Wo)
-            for i in range(k):
-                for j in range(k):
-                    c5[i, j] = x_pad[:, :, i:i + Ho, j:j + Wo]
-            z = cols.T @ Wb
+            cols = self._patches_transposed(x_pad, xp)
+            per_image = s * s * Hq * Wq
+            blocks = ((n0, n1, cols[:, n0 * per_image:n1 * per_image].T) for n0, n1 in self._blocks(N, xp))
+            self._cols = cols
         else:
-            # channels last, a block of images at a time (see _blocks): the patches of a block are
-            # built, multiplied and dropped while they are still in the core's cache
-            z = xp.empty((N, Ho, Wo, F), dtype=x.dtype)
-            for a, b, cols in self._blocks(x_pad, xp):
-                xp.matmul(cols, Wb, out=z[a:b].reshape(-1, F))
-            cols = x_pad       # the backward rebuilds the patches from the padded image
-        self._cols, self._x_shape = cols, x.shape
-        return z.reshape(N, Ho, Wo, F)
+            blocks = self._patch_blocks(x_pad, xp)
+            self._cols = x_pad       # the backward rebuilds the patches from the padded image
+        for n0, n1, cols_b in blocks:
+            z = self._z_block(out, n0, n1, xp)                      # (s, s, n1 − n0, Hq, Wq, F)
+            xp.matmul(cols_b, Wb, out=z.reshape(-1, F))
+            self._after_block(out, z, n0, n1, xp)
+        self._x_shape = x.shape
+        return out
 
-    def _blocks(self, x_pad, xp):
-        """(first, stop, patches) for blocks of ``block`` images (all at once on a GPU), channels last:
+    def _output(self, N, Ho, Wo, dtype, xp):
+        """The array forward returns: here z itself, (N, Ho, Wo, F)."""
+        return xp.empty((N, Ho, Wo, self.c_out), dtype=dtype)
 
-            cols[(n, y, x), (i, j, c)] = x_pad[n, y + i, x + j, c],  last column: ones (the bias).
+    def _z_block(self, out, n0, n1, xp):
+        """Where the block's product goes, (s, s, n1 − n0, Hq, Wq, F): here straight into z."""
+        return out[n0:n1].reshape(1, 1, n1 - n0, *out.shape[1:])
 
-        In a channels-last row the kw·C numbers of one patch row are contiguous: a sliding window
-        over each flattened image row reads them, one block copy per kernel row i. The patch
-        array is one work array reused for every block."""
-        N, Hp, Wp, C = x_pad.shape
-        k = self.k
-        Ho, Wo, K = Hp - k + 1, Wp - k + 1, k * k * C
-        step = N if xp.__name__ != "numpy" else max(1, int(self.block))
-        cols_all = self._buffer("cols", (min(step, N) * Ho * Wo, K + 1), x_pad.dtype, xp,
-                                fill=lambda a: a[:, K].fill(1))
-        rows = x_pad.reshape(N, Hp, Wp * C)
-        windows = xp.lib.stride_tricks.sliding_window_view(rows, k * C, axis=2)[:, :, ::C]  # (N, Hp, Wo, kw·C)
-        for a in range(0, N, step):
-            b = min(N, a + step)
-            cols = cols_all[:(b - a) * Ho * Wo]
-            c5 = cols.reshape(b - a, Ho, Wo, K + 1)[..., :K].reshape(b - a, Ho, Wo, k, k * C)
-            for i in range(k):
-                c5[:, :, :, i, :] = windows[a:b, i:i + Ho, :Wo, :]
-            yield a, b, cols
+    def _after_block(self, out, z, n0, n1, xp):
+        """What follows the product of a block (ConvPool2D: the pooling); nothing here."""
 
+    # ------------------------------------------------------------------ backward
     def backward(self, dz):
         if self._cols is None:
-            raise RuntimeError("Conv2D.backward called before forward")
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
         xp = B.get_array_module(dz)
         N, H, W, C = self._x_shape
-        k, p, F = self.k, self.pad, self.c_out
-        Ho, Wo = H + 2 * p - k + 1, W + 2 * p - k + 1
+        k, F, s = self.k, self.c_out, self.s
+        Hq, Wq = self._hq
         K = k * k * C
-        if not self._transposed:
-            return self._backward_blocks(dz.reshape(N, Ho * Wo, F), xp)
-        dz2 = dz.reshape(N * Ho * Wo, F)
-        dWb = self._cols @ dz2                                                    # (kh·kw·C + 1, F)
-        self.grads["W"] = dWb[:K].reshape(k, k, C, F).transpose(3, 2, 0, 1)
-        self.grads["b"] = dWb[K]
-        if not self.input_grad:
-            return None
-        # ∂L/∂colsT = W_matrix · ∂L/∂zᵀ, one row per (i, j, c), each a shifted image: add them
-        # onto the channels-first padded gradient, then back to channels last
-        # (in blocks of images on the CPU, so that each block's patch gradient stays in cache)
-        Wm = self._W_matrix()
-        dx_pad = xp.zeros((C, N, H + 2 * p, W + 2 * p), dtype=dz.dtype)
-        step = N if xp.__name__ != "numpy" else max(1, int(self.block))
-        for a in range(0, N, step):
-            b = min(N, a + step)
-            dcols = (Wm @ dz2[a * Ho * Wo:b * Ho * Wo].T).reshape(k, k, C, b - a, Ho, Wo)
-            for i in range(k):
-                for j in range(k):
-                    dx_pad[:, a:b, i:i + Ho, j:j + Wo] += dcols[i, j]
-        return xp.ascontiguousarray(dx_pad[:, :, p:p + H, p:p + W].transpose(1, 2, 3, 0))
-
-    def _backward_blocks(self, dz, xp):
-        """Channels-last backward, block by block (the patches rebuilt as in forward):
-        [cols, 1]ᵀ ∂L/∂z summed over blocks, and ∂L/∂x by one product per offset (i, j)."""
-        N, H, W, C = self._x_shape
-        k, p, F = self.k, self.pad, self.c_out
-        Ho, Wo = H + 2 * p - k + 1, W + 2 * p - k + 1
-        K = k * k * C
-        Wt = self.params["W"]
+        if self._transposed:
+            per_image = s * s * Hq * Wq
+            blocks = ((n0, n1, self._cols[:, n0 * per_image:n1 * per_image]) for n0, n1 in self._blocks(N, xp))
+        else:
+            blocks = ((n0, n1, cols.T) for n0, n1, cols in self._patch_blocks(self._cols, xp))
+        dx = None
+        if self.input_grad and self._transposed:
+            dx = xp.zeros((C,) + self._plane_shape(N, H, W), dtype=dz.dtype)      # phase planes, channels first
+            Wk = self.params["W"].transpose(2, 3, 1, 0).reshape(K, F).astype(dz.dtype, copy=False)
+        elif self.input_grad:
+            dx = xp.empty((N, H, W, C), dtype=dz.dtype)
+            # the kernel turned by 180° with its channels swapped, as the (kh·kw·F, C) patch matrix
+            Wk = self.params["W"][:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(k * k * F, C).astype(dz.dtype)
         dWb = None
-        dx_pad = xp.zeros((N, H + 2 * p, W + 2 * p, C), dtype=dz.dtype) if self.input_grad else None
-        for a, b, cols in self._blocks(self._cols, xp):
-            dzb = dz[a:b].reshape(-1, F)
-            part = cols.T @ dzb
+        for n0, n1, colsT in blocks:
+            dzb = self._dz_block(dz, n0, n1, xp)                          # (s, s, nb, Hq, Wq, F): rows (a, b, n, Y, X)
+            part = colsT @ dzb.reshape(-1, F)                             # [cols, 1]ᵀ ∂L/∂z: (K + 1, F)
             dWb = part if dWb is None else xp.add(dWb, part, out=dWb)
-            if dx_pad is not None:
-                dxb = dx_pad[a:b]
-                for i in range(k):
-                    for j in range(k):
-                        dxb[:, i:i + Ho, j:j + Wo, :] += (dzb @ Wt[:, :, i, j]).reshape(b - a, Ho, Wo, C)
-        self.grads["W"] = dWb[:K].reshape(k, k, C, F).transpose(3, 2, 0, 1)
-        self.grads["b"] = dWb[K]
-        if dx_pad is None:
-            return None
-        return dx_pad[:, p:p + H, p:p + W, :] if p else dx_pad
+            if dx is not None and self._transposed:
+                self._add_input_grad(dx, dzb.reshape(-1, F), Wk, n0, n1)
+            elif dx is not None:
+                self._input_grad_block(dx, dzb, Wk, n0, n1, xp)
+        self.grads["W"] = xp.ascontiguousarray(dWb[:K].reshape(k, k, C, F).transpose(3, 2, 0, 1))
+        self.grads["b"] = dWb[K].copy()
+        if dx is None or not self._transposed:
+            return dx
+        return self._dx_from_planes(dx, xp)
+
+    def _dz_block(self, dz, n0, n1, xp):
+        """∂L/∂z of a block with its rows in patch order, (s, s, n1 − n0, Hq, Wq, F)."""
+        return dz[n0:n1].reshape(1, 1, n1 - n0, *dz.shape[1:])
+
+    def _input_grad_block(self, dx, dzb, Wflip, n0, n1, xp):
+        """∂L/∂x of images n0..n1 (channels last), the col2im sum written as a gather:
+
+            ∂L/∂x[n, y, x, c] = Σ_{i,j,f} ∂L/∂z_pad[n, y + i, x + j, f] · W[f, c, k−1−i, k−1−j]
+
+        with ∂L/∂z_pad = ∂L/∂z in image order with a zero border of k − 1 − pad: a convolution of
+        ∂L/∂z with the kernel turned by 180° and its channels swapped. ∂L/∂z is written into its
+        padded image (from the block's rows), then the forward's patches and one product give ∂L/∂x
+        in place: no sums over shifted windows, and a (kh·kw·F)-long product per pixel."""
+        N, H, W, C = self._x_shape
+        k, s, F = self.k, self.s, self.c_out
+        Hq, Wq = self._hq
+        q = k - 1 - self.pad                       # the border (< 0: rows of ∂L/∂z that reach no x are dropped)
+        Hg, Wg = H + k - 1, W + k - 1
+        dz_img = self._buffer("dz_img", (N, Hg, Wg, F), dzb.dtype, xp, fill=lambda a: a.fill(0))
+        for a in range(s):
+            Y0, Y1 = _clip(q, a, s, Hq, Hg)
+            for b in range(s):
+                X0, X1 = _clip(q, b, s, Wq, Wg)
+                dz_img[n0:n1, q + s * Y0 + a:q + s * (Y1 - 1) + a + 1:s, q + s * X0 + b:q + s * (X1 - 1) + b + 1:s] = \
+                    dzb[a, b, :, Y0:Y1, X0:X1]
+        windows = _row_windows(dz_img, k)
+        step = min(n1 - n0, max(1, int(self.gather_block))) if xp.__name__ == "numpy" else n1 - n0
+        cols_all = self._buffer("cols_dx", (step * H * W, k * k * F), dzb.dtype, xp)
+        for m0 in range(n0, n1, step):
+            m1 = min(n1, m0 + step)
+            cols = cols_all[:(m1 - m0) * H * W]
+            _fill_patches(cols.reshape(1, 1, m1 - m0, H, W, k, k * F), windows, m0, 1)
+            xp.matmul(cols, Wflip, out=dx[m0:m1].reshape(-1, C))
+
+    def _add_input_grad(self, planes, dz2, Wm, n0, n1):
+        """Transposed layout: ∂L/∂x_pad[c, n, s·Y + a + i, s·X + b + j] += Σ_f W[f, c, i, j] ∂L/∂z[(a, b, n, Y, X), f]
+        for a block, one product for all offsets (a row per (i, j, c)), each offset's rows added onto
+        the channels-first phase planes of the padded gradient in one sum (whole image rows)."""
+        s, k = self.s, self.k
+        Hq, Wq = self._hq
+        C = planes.shape[0]
+        dcols = (Wm @ dz2.T).reshape(k, k, C, s, s, n1 - n0, Hq, Wq)
+        for i in range(k):
+            for j in range(k):
+                _touched(planes, 1, i, j, s, n0, n1, Hq, Wq)[...] += dcols[i, j]
+
+    def _dx_from_planes(self, planes, xp):
+        """∂L/∂x (N, H, W, C) from the channels-first phase planes of the padded gradient: its interior,
+        as a channels-last view of channels-first numbers (C is small here: a channels-last copy would
+        move one or two numbers at a time)."""
+        N, H, W, C = self._x_shape
+        s, p = self.s, self.pad
+        if s == 1:
+            return planes[:, 0, 0, :, p:p + H, p:p + W].transpose(1, 2, 3, 0)
+        dx = xp.empty((C, N, H, W), dtype=planes.dtype)
+        for pa, y0, Y0, ny in self._phase_runs(H):
+            for pb, x0, X0, nx in self._phase_runs(W):
+                dx[:, :, y0::s, x0::s] = planes[:, pa, pb, :, Y0:Y0 + ny, X0:X0 + nx]
+        return dx.transpose(1, 2, 3, 0)
+
+
+class ConvPool2D(Conv2D):
+    """Conv2D then 2×2 max-pooling (stride 2), in one block, channels last:
+
+        z[n, y, x, f] = Σ_{i,j,c} x_pad[n, y + i, x + j, c] W[f, c, i, j] + b[f]
+        y[n, Y, X, f] = max_{a, b ∈ {0, 1}} z[n, 2Y + a, 2X + b, f]
+
+    the same numbers as ``Conv2D`` followed by ``MaxPool2D(2)`` (a ragged last row or column
+    of z, which the pooling drops, is not computed). The backward sends ∂L/∂y to the first
+    maximum of each window in reading order (top-left, top-right, bottom-left, bottom-right),
+    as MaxPool2D does, then runs the convolution's backward.
+
+    Why one block: in channels-last z the four entries of a window are F numbers apart, so a
+    separate pooling works on runs of F numbers. The convolution may list its output pixels
+    (the rows of the patch matrix) in any order; here, in a block of images, row
+    (a, b, n, Y, X) is pixel (2Y + a, 2X + b) of image n: z is four contiguous arrays, one per
+    window position (a, b), the pooling is the maximum of four contiguous arrays, and y comes
+    out channels last. A block of images is pooled right after its product, while in cache;
+    the pooling keeps three yes/no masks for the backward (which of top/bottom, and which of
+    left/right in each row, won).
+    """
+
+    s = 2
+
+    def _output(self, N, Ho, Wo, dtype, xp):
+        Hq, Wq = self._hq
+        self._won = self._buffer("won", (3, N, Hq, Wq, self.c_out), bool, xp)
+        return xp.empty((N, Hq, Wq, self.c_out), dtype=dtype)
+
+    def _block_buffer(self, name, N, n0, n1, dtype, xp):
+        """A contiguous (2, 2, n1 − n0, Hq, Wq, F) work array."""
+        Hq, Wq = self._hq
+        return self._block_rows(name, N, n0, n1, self.c_out, dtype, xp).reshape(2, 2, n1 - n0, Hq, Wq, self.c_out)
+
+    def _z_block(self, out, n0, n1, xp):
+        return self._block_buffer("z", out.shape[0], n0, n1, out.dtype, xp)
+
+    def _after_block(self, out, z, n0, n1, xp):
+        """y = max(top, bottom), top = max(z[0,0], z[0,1]), bottom = max(z[1,0], z[1,1]); the masks
+        won[0] = [top ≥ bottom], won[1] = [z[0,0] ≥ z[0,1]], won[2] = [z[1,0] ≥ z[1,1]]."""
+        z00, z01, z10, z11 = z[0, 0], z[0, 1], z[1, 0], z[1, 1]
+        won = self._won[:, n0:n1]
+        xp.greater_equal(z00, z01, out=won[1])
+        xp.greater_equal(z10, z11, out=won[2])
+        xp.maximum(z00, z01, out=z00)                  # top    (z[0,0] is not needed any more)
+        xp.maximum(z10, z11, out=z10)                  # bottom
+        xp.greater_equal(z00, z10, out=won[0])
+        xp.maximum(z00, z10, out=out[n0:n1])
+
+    def _dz_block(self, dy, n0, n1, xp):
+        """∂L/∂z of a block, (2, 2, nb, Hq, Wq, F): ∂L/∂y to the winner of each window, 0 elsewhere.
+
+            g_top = ∂L/∂y·[top ≥ bottom],  g_bottom = ∂L/∂y − g_top
+            ∂L/∂z[0,0] = g_top·[z[0,0] ≥ z[0,1]],  ∂L/∂z[0,1] = g_top − ∂L/∂z[0,0]   (and the bottom row alike)
+
+        g·[win] and g − g·[win] are exactly g or 0: one entry of each window gets ∂L/∂y."""
+        dz = self._block_buffer("dz", dy.shape[0], n0, n1, dy.dtype, xp)
+        won, g = self._won[:, n0:n1], dy[n0:n1]
+        top, bottom = dz[0, 1], dz[1, 1]                  # g_top and g_bottom held in place for a moment
+        xp.multiply(g, won[0], out=top)
+        xp.subtract(g, top, out=bottom)
+        xp.multiply(top, won[1], out=dz[0, 0])
+        xp.subtract(top, dz[0, 0], out=dz[0, 1])
+        xp.multiply(bottom, won[2], out=dz[1, 0])
+        xp.subtract(bottom, dz[1, 0], out=dz[1, 1])
+        return dz
 
 
 class MaxPool2D(Module):

@@ -14,7 +14,10 @@ The document's network (``neuron_grok5.py``, see docs/originals.md), layer by la
 channels-last here ((batch, H, W, C)), which only relabels the flatten order. Each
 "Conv, ReLU, MaxPool" runs as Conv, MaxPool, ReLU: the maximum of a window commutes with
 the (monotone) ReLU, forward and backward (the gradient reaches the same input, the first
-maximum, or nothing when the maximum is ≤ 0), so the ReLU works on a quarter of the numbers.
+maximum, or nothing when the maximum is ≤ 0), so the ReLU works on a quarter of the numbers;
+and each "Conv, MaxPool" is one :class:`~neurophys.blocks.conv.ConvPool2D` block (the same
+numbers; the convolution lists its output pixels by pooling window, so the pooling runs over
+contiguous memory).
 
 Variants (same verbs ``forward`` / ``backward`` / ``params`` / ``grads``):
 - ``physics='identity'``: the control the document never ran (ψ passes unchanged);
@@ -34,7 +37,7 @@ from threadpoolctl import ThreadpoolController
 from .. import backend as B
 from .. import validate as V
 from ..blocks import Dense
-from ..blocks.conv import Conv2D, MaxPool2D
+from ..blocks.conv import ConvPool2D
 from ..blocks.init import uniform_fan_in
 from ..blocks.sequential import ReLU, Reshape, Sequential
 from ..physics.gpe import GPELayer, StabilityError, document_params
@@ -88,16 +91,16 @@ class PhysNet(Sequential):
         self.physics, self.n_steps, self.dt, self.grid = physics, int(n_steps), float(dt), int(grid)
         flat_out = 32 * (grid // 4) ** 2
         super().__init__([
-            ("conv1", Conv2D(1, 16, 3, 1, rng, input_grad=False)), ("pool1", MaxPool2D(2)), ("relu1", ReLU()),
-            ("conv2", Conv2D(16, 32, 3, 1, rng)), ("pool2", MaxPool2D(2)), ("relu2", ReLU()),
+            ("conv1", ConvPool2D(1, 16, 3, 1, rng, input_grad=False)), ("relu1", ReLU()),
+            ("conv2", ConvPool2D(16, 32, 3, 1, rng)), ("relu2", ReLU()),
             ("flat1", Reshape((7 * 7 * 32,))),
             ("fc1", torch_like_dense(1568, 128, rng)), ("relu3", ReLU()),
             ("fc2", torch_like_dense(128, 64, rng)),
             ("inject", torch_like_dense(64, 2 * grid * grid, rng)), ("to_field", Reshape((grid, grid, 2))),
             ("gpe", GPELayer(n_steps, dt, V=p["V"], g=p["g"], scheme=physics, check=check_stability,
                              **scheme_kw)),
-            ("conv3", Conv2D(2, 16, 3, 1, rng)), ("pool3", MaxPool2D(2)), ("relu4", ReLU()),
-            ("conv4", Conv2D(16, 32, 3, 1, rng)), ("pool4", MaxPool2D(2)), ("relu5", ReLU()),
+            ("conv3", ConvPool2D(2, 16, 3, 1, rng)), ("relu4", ReLU()),
+            ("conv4", ConvPool2D(16, 32, 3, 1, rng)), ("relu5", ReLU()),
             ("flat2", Reshape((flat_out,))),
             ("fc3", torch_like_dense(flat_out, 256, rng)), ("relu6", ReLU()),
             ("fc4", torch_like_dense(256, 10, rng)),
