@@ -81,20 +81,25 @@ def timeit(fn, repeat: int = 5, warmup: int = 1, sync=None) -> float:
     return statistics.median(times)
 
 
-def compare(neuro, ref=None, repeat: int = 5, sync_neuro=None, sync_ref=None):
+def compare(neuro, ref=None, repeat: int = 5, sync_neuro=None, sync_ref=None, settle: float = 0.0):
     """Time ``neuro`` and ``ref`` in alternation (a, b, a, b, ...), so that both see the same
     load on a shared machine; returns (best neurophys s, best reference s or None, spreads).
 
     The best of ``repeat`` is the run least disturbed by other programs; the spread
-    (median / best) says how disturbed the machine was."""
+    (median / best) says how disturbed the machine was. ``settle`` seconds of sleep before
+    each timed run (untimed) let the other library's idle threads stop spinning: PyTorch's
+    OpenMP workers spin-wait ~7 ms of CPU after each call (measured here), which would
+    otherwise take a core from the run that follows it."""
     sync_neuro, sync_ref = sync_neuro or (lambda: None), sync_ref or (lambda: None)
     neuro(); sync_neuro()
     if ref is not None:
         ref(); sync_ref()
     tn, tr = [], []
     for _ in range(repeat):
+        time.sleep(settle)
         t0 = time.perf_counter(); neuro(); sync_neuro(); tn.append(time.perf_counter() - t0)
         if ref is not None:
+            time.sleep(settle)
             t0 = time.perf_counter(); ref(); sync_ref(); tr.append(time.perf_counter() - t0)
     spread = {"neurophys_median_over_best": statistics.median(tn) / min(tn)}
     if tr:
@@ -169,6 +174,11 @@ def bench_gpe_layer(torch, device: str, scheme: str = "euler", batch: int = 128,
 
 
 # ------------------------------------------------------------------ EqProp relaxation
+# The EqProp rows sleep this long (untimed) before each timed run on the CPU, so that neither
+# library's run shares the cores with the other's spinning idle threads (see compare).
+SETTLE_S = 0.02
+
+
 def _eqprop_arrays(cfg, batch, seed=0):
     rng = numpy.random.default_rng(seed)
     sizes = cfg["sizes"]
@@ -207,12 +217,13 @@ def bench_eqprop_relax(torch, device: str, cfg=EQPROP_DOC004, batch: int = 128, 
         s0_t = [xt] + [torch.zeros(batch, n, device=dev) for n in cfg["sizes"][1:]]
         sync = torch.cuda.synchronize if dev == "cuda" else None
         ref = lambda: T.eqprop_relax(xt, W, b, s0_t, n_steps, cfg["eps"], order=net.order)
-    t_neuro, t_torch, spread = compare(neuro, ref, repeat, B.synchronize, sync)
+    settle = SETTLE_S if device == "cpu" else 0.0
+    t_neuro, t_torch, spread = compare(neuro, ref, repeat, B.synchronize, sync, settle=settle)
     sizes = cfg["sizes"]
     # per step, each free-free connection W_l (l >= 1) is used twice (up and down): 2 matvecs
     flops = 2 * batch * n_steps * 2 * sum(sizes[l] * sizes[l + 1] for l in range(1, len(sizes) - 1))
     return row(f"EqProp relaxation ({'-'.join(map(str, sizes))}, batch {batch}, {n_steps} steps)", device,
-               t_neuro, t_torch, neurophys_impl=label, flops=flops, order=net.order, **spread)
+               t_neuro, t_torch, neurophys_impl=label, flops=flops, order=net.order, settle_s=settle, **spread)
 
 
 # ------------------------------------------------------------------ training epochs
@@ -221,13 +232,16 @@ def _mnist(normalise):
     return load_mnist(normalise=normalise)
 
 
-def alternate_batches(n: int, neuro_step, ref_step=None, sync_neuro=None, sync_ref=None):
-    """Run batch i of neurophys, then batch i of the reference, for i < n; total seconds of each."""
+def alternate_batches(n: int, neuro_step, ref_step=None, sync_neuro=None, sync_ref=None, settle: float = 0.0):
+    """Run batch i of neurophys, then batch i of the reference, for i < n; total seconds of each
+    (``settle``: untimed sleep before each batch, as in :func:`compare`)."""
     sync_neuro, sync_ref = sync_neuro or (lambda: None), sync_ref or (lambda: None)
     tn = tr = 0.0
     for i in range(n):
+        time.sleep(settle)
         t0 = time.perf_counter(); neuro_step(i); sync_neuro(); tn += time.perf_counter() - t0
         if ref_step is not None:
+            time.sleep(settle)
             t0 = time.perf_counter(); ref_step(i); sync_ref(); tr += time.perf_counter() - t0
     return tn, (tr if ref_step is not None else None)
 
@@ -316,10 +330,13 @@ def bench_eqprop_epoch(torch, device: str, cfg=EQPROP_LESSON06, n_batches: int =
             T.eqprop_train_step(xt[ib], tt[ib], W, b, *args)
 
         ref_step(0)  # warm-up
-    t_neuro, t_torch = alternate_batches(n, neuro_step, ref_step, B.synchronize, sync)
-    return _epoch_row(f"{label} epoch: EqProp {'-'.join(map(str, cfg['sizes']))}, batch {batch}, "
-                      f"{cfg['n_free']}/{cfg['n_nudged']} steps, {cfg['nudging']}", device, n, total, t_neuro, t_torch,
-                      f"EqPropNet.train_step (threads={net.threads})" if device == "cpu" else "EqPropNet.train_step")
+    settle = SETTLE_S if device == "cpu" else 0.0
+    t_neuro, t_torch = alternate_batches(n, neuro_step, ref_step, B.synchronize, sync, settle=settle)
+    r = _epoch_row(f"{label} epoch: EqProp {'-'.join(map(str, cfg['sizes']))}, batch {batch}, "
+                   f"{cfg['n_free']}/{cfg['n_nudged']} steps, {cfg['nudging']}", device, n, total, t_neuro, t_torch,
+                   f"EqPropNet.train_step (threads={net.threads})" if device == "cpu" else "EqPropNet.train_step")
+    r["settle_s"] = settle
+    return r
 
 
 # ------------------------------------------------------------------ GPU only: bandwidth and peak
