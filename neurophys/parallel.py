@@ -10,7 +10,10 @@ oversubscribe the cores, and on small products its threads cost more than they g
     parts = parallel.map_shards(lambda k: f(x[bounds[k][0]:bounds[k][1]]), len(bounds))
 
 With one BLAS thread a row's result does not depend on which rows share its call, so
-row-wise work gives the same numbers sharded or not.
+row-wise work gives the same numbers sharded or not. :func:`matmul` is one large product
+done that way: no BLAS thread pool is left spin-waiting after it (OpenBLAS's idle threads
+spin for ~0.1 s after a threaded call, taking a core from whatever runs next), and its
+numbers do not depend on the thread count.
 """
 from __future__ import annotations
 
@@ -18,11 +21,13 @@ import concurrent.futures
 import contextlib
 import threading
 
+import numpy
 from threadpoolctl import ThreadpoolController
 
 _POOLS: dict = {}          # workers -> ThreadPoolExecutor, made once per size
 _CONTROLLER: list = []     # one ThreadpoolController, made on first use (it inspects the loaded libraries)
 _LOCAL = threading.local()  # .inside: this thread is running a shard (nested calls run serially)
+_LIMIT: list = []           # the BLAS thread limits in force, innermost last (the limit is process-wide)
 
 
 def shard_bounds(n: int, threads: int, min_rows: int = 1, multiple: int = 1):
@@ -40,11 +45,24 @@ def shard_bounds(n: int, threads: int, min_rows: int = 1, multiple: int = 1):
 
 @contextlib.contextmanager
 def blas_threads(n: int = 1):
-    """BLAS (NumPy's, and any other BLAS loaded when first called) held to ``n`` threads inside the block."""
+    """BLAS (NumPy's, and any other BLAS loaded when first called) held to ``n`` threads inside
+    the block; a block nested in one with the same ``n`` costs nothing."""
+    n = int(n)
+    if _LIMIT and _LIMIT[-1] == n:
+        _LIMIT.append(n)
+        try:
+            yield
+        finally:
+            _LIMIT.pop()
+        return
     if not _CONTROLLER:
         _CONTROLLER.append(ThreadpoolController())
-    with _CONTROLLER[0].limit(limits=int(n), user_api="blas"):
-        yield
+    with _CONTROLLER[0].limit(limits=n, user_api="blas"):
+        _LIMIT.append(n)
+        try:
+            yield
+        finally:
+            _LIMIT.pop()
 
 
 def _pool(workers: int):
@@ -77,3 +95,19 @@ def map_shards(fn, n_shards: int) -> list:
         finally:
             concurrent.futures.wait(futures)
         return [first] + [f.result() for f in futures]
+
+
+def matmul(a, b, threads: int, min_madds: float = 2e6):
+    """``a @ b`` for 2-D NumPy arrays, the rows of ``a`` split over ``threads`` shards side by
+    side (one BLAS thread each, each writing its rows of the result): the same numbers as one
+    BLAS thread. One plain product when ``threads`` < 2, inside a shard, or when a shard would
+    get fewer than ``min_madds`` multiply-adds (too little to pay for the hand-over)."""
+    m, k = a.shape
+    n = b.shape[1]
+    bounds = shard_bounds(m, threads, multiple=8) if m * k * n >= int(threads) * min_madds else None
+    if bounds is None:
+        return a @ b
+    out = numpy.empty((m, n), dtype=numpy.result_type(a, b))
+    map_shards(lambda i: numpy.matmul(a[bounds[i][0]:bounds[i][1]], b, out=out[bounds[i][0]:bounds[i][1]]),
+               len(bounds))
+    return out

@@ -273,17 +273,18 @@ def test_relax_steps_is_the_step_formula_to_the_bit_and_never_writes_its_input(o
 
 
 @pytest.mark.parametrize("threads", [2, 3])
-def test_threads_shard_the_batch_and_give_the_states_of_one_thread(threads):
-    """threads=T relaxes T shards of rows side by side (one BLAS thread each): the free phase,
-    the nudged phases and hence a training epoch give the same numbers as one thread; a batch
-    below SHARD_MIN_ROWS per shard is not split; a clamped input passes through as the same array."""
+def test_threads_shard_the_batch_and_give_the_numbers_of_one_blas_thread(threads):
+    """threads=T relaxes T shards of rows side by side, splits x W_0, the input layer's weight
+    gradient and the update by rows, and holds BLAS to one thread: the free phase, training and
+    dreaming give exactly the numbers of threads=1 with one BLAS thread, whatever BLAS is set to;
+    a batch below SHARD_MIN_ROWS per shard relaxes unsplit; a clamped input passes through as is."""
     from threadpoolctl import threadpool_limits
 
     from neurophys import parallel
     from neurophys.models.eqprop import SHARD_MIN_ROWS
     rng = numpy.random.default_rng(6)
-    x = rng.random((200, 30), dtype=numpy.float32)
-    y = rng.integers(0, 4, 200)
+    x = rng.random((200, 784), dtype=numpy.float32)
+    y = rng.integers(0, 10, 200)
     calls = []
     real = parallel.map_shards
 
@@ -291,25 +292,34 @@ def test_threads_shard_the_batch_and_give_the_states_of_one_thread(threads):
         calls.append(n)
         return real(fn, n)
 
-    with B.using("numpy"), threadpool_limits(1, user_api="blas"):
-        nets = [EqPropNet([30, 24, 16, 4], eps=0.5, n_free=9, n_nudged=3, lr=[0.1, 0.05, 0.02], rng=B.rng(7),
-                          threads=T) for T in (1, threads)]
-        s1, sT = (net.free_phase(x) for net in nets)
-        assert all(numpy.array_equal(a, b) for a, b in zip(s1, sT)) and sT[0] is x
-        parallel.map_shards = counting
-        try:
-            for net in nets:
-                net.learn(x, y, batch_size=100, rng=numpy.random.default_rng(8))
-            assert calls and set(calls) == {threads}      # the sharded net did shard (free and nudged phases)
-            calls.clear()
-            nets[1].free_phase(x[:SHARD_MIN_ROWS * threads - 1])
-            assert not calls                              # too few rows per shard: one thread
-        finally:
-            parallel.map_shards = real
-        for k in nets[0].params:
-            assert numpy.array_equal(nets[0].params[k], nets[1].params[k]), k
-        d1, dT = (net.dream(numpy.arange(100) % 4, n_steps=20) for net in nets)
-        assert numpy.array_equal(d1, dT)
+    def run(net):
+        s = net.free_phase(x)
+        net.learn(x, y, batch_size=100, rng=numpy.random.default_rng(8))
+        return s, net.dream(numpy.arange(100) % 10, n_steps=20)
+
+    def make(T):
+        return EqPropNet([784, 100, 24, 10], eps=0.5, n_free=9, n_nudged=3, lr=[0.1, 0.05, 0.02], rng=B.rng(7),
+                         threads=T)
+
+    with B.using("numpy"):
+        with threadpool_limits(1, user_api="blas"):
+            one = make(1)
+            s1, d1 = run(one)
+        with threadpool_limits(2, user_api="blas"):
+            net = make(threads)
+            parallel.map_shards = counting
+            try:
+                sT, dT = run(net)
+                assert calls and set(calls) == {threads}     # shards: relaxations, products, updates
+                calls.clear()
+                net.relax(net.init_states(x[:SHARD_MIN_ROWS * threads - 1]), n_steps=2)
+                assert calls == [threads]                    # too few rows: one relaxation (x W_0 still split)
+            finally:
+                parallel.map_shards = real
+    assert all(numpy.array_equal(a, b) for a, b in zip(s1, sT)) and sT[0] is x
+    for k in one.params:
+        assert numpy.array_equal(one.params[k], net.params[k]), k
+    assert numpy.array_equal(d1, dT)
     from neurophys import validate as V
     with pytest.raises(V.NeurophysInputError, match="threads"):
         EqPropNet([3, 4, 2], threads=0)

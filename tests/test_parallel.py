@@ -56,3 +56,33 @@ def test_nested_map_shards_run_serially_inside_a_shard():
     out = parallel.map_shards(inner, 2)
     for k, rows in enumerate(out):
         assert [r[:2] for r in rows] == [(k, 0), (k, 1)] and rows[0][2] == rows[1][2]
+
+
+def test_matmul_split_by_rows_gives_the_numbers_of_one_blas_thread():
+    import numpy
+    from threadpoolctl import threadpool_limits
+    rng = numpy.random.default_rng(0)
+    x = rng.random((100, 784), dtype=numpy.float32)
+    W = rng.standard_normal((784, 300)).astype(numpy.float32)
+    d = rng.standard_normal((100, 300)).astype(numpy.float32)
+    with threadpool_limits(1, user_api="blas"):
+        ref, ref_t = x @ W, x.T @ d
+    with threadpool_limits(2, user_api="blas"):
+        for T in (2, 3):
+            got, got_t = parallel.matmul(x, W, T), parallel.matmul(x.T, d, T)
+            assert got.dtype == numpy.float32 and numpy.array_equal(got, ref) and numpy.array_equal(got_t, ref_t)
+    small = rng.random((4, 5)), rng.random((5, 3))
+    assert numpy.array_equal(parallel.matmul(*small, 2), small[0] @ small[1])   # too small to split
+
+
+def test_blas_threads_nest_and_restore():
+    def blas():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    before = blas()
+    with parallel.blas_threads(1):
+        assert blas() == {1}
+        with parallel.blas_threads(1):
+            assert blas() == {1}
+        assert blas() == {1}
+    assert blas() == before

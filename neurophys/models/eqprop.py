@@ -236,10 +236,13 @@ class EqPropNet(Module):
         momentum: SGD momentum. Updates are averaged over the batch.
     persistent: keep each training example's free state between epochs and start the
         next free phase from it (needs ``index=`` in :meth:`train_step`).
-    threads: T > 1 relaxes a batch (NumPy, at least ``SHARD_MIN_ROWS`` = 32 examples per
-        shard) as T shards of rows in T threads, one BLAS thread each: the element-wise work
-        of the relaxation runs on T cores as well as its matrix products, and the states are
-        those of one thread. Settable later (``net.threads = 2``); default 1.
+    threads: T > 1 (NumPy) computes on T threads of the net's own, with BLAS held to one
+        thread: a batch of at least ``SHARD_MIN_ROWS`` = 32 examples per thread relaxes as T
+        shards of rows side by side (the element-wise work runs on T cores, not only the
+        matrix products), and the large products (x W_0, the input layer's weight gradient)
+        and the weight update are split by rows. The numbers are those of ``threads=1`` with
+        one BLAS thread, and no BLAS thread pool is left spin-waiting after a call. Settable
+        later (``net.threads = 2``); default 1 (BLAS then threads as it is configured).
 
     >>> import numpy
     >>> from neurophys import backend as B
@@ -432,21 +435,23 @@ class EqPropNet(Module):
         xp = B.xp()
         if record_energy:
             W, b = self.W, self.b
-            const = self._const_drive(s, free)
-            for _ in range(n_steps):
-                s = relax_step(s, W, b, free, self.rho, self.drho, eps, beta, target, target_layer, const, lo,
-                               hi, self.order)
-                F = self.energy(s) + (beta * self.cost(s[target_layer], target) if beta else 0.0)
-                if input_free:
-                    F = F + 0.5 * (s[0] * s[0]).sum(axis=1)
-                energies.append(float(B.to_host(F.mean())))
+            with self._own_threads():
+                const = self._const_drive(s, free)
+                for _ in range(n_steps):
+                    s = relax_step(s, W, b, free, self.rho, self.drho, eps, beta, target, target_layer, const, lo,
+                                   hi, self.order)
+                    F = self.energy(s) + (beta * self.cost(s[target_layer], target) if beta else 0.0)
+                    if input_free:
+                        F = F + 0.5 * (s[0] * s[0]).sum(axis=1)
+                    energies.append(float(B.to_host(F.mean())))
         else:
             n = s[0].shape[0]
             rowwise = xp is numpy and all(a.ndim == 2 and a.shape[0] == n for a in s) and (
                 target is None or (target.ndim == 2 and target.shape[0] == n))
             bounds = parallel.shard_bounds(n, self.threads, SHARD_MIN_ROWS, multiple=8) if rowwise else None
             if bounds is None:
-                s = self._relax_rows(s, free, beta, target, target_layer, n_steps, eps, lo, hi, s, None)
+                with self._own_threads():
+                    s = self._relax_rows(s, free, beta, target, target_layer, n_steps, eps, lo, hi, s, None)
             else:
                 def shard(k):
                     a, z = bounds[k]
@@ -472,9 +477,9 @@ class EqPropNet(Module):
                 continue
             c = b[l - 1] if l > 0 else B.zeros((self.sizes[0],))
             if l > 0 and not free[l - 1]:
-                c = c + self.rho[l - 1](s[l - 1]) @ W[l - 1]
+                c = c + self._matmul(self.rho[l - 1](s[l - 1]), W[l - 1])
             if l < self.L and not free[l + 1]:
-                c = c + self.rho[l + 1](s[l + 1]) @ W[l].T
+                c = c + self._matmul(self.rho[l + 1](s[l + 1]), W[l].T)
             const[l] = c
         return const
 
@@ -507,6 +512,20 @@ class EqPropNet(Module):
             yield
         finally:
             self._drives = None
+
+    def _own_threads(self):
+        """With ``threads`` > 1 on NumPy: BLAS held to one thread (the net's own threads split the
+        large products and the batch); otherwise nothing changes."""
+        if self.threads > 1 and B.xp() is numpy:
+            return parallel.blas_threads(1)
+        return contextlib.nullcontext()
+
+    def _matmul(self, a, b):
+        """a @ b; with ``threads`` > 1 on NumPy a large one is split by rows over the net's threads
+        (:func:`neurophys.parallel.matmul`: the numbers of one BLAS thread)."""
+        if self.threads > 1 and B.get_array_module(a) is numpy:
+            return parallel.matmul(a, b, self.threads)
+        return a @ b
 
     # -------------------------------------------------------------- inference
     def free_phase(self, x, s=None, n_steps=None):
@@ -568,10 +587,10 @@ class EqPropNet(Module):
             ra1, rb1 = self.rho[l + 1](s_a[l + 1]), self.rho[l + 1](s_b[l + 1])
             d1 = ra1 - rb1
             if s_a[l] is s_b[l]:
-                dW = self.rho[l](s_a[l]).T @ d1
+                dW = self._matmul(self.rho[l](s_a[l]).T, d1)
             else:
-                dW = self.rho[l](s_a[l]).T @ ra1
-                xp.subtract(dW, self.rho[l](s_b[l]).T @ rb1, out=dW)
+                dW = self._matmul(self.rho[l](s_a[l]).T, ra1)
+                xp.subtract(dW, self._matmul(self.rho[l](s_b[l]).T, rb1), out=dW)
             # −dW / d, in place on the product's own array: x / (−d) is −(x / d) to the bit
             out[f"W{l}"] = xp.divide(dW, -denominator, out=dW)
             out[f"b{l}"] = -d1.sum(axis=0) / denominator
@@ -588,7 +607,16 @@ class EqPropNet(Module):
                     tmp = scratch.get(key)
                     if tmp is None or tmp.shape != g.shape or tmp.dtype != g.dtype or type(tmp) is not type(g):
                         tmp = scratch[key] = B.get_array_module(g).empty_like(g)
-                    p -= B.get_array_module(g).multiply(g, lr, out=tmp)
+                    bounds = (parallel.shard_bounds(p.shape[0], self.threads, min_rows=64)
+                              if self.threads > 1 and p.ndim == 2 and p.size >= 65536 and type(p) is numpy.ndarray
+                              else None)
+                    if bounds is None:
+                        p -= B.get_array_module(g).multiply(g, lr, out=tmp)
+                    else:   # element-wise, by rows on the net's threads: the same numbers
+                        parallel.map_shards(lambda k: numpy.subtract(
+                            p[bounds[k][0]:bounds[k][1]], numpy.multiply(g[bounds[k][0]:bounds[k][1]], lr,
+                                                                         out=tmp[bounds[k][0]:bounds[k][1]]),
+                            out=p[bounds[k][0]:bounds[k][1]]), len(bounds))
                 continue
             opt.lr = lr
             p = {"W": self.params[f"W{l}"], "b": self.params[f"b{l}"]}
@@ -619,7 +647,7 @@ class EqPropNet(Module):
                 raise ValueError("persistent=True needs enable_persistent(n_examples) before training with index=")
             idx = B.xp().asarray(index)
             s0 = [x] + [bank[idx] for bank in self._bank]
-        with self._one_step():  # the free and nudged phases share x W_0 + b_0
+        with self._one_step(), self._own_threads():  # the free and nudged phases share x W_0 + b_0
             s_free = self.free_phase(x, s0)
             if self.persistent and index is not None:
                 for bank, s_l in zip(self._bank, s_free[1:]):
@@ -686,7 +714,7 @@ class EqPropNet(Module):
         y = float(label_scale) * self.as_target(labels, x.shape[0])
         kw = dict(input_free=True, clamp_output=y, input_range=input_range)
         s = [B.zeros(x.shape)] + [B.zeros((x.shape[0], n)) for n in self.sizes[1:-1]] + [y]
-        with self._one_step():  # the dream and the nudged dream share y W_Lᵀ + b
+        with self._one_step(), self._own_threads():  # the dream and the nudged dream share y W_Lᵀ + b
             s_free = self.relax(s, n_steps=n_free, **kw)
             cost = self.cost(s_free[0], x)
             grads, _ = self.eqprop_gradient(s_free, x, target_layer=0, **kw)
