@@ -169,7 +169,7 @@ class PhysNet(Sequential):
         out = numpy.concatenate(self._run_shards(run, len(bounds)))
         self._bounds, self._backward_ok = bounds, True
         gpe = [dict(r)["gpe"] for r in reps]
-        self._psi_shards = [g._psi for g in gpe]
+        self._gpe_shards = gpe            # their fields are put together only when asked for (field)
         gpe[0].max_dt_omega = max(g.max_dt_omega for g in gpe)
         return out
 
@@ -202,7 +202,7 @@ class PhysNet(Sequential):
     def field(self):
         """ψ after the physics block for the last forward (complex (batch, grid, grid))."""
         if getattr(self, "_bounds", None) is not None:
-            return numpy.concatenate(self._psi_shards)
+            return numpy.concatenate([g._psi for g in self._gpe_shards])
         return self["gpe"]._psi
 
     def fields(self, x, batch: int = 500):

@@ -699,6 +699,119 @@ def harmonic_trap(X, Y, omega: float = 0.1):
     return 0.5 * omega ** 2 * (X ** 2 + Y ** 2)
 
 
+# ---------------------------------------------------------------- Euler on (Re ψ, Im ψ): the layer's NumPy path
+def _laplacian_real(a, out, tmp, dx: float = 1.0):
+    """out = ∇²a, the 5-point periodic Laplacian of a real contiguous (batch, Ny, Nx) array
+    (tmp: a scratch array of a's shape), as :func:`laplacian5` computes it for dx = dy.
+
+    The neighbour sums run over the flattened batch: a[k+1] + a[k−1] is right everywhere except
+    in the first and last column of each row, which are redone with their periodic neighbours
+    (and a[k+Nx] + a[k−Nx] except in the first and last row of each field), so the long passes
+    are over contiguous memory."""
+    nx = a.shape[-1]
+    f, o, t = a.reshape(-1), out.reshape(-1), tmp.reshape(-1)
+    numpy.add(f[2:], f[:-2], out=o[1:-1])                    # a[j, i+1] + a[j, i−1]
+    numpy.add(a[..., 1], a[..., -1], out=out[..., 0])
+    numpy.add(a[..., 0], a[..., -2], out=out[..., -1])
+    numpy.add(f[2 * nx:], f[:-2 * nx], out=t[nx:-nx])        # a[j+1, i] + a[j−1, i]
+    numpy.add(a[..., 1, :], a[..., -1, :], out=tmp[..., 0, :])
+    numpy.add(a[..., 0, :], a[..., -2, :], out=tmp[..., -1, :])
+    out += tmp
+    numpy.multiply(a, 4.0, out=tmp)
+    out -= tmp
+    if dx != 1:
+        out *= 1 / dx ** 2
+    return out
+
+
+def _h_real(a, w, out, tmp, dx):
+    """out = −½∇²a + w a  for real parts a (… , batch, Ny, Nx): H ψ for a = (Re ψ, Im ψ) and w = V + g|ψ|²,
+    H_lin G for a = (Re G, Im G) and w = V + 2g|ψ|² (both parts in one pass each)."""
+    _laplacian_real(a, out, tmp, dx)
+    out *= -0.5
+    numpy.multiply(w, a, out=tmp)
+    out += tmp
+    return out
+
+
+def euler_evolve_planes(psi, n_steps: int, dt: float, V: float, g: float, dx: float = 1.0, check: bool = True):
+    """:func:`evolve` with ``scheme='euler'`` (real time, numbers V and g) on ψ = u + iv held as its
+    real and imaginary parts, one contiguous real array psi = (u, v) of shape (2, batch, Ny, Nx):
+
+        n = u² + v²,   w = V + g n
+        Hu = −½∇²u + w u,   Hv = −½∇²v + w v          (H(ψ)ψ = Hu + i Hv)
+        u' = u + dt Hv,     v' = v − dt Hu             (ψ' = ψ − i dt H(ψ)ψ)
+
+    the same operations as :func:`euler_step` (NumPy's complex arithmetic would cast the real
+    w to complex and loop over interleaved numbers). Returns (ψ, tape, max|ψ₀|²): the tape holds
+    the fields before each step, for :func:`euler_evolve_planes_backward`."""
+    n, tmp = numpy.empty_like(psi[0]), numpy.empty_like(psi)
+    H = numpy.empty_like(psi)
+    stored, n0_max = [], None
+    for k in range(int(n_steps)):
+        stored.append(psi)
+        u, v = psi
+        numpy.multiply(u, u, out=n)
+        numpy.multiply(v, v, out=tmp[0])
+        n += tmp[0]
+        if k == 0 or check:
+            n_max = float(n.max())
+            n0_max = n_max if k == 0 else n0_max
+            if check:
+                check_euler_dt(u, dt, V, g, dx, dx, False, n_max=n_max)
+        n *= g                                             # w = V + g n
+        n += V
+        _h_real(psi, n, H, tmp, dx)                        # (Hu, Hv)
+        H *= dt
+        new = numpy.empty_like(psi)
+        numpy.add(u, H[1], out=new[0])
+        numpy.subtract(v, H[0], out=new[1])
+        psi = new
+    if not validate.is_finite(psi):
+        validate.check_finite("the evolved field ψ", float("nan"), where=f"step {n_steps} of euler",
+                              fix=f"lower dt={dt:g} (or use scheme='splitstep'), and check the size of ψ₀, V and g")
+    return psi, stored, n0_max
+
+
+def euler_evolve_planes_backward(stored, G, dt: float, V: float, g: float, dx: float = 1.0):
+    """Adjoint of :func:`euler_evolve_planes` (:func:`euler_step_backward` on real and imaginary
+    parts), from G' = (P, Q) = (∂L/∂Re ψ, ∂L/∂Im ψ) at the end back to ψ₀, step by step:
+
+        (A, B) = H_lin (P, Q),   H_lin = −½∇² + V + 2g n
+        s = u² − v²,  t = 2uv,  X = sP + tQ,  Y = tP − sQ        (ψ² conj(G') = X + iY)
+        G = (P + dt g Y − dt B) + i (Q − dt g X + dt A)          (G' + c̄ H_lin G' + c g ψ² conj(G'), c = −i dt)
+    """
+    w, s, t, X, Y = (numpy.empty_like(G[0]) for _ in range(5))
+    HG, tmp = numpy.empty_like(G), numpy.empty_like(G)
+    for u, v in reversed(stored):
+        P, Q = G
+        numpy.multiply(u, u, out=s)
+        numpy.multiply(v, v, out=t)
+        numpy.add(s, t, out=w)                             # w₂ = V + 2g n
+        w *= 2 * g
+        w += V
+        _h_real(G, w, HG, tmp, dx)                         # (A, B)
+        s -= t                                             # s = u² − v²
+        numpy.multiply(u, v, out=t)
+        t += t                                             # t = 2uv
+        numpy.multiply(s, P, out=X)                        # X = sP + tQ
+        numpy.multiply(t, Q, out=tmp[0])
+        X += tmp[0]
+        numpy.multiply(t, P, out=Y)                        # Y = tP − sQ
+        numpy.multiply(s, Q, out=tmp[0])
+        Y -= tmp[0]
+        new = numpy.empty_like(G)
+        Y *= dt * g                                        # real part: P + dt g Y − dt B
+        numpy.add(Y, P, out=new[0])
+        HG *= dt
+        new[0] -= HG[1]
+        X *= dt * g                                        # imaginary part: Q − dt g X + dt A
+        numpy.subtract(Q, X, out=new[1])
+        new[1] += HG[0]
+        G = new
+    return G
+
+
 # ---------------------------------------------------------------- the field as a network layer
 class _Shards:
     """The tapes of a batch evolved in shards (``GPELayer.threads``): shard k is rows edges[k]:edges[k+1]."""
@@ -732,6 +845,7 @@ class GPELayer(Module):
     """
 
     threads = 1
+    block = 16       # fields per block on the NumPy path (see _plane_blocks)
 
     def __init__(self, n_steps: int = 5, dt: float = 0.01, V=-0.15, g=0.30, scheme: str = "euler",
                  dx: float = 1.0, readout: str = "field", check: bool = True, param_grads: bool = False,
@@ -746,13 +860,15 @@ class GPELayer(Module):
         self.readout, self.check, self.scheme_kw = readout, check, scheme_kw
         self.params, self.grads, self.want_param_grads, self.param_grads = {}, {}, param_grads, {}
         self.max_dt_omega = 0.0  # largest dt·ω_max met in forward (Euler's stability margin)
-        self._tape = self._psi = None
+        self._tape = self._psi_c = self._planes = None
 
     def forward(self, x):
         x = validate.as_float_array("x", x, ndim=4)
         if x.shape[-1] != 2:
             raise validate.NeurophysInputError(f"GPELayer expects x of shape (batch, Ny, Nx, 2) = (Re, Im) channels, "
                                                f"got {tuple(x.shape)}")
+        if self._planar(x):
+            return self._forward_planes(x)
         psi0 = (x[..., 0] + 1j * x[..., 1]).astype(numpy.complex128 if x.dtype == numpy.float64
                                                    else numpy.complex64)
         if self.scheme == "identity":
@@ -769,6 +885,79 @@ class GPELayer(Module):
             return density(psi)[..., None].astype(x.dtype)
         return xp.stack([psi.real, psi.imag], axis=-1).astype(x.dtype)
 
+    # ------------------------------------------------------------------ the NumPy path on (Re ψ, Im ψ)
+    def _planar(self, x) -> bool:
+        """Whether this forward runs on the real and imaginary parts as two real arrays (NumPy, the
+        document's Euler or the identity, a field readout, numbers V and g, no parameter gradients)."""
+        return (B.get_array_module(x) is numpy and self.scheme in ("euler", "identity") and self.readout == "field"
+                and not self.scheme_kw and not self.want_param_grads and min(x.shape[1:3]) >= 3
+                and numpy.ndim(self.V) == 0 and numpy.ndim(self.g) == 0)
+
+    def _plane_blocks(self, n):
+        """Edges of the blocks of fields evolved one after the other (all steps of a block while its
+        arrays sit in the core's cache: ``block`` fields of 2 × 32 × 32 floats, × 6 arrays ≈ 800 KB),
+        at least ``threads`` blocks."""
+        k = max(1, -(-n // max(1, int(self.block))), min(int(self.threads), n // 2) if self.threads > 1 else 1)
+        return [i * n // k for i in range(k + 1)]
+
+    def _map(self, run, k):
+        """[run(0), ..., run(k − 1)]: in ``threads`` threads when T > 1 (NumPy releases the interpreter lock)."""
+        if int(self.threads) < 2 or k < 2:
+            return [run(i) for i in range(k)]
+        return list(_shard_pool(int(self.threads)).map(run, range(k)))
+
+    def _forward_planes(self, x):
+        """Forward on ψ as the planes (Re ψ, Im ψ), block by block: the output (batch, Ny, Nx, 2) is a
+        channels-last view of the planes (the next convolution reads them plane by plane)."""
+        if self.scheme == "identity":
+            self._tape, self._planes, self._psi_c = None, (x[..., 0], x[..., 1]), None
+            return x
+        validate.check_input_finite("psi", x)
+        edges = self._plane_blocks(x.shape[0])
+        run = lambda k: euler_evolve_planes(numpy.ascontiguousarray(x[edges[k]:edges[k + 1]].transpose(3, 0, 1, 2)),
+                                            self.n_steps, self.dt, float(self.V), float(self.g), self.dx,
+                                            bool(self.check))
+        outs = self._map(run, len(edges) - 1)
+        out = numpy.empty((2,) + x.shape[:3], dtype=x.dtype)
+        for k, (psi, _, _) in enumerate(outs):
+            out[:, edges[k]:edges[k + 1]] = psi
+        if self.n_steps:
+            n_max = max(o[2] for o in outs)
+        else:
+            n_max = float((x[..., 0] ** 2 + x[..., 1] ** 2).max())
+        dt_omega = EULER_REAL_LIMIT * self.dt / euler_max_dt(out, float(self.V), float(self.g), self.dx, n_max=n_max)
+        self.max_dt_omega = max(self.max_dt_omega, dt_omega)
+        self._tape, self._planes, self._psi_c = ("planes", edges, [o[1] for o in outs]), (out[0], out[1]), None
+        return out.transpose(1, 2, 3, 0)
+
+    def _backward_planes(self, dout):
+        if self._tape is None:                       # the identity
+            return dout
+        _, edges, tapes = self._tape
+        run = lambda k: euler_evolve_planes_backward(
+            tapes[k], numpy.ascontiguousarray(dout[edges[k]:edges[k + 1]].transpose(3, 0, 1, 2)),
+            self.dt, float(self.V), float(self.g), self.dx)
+        outs = self._map(run, len(tapes))
+        G = numpy.empty((2,) + dout.shape[:3], dtype=dout.dtype)
+        for k, Gk in enumerate(outs):
+            G[:, edges[k]:edges[k + 1]] = Gk
+        self.param_grads = {}
+        return G.transpose(1, 2, 3, 0)
+
+    @property
+    def _psi(self):
+        """ψ after the last forward (complex); from the planes, made on first use, on the NumPy path."""
+        if self._psi_c is None and self._planes is not None:
+            u, v = self._planes
+            psi = numpy.empty(u.shape, dtype=numpy.complex128 if u.dtype == numpy.float64 else numpy.complex64)
+            psi.real, psi.imag = u, v
+            self._psi_c = psi
+        return self._psi_c
+
+    @_psi.setter
+    def _psi(self, psi):
+        self._psi_c, self._planes = psi, None
+
     def _evolve(self, psi0):
         """evolve (the named op) on the whole batch, or on ``threads`` shards side by side."""
         op = B.op("gpe.evolve")
@@ -783,8 +972,10 @@ class GPELayer(Module):
         return numpy.concatenate([o[0] for o in outs]), _Shards([o[1] for o in outs], edges)
 
     def backward(self, dout):
-        if self._psi is None:
+        if self._psi_c is None and self._planes is None:
             raise RuntimeError("GPELayer.backward called before forward")
+        if self._planes is not None:
+            return self._backward_planes(dout)
         if self.readout == "density":
             G = 2 * dout[..., 0] * self._psi       # ∂L/∂ψ of L(|ψ|²): 2 (∂L/∂n) ψ
         else:
