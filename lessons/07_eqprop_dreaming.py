@@ -61,6 +61,14 @@ x_train, y_train, x_test, y_test = load_mnist(n_train=settings["n_train"], n_tes
 # the lesson's order (referee, part 1, then part 2 seed by seed); a unit skips the draws of
 # the units before it, so the numbers are those of one uninterrupted run in one process.
 #
+# The heart of every unit is `dream_protocol.train`, one EqProp step per minibatch and,
+# for a network trained both ways, one generative step after it:
+#
+#     for idx, r in batch_plan(len(x), 32, epochs, host, ...):   # shuffled minibatches (+ dreams to replay)
+#         net.train_step(x[idx] (+ replay[r]), y[idx] (+ their labels))   # image clamped, output nudged
+#         net.train_generative_step(x[idx], y[idx], lr_scale=0.02,       # label clamped at height 10,
+#                                   label_scale=10)                       # input free and nudged to the image
+#
 # ## The referee: an independently trained classifier
 # A 784-256-10 ReLU MLP trained by backpropagation (Adam, 2 epochs) on the same training
 # images. It never sees a dream; each part-1 unit trains it first (seconds) and then
