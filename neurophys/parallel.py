@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import os
 import threading
 
 import numpy
 from threadpoolctl import ThreadpoolController
 
-_POOLS: dict = {}          # workers -> ThreadPoolExecutor, made once per size
+_POOLS: dict = {}          # (process id, workers) -> ThreadPoolExecutor, made once per size
 _CONTROLLER: list = []     # one ThreadpoolController, made on first use (it inspects the loaded libraries)
 _LOCAL = threading.local()  # .inside: this thread is running a shard (nested calls run serially)
 _LIMIT: list = []           # the BLAS thread limits in force, innermost last (the limit is process-wide)
@@ -66,10 +67,12 @@ def blas_threads(n: int = 1):
 
 
 def _pool(workers: int):
-    if workers not in _POOLS:
-        _POOLS[workers] = concurrent.futures.ThreadPoolExecutor(max_workers=workers,
-                                                                thread_name_prefix="neurophys-shard")
-    return _POOLS[workers]
+    """A pool of ``workers`` threads, made once per size and process (a forked child has none of
+    its parent's threads, so it makes its own)."""
+    key = (os.getpid(), workers)
+    if key not in _POOLS:
+        _POOLS[key] = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="neurophys-shard")
+    return _POOLS[key]
 
 
 def _in_shard(fn, k):

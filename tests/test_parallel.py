@@ -7,6 +7,10 @@ from threadpoolctl import threadpool_info
 from neurophys import parallel
 
 
+def _shards_in_child():
+    return parallel.map_shards(lambda k: 10 * k, 2)
+
+
 def test_shard_bounds_cover_the_rows_in_order_or_say_none():
     assert parallel.shard_bounds(128, 2, min_rows=32, multiple=8) == [(0, 64), (64, 128)]
     assert parallel.shard_bounds(100, 3, min_rows=32, multiple=8) == [(0, 32), (32, 64), (64, 100)]
@@ -86,3 +90,14 @@ def test_blas_threads_nest_and_restore():
             assert blas() == {1}
         assert blas() == {1}
     assert blas() == before
+
+
+def test_a_forked_child_makes_its_own_pool():
+    import multiprocessing
+    import sys
+    if sys.platform != "linux":
+        pytest.skip("fork start method")
+    assert parallel.map_shards(lambda k: k, 2) == [0, 1]          # the parent's pool exists
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        assert pool.apply_async(_shards_in_child, ()).get(timeout=60) == [0, 10]   # a stale pool would hang
