@@ -144,14 +144,14 @@ def relax_steps(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_lay
             transposed[l] = numpy.ascontiguousarray(W[l].T) if contiguous else W[l].T
         return transposed[l]
 
-    plan = []  # per half-sweep: (l, known, products [(neighbour, ρ or None, matrix)], ρ' or None, step, nudged, lo, hi)
+    plan = []  # per half-sweep: (l, known, first product, other products, ρ' or None, step, nudged, lo, hi, box)
     for sweep in sweeps:
         layers = []
         for l in sweep:
             if not free[l]:
                 continue
             # drive_l = ρ(s_{l−1}) W_{l−1} + b_{l−1} + ρ(s_{l+1}) W_lᵀ: the precomputed part (clamped
-            # neighbours and bias) plus the free neighbours' matrix products
+            # neighbours and bias) plus the free neighbours' matrix products (neighbour, ρ or None, matrix)
             has_const = const_drive is not None and const_drive[l] is not None
             known = const_drive[l] if has_const else (b[l - 1] if l > 0 else None)
             products = []
@@ -162,7 +162,8 @@ def relax_steps(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_lay
             nudged = bool(beta) and l == tl
             step = eps / (1.0 + abs(beta)) if nudged else eps
             box = lo is not None and lo[l] is not None
-            layers.append((l, known, products, None if drho[l] is IDENTITY.df else drho[l], step, nudged,
+            layers.append((l, known, products[0] if products else None, tuple(products[1:]),
+                           None if drho[l] is IDENTITY.df else drho[l], step, nudged,
                            lo[l] if box else None, hi[l] if box else None, box))
         plan.append(layers)
     states = list(s)
@@ -171,40 +172,51 @@ def relax_steps(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_lay
     matmul, add, subtract, multiply = xp.matmul, xp.add, xp.subtract, xp.multiply
     clip = _clip_ufunc if xp is numpy else xp.clip
     snapshot = order == "synchronous"   # alternating: a half-sweep's layers never read each other
-    for _ in range(n_steps):
+    # (ufunc outputs are passed by position, and after the first step the scalars are of the states'
+    #  dtype, as the operations would convert them anyway: the same numbers, less time per call)
+    for it in range(n_steps):
         for layers in plan:
             cur = list(states) if snapshot else states  # the states this half-sweep reads
-            for l, known, products, dr, step, nudged, lo_l, hi_l, box in layers:
+            for l, known, first, rest, dr, step, nudged, lo_l, hi_l, box in layers:
                 sl = cur[l]
-                if products:  # the first product writes this step's array; the rest work in place on it
-                    j, r, M = products[0]
+                if first is not None:  # the first product writes this step's array; the rest work in place on it
+                    j, r, M = first
                     P = cur[j] if r is None else r(cur[j])
                     drive = matmul(P, M) if spare[l] is None else matmul(P, M, out=spare[l])
                     if known is not None:
-                        add(drive, known, out=drive)
-                    for j, r, M in products[1:]:
-                        add(drive, matmul(cur[j] if r is None else r(cur[j]), M), out=drive)
+                        add(drive, known, drive)
+                    for j, r, M in rest:
+                        add(drive, matmul(cur[j] if r is None else r(cur[j]), M), drive)
                 else:
                     drive = xp.zeros_like(sl)
                     if known is not None:
-                        add(drive, known, out=drive)
+                        add(drive, known, drive)
                 # ∂F/∂s_l = s_l − ρ'(s_l) ⊙ drive_l  (+ β (s_l − t) on the target layer); ρ' = 1: no product
                 if dr is not None:
-                    multiply(drive, dr(sl), out=drive)
-                subtract(sl, drive, out=drive)
+                    multiply(drive, dr(sl), drive)
+                subtract(sl, drive, drive)
                 if nudged:
-                    add(drive, beta * (sl - target), out=drive)
+                    add(drive, beta * (sl - target), drive)
                 # s_l ← clip(s_l − ε_l ∂F/∂s_l, lo_l, hi_l), in place on the same array (× 1 is exact: skipped)
                 if step != 1.0:
-                    multiply(drive, step, out=drive)
-                subtract(sl, drive, out=drive)
+                    multiply(drive, step, drive)
+                subtract(sl, drive, drive)
                 if box:
-                    clip(drive, lo_l, hi_l, out=drive)
+                    clip(drive, lo_l, hi_l, drive)
                 # the old state is free once this half-sweep is done (it holds no other layer's reads next
                 # step): it becomes the buffer of the next step, unless it is the caller's array
                 spare[l] = sl if owned[l] else None
                 states[l], owned[l] = drive, True
+        if it == 0 and n_steps > 1:
+            plan = [[e[:5] + (_typed(states[e[0]], e[5]),) + e[6:7] + (_typed(states[e[0]], e[7]),
+                                                                       _typed(states[e[0]], e[8]), e[9])
+                     for e in layers] for layers in plan]
     return states
+
+
+def _typed(a, v):
+    """The scalar v in a's dtype (None stays None): what an operation with a would make of it."""
+    return None if v is None else a.dtype.type(v)
 
 
 def weight_grads(net, s_a, s_b, denominator: float = 1.0):
