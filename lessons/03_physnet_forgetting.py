@@ -113,8 +113,15 @@ if ctx.tier == "default" and ctx.jobs == 1 and ctx.scheduler is None:
 measured = ctx.sweep(unit, units)
 
 results, epoch_times, margins, fields_unit = {v: [] for v in variants}, {v: [] for v in variants}, [], None
+diverged = {v: [] for v in variants}
 for u, out in zip(units, measured):
     v = u["variant"]
+    if out.get("diverged"):       # NaN logits: the unit stopped there and is left out of the means below
+        d = out["diverged"]
+        diverged[v].append(u["seed"])
+        ctx.log(f"{v:18s} seed {u['seed']}: DIVERGED at task {d['task']}, epoch {d['epoch']}, batch {d['batch']} "
+                f"(largest Euler dt·ω_max met: {out['euler_max_dt_omega']})")
+        continue
     R = numpy.array([[out["R"][0][0], numpy.nan], out["R"][1]], dtype=float)
     results[v].append(R)
     epoch_times[v].extend(out["seconds_per_epoch"])
@@ -136,6 +143,10 @@ n_seen = measured[0]["n_train"]
 metrics = {}
 for variant, Rs in results.items():
     prefix = "" if variant == "faithful" else f"{variant}_"
+    metrics[prefix + "n_diverged"] = len(diverged[variant])      # which seeds: settings["diverged_seeds"]
+    if not Rs:
+        ctx.log(f"{variant:18s} diverged in every seed: no accuracies to report")
+        continue
     cols = {"task1_accuracy": [R[0, 0] for R in Rs], "task2_accuracy": [R[1, 1] for R in Rs],
             "task1_after_task2": [R[1, 0] for R in Rs], "forgetting": [continual.forgetting(R) for R in Rs]}
     for key, vals in cols.items():
@@ -151,6 +162,9 @@ for variant, ref in (("faithful", "control"), ("fieldonly", "fieldonly_control")
     if variant not in results or ref not in results:
         continue
     p = "" if variant == "faithful" else variant + "_"
+    if diverged[variant] or diverged[ref]:      # pairs need both members of a seed
+        ctx.log(f"forgetting {variant} − {ref}: not compared (diverged seeds {diverged[variant]} / {diverged[ref]})")
+        continue
     pair = stats.paired([continual.forgetting(R) for R in results[variant]],
                         [continual.forgetting(R) for R in results[ref]])
     diff, sd = pair["mean_diff"], pair["std_diff"]
@@ -203,7 +217,7 @@ if fields_unit is not None:
     ctx.savefig(fig, "field_attractors.png")
 
 # A bar chart of the accuracies and forgetting per variant (mean ± std over seeds).
-names = list(results)
+names = [v for v in results if results[v]]
 fig, ax = plt.subplots(figsize=(7, 3.4))
 for k, (key, label) in enumerate((("task1_accuracy", "task 1"), ("task2_accuracy", "task 2"),
                                   ("task1_after_task2", "task 1 after task 2"), ("forgetting", "forgetting"))):
@@ -266,6 +280,7 @@ ctx.savefig(fig, "forgetting.png")
 ctx.finish(metrics=metrics, settings={
     "n_train_per_task": n_seen, "n_test": measured[0]["n_test"], "epochs_per_task": epochs,
     "steps_per_task": measured[0]["steps_per_task"], "seeds": seeds, "variants_run": variants,
+    "diverged_seeds": diverged,
     "batch_size": batch_size, "optimizer": "adam", "lr": lr,
     "one_optimizer_for_both_tasks": True, "normalise": "standard (mean 0.1307, std 0.3081)",
     "permutation": f"one fixed permutation (seed {PERM_SEED}) applied after normalisation",

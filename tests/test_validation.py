@@ -310,3 +310,17 @@ def test_every_gpe_operator_refuses_a_bad_grid_spacing():
             call()
     with pytest.raises(NeurophysInputError, match="psi contains 1 NaN"):
         gpe.evolve(numpy.where(numpy.arange(64).reshape(8, 8) == 0, numpy.nan, psi), 1, 0.01)
+
+
+def test_a_diverging_lesson_03_unit_is_recorded_where_it_diverged_not_trained_on():
+    """Lesson 03's field-only net under forward Euler can blow up; the unit must stop at the
+    first non-finite batch and say where, with no accuracy measured on a NaN network."""
+    from neurophys.learning.physnet_protocol import two_task_unit
+    out = two_task_unit("fieldonly", 0, n_train=512, n_test=64, epochs=1, lr=10.0, progress=False)
+    d = out["diverged"]
+    assert d is not None and d["task"] == 1 and d["epoch"] == 1 and d["batch"] <= 4
+    assert "diverged" in d["message"] or "NaN" in d["message"]
+    assert out["R"] == [[None, None], [None, None]] and out["forgetting"] is None
+    assert out["euler_max_dt_omega"] > 1, "the Euler stability margin it met is reported"
+    calm = two_task_unit("fieldonly", 0, n_train=256, n_test=64, epochs=1, progress=False)
+    assert calm["diverged"] is None and 0 < calm["R"][0][0] <= 1

@@ -33,6 +33,7 @@ from ..data import minibatch_indices
 from ..models.physnet import FieldOnlyNet, PhysNet
 from ..physics import gpe
 from ..plots.gpe import per_class_fields
+from ..validate import DivergenceError, check_finite
 from .continual import evaluate
 from .tasks import permuted_mnist
 
@@ -92,8 +93,13 @@ def two_task_unit(variant: str, seed: int, *, n_train: int | None = None, n_test
     the per-digit mean evolved field after each task on that many task-1 test images, and
     how much the trained net's field block moves its field.
 
+    A unit whose logits turn NaN or inf stops there (checked every batch) and returns
+    ``"diverged": {"task", "epoch", "batch", "message"}`` with the accuracies it never measured
+    as None: a diverging network is a result of the experiment, recorded rather than trained on.
+
     Returns {"R": 2x2 list (R[0][1] None), "forgetting", "seconds_per_epoch" (list, wall),
-    "steps_per_task", "cpu_seconds", "euler_max_dt_omega" (faithful; None otherwise), and with
+    "steps_per_task", "cpu_seconds", "diverged" (None, or where it happened),
+    "euler_max_dt_omega" (the unchecked Euler variants; None otherwise), and with
     ``field_images``: "field_change_trained", "field_norm_growth_trained", "field_rms_trained",
     "field_density" / "field_phase" ([task][digit] 32x32 lists)}.
     """
@@ -105,18 +111,28 @@ def two_task_unit(variant: str, seed: int, *, n_train: int | None = None, n_test
     n = len(tasks[0].y_train)
     per_epoch = -(-n // int(batch_size))
     R = numpy.full((2, 2), numpy.nan)
-    epoch_seconds, dens, phase = [], [], []
+    epoch_seconds, dens, phase, diverged = [], [], [], None
     probe_n = min(int(field_images), len(tasks[0].y_test))
     with _bar(2 * int(epochs) * per_epoch, f"{variant} seed {seed}", progress) as bar:
         for i, task in enumerate(tasks):
-            for _ in range(int(epochs)):
+            for epoch in range(int(epochs)):
                 t0 = time.perf_counter()
-                for idx in minibatch_indices(n, int(batch_size), rng=shuffle):
-                    z = net.forward(task.x_train[idx])
+                for b, idx in enumerate(minibatch_indices(n, int(batch_size), rng=shuffle)):
+                    try:
+                        z = net.forward(task.x_train[idx])      # the GPE step refuses a NaN field itself
+                        check_finite("logits", z.max(), where=f"{variant} seed {seed}, task {i + 1}, "
+                                     f"epoch {epoch + 1}, batch {b + 1}", fix="lower lr or use a stable integrator")
+                    except DivergenceError as err:
+                        diverged = {"task": i + 1, "epoch": epoch + 1, "batch": b + 1, "message": str(err)}
+                        break
                     net.backward(softmax_cross_entropy_grad(z, task.y_train[idx]))
                     opt.step(net.params, net.grads)
                     bar.update(1)
                 epoch_seconds.append(time.perf_counter() - t0)
+                if diverged:
+                    break
+            if diverged:
+                break
             R[i, i] = evaluate(net, task.x_test, task.y_test)
             if i == 1:
                 R[1, 0] = evaluate(net, tasks[0].x_test, tasks[0].y_test)
@@ -124,12 +140,16 @@ def two_task_unit(variant: str, seed: int, *, n_train: int | None = None, n_test
                 d, p = per_class_fields(net.fields(tasks[0].x_test[:probe_n])[1], tasks[0].y_test[:probe_n])
                 dens.append(numpy.round(d, 6).tolist())
                 phase.append(numpy.round(p, 5).tolist())
-    out = {"R": [[float(R[0, 0]), None], [float(R[1, 0]), float(R[1, 1])]],
-           "forgetting": float(R[0, 0] - R[1, 0]),
+    def measured(v):
+        return None if numpy.isnan(v) else float(v)
+
+    out = {"R": [[measured(R[0, 0]), None], [measured(R[1, 0]), measured(R[1, 1])]],
+           "forgetting": measured(R[0, 0] - R[1, 0]), "diverged": diverged,
            "seconds_per_epoch": [round(s, 3) for s in epoch_seconds], "steps_per_task": int(epochs) * per_epoch,
            "n_train": n, "n_test": len(tasks[0].y_test),
-           "euler_max_dt_omega": float(net["gpe"].max_dt_omega) if variant == "faithful" else None}
-    if probe_n and isinstance(net, PhysNet):
+           "euler_max_dt_omega": (float(net["gpe"].max_dt_omega) if variant in ("faithful", "fieldonly")
+                                  else None)}
+    if probe_n and isinstance(net, PhysNet) and not diverged:
         change, growth, rms = field_change(net, tasks[0].x_test[:min(256, probe_n)])
         out.update(field_change_trained=change, field_norm_growth_trained=growth, field_rms_trained=rms,
                    field_density=dens, field_phase=phase)
