@@ -89,8 +89,9 @@ def rho_activation(energy: str, rho: str, clip):
 
 # ------------------------------------------------------------------ the hot loop
 def relax_step(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_layer=-1,
-               const_drive=None, lo=None, hi=None, order="alternating"):
-    """One step of the relaxation on every free layer (returns the new list of states).
+               const_drive=None, lo=None, hi=None, order="alternating", n_steps: int = 1):
+    """One step of the relaxation on every free layer (returns the new list of states);
+    ``n_steps`` > 1 runs that many (as :func:`relax_steps`).
 
         ∂F/∂s_l = s_l − ρ'(s_l) ⊙ (ρ(s_{l−1}) W_{l−1} + b_{l−1} + ρ(s_{l+1}) W_lᵀ) + β (s_l − t)·[l = target]
         s_l ← clip(s_l − ε_l ∂F/∂s_l, lo_l, hi_l),   ε_l = ε / (1 + |β|) on the target layer, else ε
@@ -109,21 +110,13 @@ def relax_step(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_laye
         neighbours and the bias, e.g. x W_0 + b_0), or None to compute it here.
       lo[l], hi[l]: the box of layer l (None: no clipping).
     The arrays in ``s`` are read, never written.
-    """
-    return relax_steps(s, W, b, free, rho, drho, eps, beta, target, target_layer, const_drive, lo, hi, order, 1)
-
-
-def relax_steps(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_layer=-1, const_drive=None,
-                lo=None, hi=None, order="alternating", n_steps: int = 1):
-    """``n_steps`` × :func:`relax_step` (same arguments): the reference of the named operation
-    ``eqprop.relax_steps`` (the cupy backend's kernels fuse the steps into one launch).
 
     The work of a step is planned once per call: which matrix products feed each layer,
     with W_lᵀ copied once into a contiguous array on NumPy (a product with a K = 10 inner
     dimension runs ~1.6× faster than through a transposed view, with the same sums), and
     two buffers per free layer that the steps write in turn (the step's drive becomes the
     new state in place: no allocation after the first two steps). The arithmetic, and its
-    order, is exactly :func:`relax_step`'s formula above.
+    order, is exactly the formula above, one operation at a time.
     """
     L = len(s) - 1
     xp = B.get_array_module(s[0])
@@ -217,6 +210,14 @@ def relax_steps(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_lay
 def _typed(a, v):
     """The scalar v in a's dtype (None stays None): what an operation with a would make of it."""
     return None if v is None else a.dtype.type(v)
+
+
+def relax_steps(s, W, b, free, rho, drho, eps, beta=0.0, target=None, target_layer=-1, const_drive=None,
+                lo=None, hi=None, order="alternating", n_steps: int = 1):
+    """``n_steps`` × :func:`relax_step` (same arguments): the reference of the named operation
+    ``eqprop.relax_steps`` (the cupy backend's kernels fuse the steps into one launch)."""
+    return relax_step(s, W, b, free, rho, drho, eps, beta, target, target_layer, const_drive, lo, hi, order,
+                      n_steps=n_steps)
 
 
 def weight_grads(net, s_a, s_b, denominator: float = 1.0):
