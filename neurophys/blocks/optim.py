@@ -6,6 +6,8 @@ per parameter dict (its state is keyed by parameter name and array id).
 """
 from __future__ import annotations
 
+import concurrent.futures
+
 from .. import validate as V
 from ..backend import get_array_module
 
@@ -67,6 +69,8 @@ class Adam:
 
     # numbers per piece on the CPU: 6 arrays × 32768 float32 = 768 KB, inside a core's L2 cache
     piece = 1 << 15
+    # T > 1: the pieces are updated in T threads (NumPy releases the interpreter lock in its loops)
+    threads = 1
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  weight_decay: float = 0.0):
@@ -79,6 +83,7 @@ class Adam:
 
     def step(self, params, grads):
         _check(params, grads)
+        pieces = []                     # (θ, g, m, v, t) of whole arrays or of pieces of them
         for k, theta in params.items():
             xp = get_array_module(theta)
             g = grads[k] + self.weight_decay * theta if self.weight_decay else grads[k]
@@ -87,15 +92,22 @@ class Adam:
             self.t[k] += 1
             m, v, t = self.m[k], self.v[k], self.t[k]
             if xp.__name__ != "numpy" or not theta.flags.c_contiguous or theta.size <= self.piece:
-                self._update(theta, xp.asarray(g, dtype=theta.dtype), m, v, t, xp)
+                pieces.append((theta, xp.asarray(g, dtype=theta.dtype), m, v, t))
                 continue
             flat = [a.reshape(-1) for a in (theta, xp.ascontiguousarray(g, dtype=theta.dtype), m, v)]
-            for i in range(0, theta.size, self.piece):
-                self._update(*(a[i:i + self.piece] for a in flat), t, xp)
+            pieces += [tuple(a[i:i + self.piece] for a in flat) + (t,) for i in range(0, theta.size, self.piece)]
+        T = int(self.threads)
+        if T < 2 or len(pieces) < 2 or any(get_array_module(p[0]).__name__ != "numpy" for p in pieces):
+            for p in pieces:
+                self._update(*p, get_array_module(p[0]))
+            return
+        groups = _balanced(pieces, T)
+        run = lambda w: [self._update(*p, get_array_module(p[0]), worker=w) for p in groups[w]]
+        list(_pool(T).map(run, range(T)))
 
-    def _update(self, theta, g, m, v, t, xp):
+    def _update(self, theta, g, m, v, t, xp, worker=0):
         """The update of one array (or one piece of it), in place; s, r: scratch arrays."""
-        s, r = self._work(theta.shape, theta.dtype, xp)
+        s, r = self._work(theta.shape, theta.dtype, xp, worker)
         b1, b2 = self.beta1, self.beta2
         m *= b1                                   # m ← β₁ m + (1 − β₁) g
         xp.multiply(g, 1 - b1, out=s)
@@ -112,16 +124,36 @@ class Adam:
         r /= s
         theta -= r                                # θ ← θ − r
 
-    def _work(self, shape, dtype, xp):
-        """Two scratch arrays of this shape (views of two kept buffers)."""
+    def _work(self, shape, dtype, xp, worker=0):
+        """Two scratch arrays of this shape (views of two kept buffers, one pair per worker thread)."""
         n = 1
         for d in shape:
             n *= int(d)
-        key = (dtype, xp.__name__)
+        key = (dtype, xp.__name__, worker)
         buf = self._scratch.get(key)
         if buf is None or buf.shape[1] < n:
             buf = self._scratch[key] = xp.empty((2, max(n, self.piece)), dtype=dtype)
         return buf[0, :n].reshape(shape), buf[1, :n].reshape(shape)
+
+
+_POOLS = {}
+
+
+def _pool(n: int):
+    """A pool of ``n`` worker threads, made once per size."""
+    if n not in _POOLS:
+        _POOLS[n] = concurrent.futures.ThreadPoolExecutor(max_workers=n, thread_name_prefix="optim")
+    return _POOLS[n]
+
+
+def _balanced(pieces, T):
+    """The pieces in T groups of about equal size (largest first, each to the lightest group)."""
+    groups, load = [[] for _ in range(T)], [0] * T
+    for p in sorted(pieces, key=lambda p: -p[0].size):
+        w = load.index(min(load))
+        groups[w].append(p)
+        load[w] += p[0].size
+    return groups
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}

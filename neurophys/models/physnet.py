@@ -185,14 +185,19 @@ class PhysNet(Sequential):
                 d = layer.backward(d)
             return d
         parts = self._run_shards(run, len(bounds))
-        for i, (_, layer) in enumerate(self.layers):
-            for key, g in layer.grads.items():
-                if g is None:
-                    continue
-                total = g.copy()
+        # the shards' parameter gradients added, the largest arrays spread over the T threads
+        items = sorted(((i, key) for i, (_, layer) in enumerate(self.layers) for key, g in layer.grads.items()
+                        if g is not None), key=lambda ik: -self.layers[ik[0]][1].grads[ik[1]].size)
+        groups = [items[w::len(bounds)] for w in range(len(bounds))]
+
+        def add(w):
+            for i, key in groups[w]:
+                layer = self.layers[i][1]
+                total = layer.grads[key].copy()
                 for stack in reps[1:]:
                     total += stack[i][1].grads[key]
                 layer.grads[key] = total
+        list(self._pool.map(add, range(len(bounds))))
         gpe = [dict(r)["gpe"] for r in reps]
         if gpe[0].param_grads:
             gpe[0].param_grads = {k: sum(g.param_grads[k] for g in gpe) for k in gpe[0].param_grads}
