@@ -262,9 +262,10 @@ def bench_physnet_epoch(torch, device: str, n_batches: int = 10, batch: int = 12
     n = total if n_batches in (0, None) else min(n_batches, total)
     order = numpy.random.default_rng(0).permutation(len(x_tr))[: n * batch]
     net = PhysNet(rng=B.rng(0))
+    opt = Adam(lr=1e-3)
     if device == "cpu":
         net.threads = THREADS[0]   # T threads: the batch in T shards side by side (PhysNet.threads)
-    opt = Adam(lr=1e-3)
+        opt.threads = THREADS[0]   # and Adam's update in T pieces side by side (Adam.threads)
 
     def neuro_step(i):
         idx = B.xp().asarray(order[i * batch:(i + 1) * batch])
@@ -291,7 +292,8 @@ def bench_physnet_epoch(torch, device: str, n_batches: int = 10, batch: int = 12
         ref_step(0)  # warm-up
     t_neuro, t_torch = alternate_batches(n, neuro_step, ref_step, B.synchronize, sync)
     return _epoch_row(f"Lesson 03 epoch: PhysNet (doc 000), batch {batch}", device, n, total, t_neuro, t_torch,
-                      f"PhysNet + Adam (NumPy; GPELayer through physics.gpe; {net.threads} shard thread(s))")
+                      f"PhysNet + Adam (NumPy; ConvPool2D blocks, GPELayer on (Re, Im) planes; "
+                      f"{net.threads} shard thread(s), Adam in {opt.threads} thread(s))")
 
 
 def bench_eqprop_epoch(torch, device: str, cfg=EQPROP_LESSON06, n_batches: int = 40, label="Lesson 06"):
