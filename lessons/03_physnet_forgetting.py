@@ -158,7 +158,8 @@ for variant, Rs in results.items():
                                           for k in cols))
 
 # The verdict on the document's claim: does the physics change forgetting beyond the seed-to-seed spread?
-for variant, ref in (("faithful", "control"), ("fieldonly", "fieldonly_control")):
+for variant, ref in (("faithful", "control"), ("fieldonly", "fieldonly_control"),
+                     ("fieldonly_splitstep", "fieldonly_control")):
     if variant not in results or ref not in results:
         continue
     p = "" if variant == "faithful" else variant + "_"

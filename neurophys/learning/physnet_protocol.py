@@ -15,8 +15,9 @@ finished units.
 Variants (:data:`VARIANTS`): ``faithful`` (the document's PhysNet: 5 forward-Euler steps,
 dt 0.01, no stability refusal, as its code), ``control`` (the same network with the physics
 replaced by the identity), ``splitstep`` (split-step Fourier for the same time),
-``moresteps`` (split-step for t = 2), ``fieldonly`` (the field as the only hidden layer) and
-``fieldonly_control``.
+``moresteps`` (split-step for t = 2), ``fieldonly`` (the field as the only hidden layer, the
+document's unchecked Euler), ``fieldonly_control`` and ``fieldonly_splitstep`` (the field-only
+net with a stable integrator).
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ VARIANTS = {
     "fieldonly": "784 -> Linear -> 32x32 field -> 5 Euler steps -> |psi|^2 -> Linear -> 10",
     "moresteps": "split-step Fourier, 10 steps of 0.2 (t = 2)",
     "fieldonly_control": "the same without the physics (identity)",
+    "fieldonly_splitstep": "the field-only net with split-step Fourier for the same time (stable at any field size)",
 }
 
 
@@ -61,6 +63,8 @@ def build(variant: str, rng):
         return FieldOnlyNet(physics="euler", n_steps=5, dt=0.01, rng=rng, check_stability=False)
     if variant == "fieldonly_control":
         return FieldOnlyNet(physics="identity", rng=rng)
+    if variant == "fieldonly_splitstep":
+        return FieldOnlyNet(physics="splitstep", n_steps=5, dt=0.01, rng=rng)
     raise ValueError(f"unknown variant {variant!r}; valid names are: {', '.join(VARIANTS)}")
 
 
