@@ -4,6 +4,7 @@ import pytest
 
 from neurophys import backend as B
 from neurophys.blocks.conv import Conv2D, ConvPool2D, MaxPool2D, col2im, im2col
+from neurophys.blocks.sequential import ReLU
 from neurophys.gradcheck import check_gradient
 
 
@@ -111,26 +112,29 @@ def test_maxpool_fast_path_matches_the_masked_rule_with_ties():
     (2, 6, 6, 20, 3, 1, 0, 8),     # 1×1 kernel
     (2, 5, 6, 3, 2, 2, 2, 1),      # pad > kernel − 1: rows of ∂L/∂z that reach no pixel
 ])
-def test_convpool_is_conv_then_maxpool(f64, n, h, w, c_in, c_out, k, pad, block):
-    """ConvPool2D gives Conv2D → MaxPool2D(2)'s output and gradients (same weights, float64)."""
-    fused = ConvPool2D(c_in, c_out, k, pad, rng=B.rng(5))
+@pytest.mark.parametrize("relu", [False, True])
+def test_convpool_is_conv_then_maxpool(f64, n, h, w, c_in, c_out, k, pad, block, relu):
+    """ConvPool2D gives Conv2D → MaxPool2D(2) (→ ReLU)'s output and gradients (same weights, float64)."""
+    fused = ConvPool2D(c_in, c_out, k, pad, rng=B.rng(5), relu=relu)
     fused.block, fused.gather_block = block, max(1, block // 2)
-    conv, pool = Conv2D(c_in, c_out, k, pad), MaxPool2D(2)
+    conv, pool, act = Conv2D(c_in, c_out, k, pad), MaxPool2D(2), ReLU()
     conv.params = fused.params
     x = f64.standard_normal((n, h, w, c_in))
     y = fused.forward(x)
-    assert numpy.allclose(y, pool.forward(conv.forward(x)), rtol=1e-12, atol=1e-12)
+    y_ref = pool.forward(conv.forward(x))
+    y_ref = act.forward(y_ref) if relu else y_ref
+    assert numpy.allclose(y, y_ref, rtol=1e-12, atol=1e-12)
     dy = f64.standard_normal(y.shape)
     dx = fused.backward(dy)
-    dx_ref = conv.backward(pool.backward(dy))
+    dx_ref = conv.backward(pool.backward(act.backward(dy) if relu else dy))
     assert numpy.allclose(dx, dx_ref, rtol=1e-12, atol=1e-12)
     for key in ("W", "b"):
         assert numpy.allclose(fused.grads[key], conv.grads[key], rtol=1e-12, atol=1e-12), key
 
 
-@pytest.mark.parametrize("c_in,k,pad", [(16, 3, 1), (2, 3, 1), (1, 3, 0)])
-def test_convpool_backward(f64, c_in, k, pad):
-    layer = ConvPool2D(c_in, 3, k, pad, rng=B.rng(6))
+@pytest.mark.parametrize("c_in,k,pad,relu", [(16, 3, 1, True), (2, 3, 1, True), (1, 3, 0, False)])
+def test_convpool_backward(f64, c_in, k, pad, relu):
+    layer = ConvPool2D(c_in, 3, k, pad, rng=B.rng(6), relu=relu)
     layer.block = 2
     x = f64.standard_normal((3, 6, 7, c_in))
     R = f64.standard_normal(layer.forward(x).shape)

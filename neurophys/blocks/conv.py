@@ -423,12 +423,14 @@ class ConvPool2D(Conv2D):
     """Conv2D then 2×2 max-pooling (stride 2), in one block, channels last:
 
         z[n, y, x, f] = Σ_{i,j,c} x_pad[n, y + i, x + j, c] W[f, c, i, j] + b[f]
-        y[n, Y, X, f] = max_{a, b ∈ {0, 1}} z[n, 2Y + a, 2X + b, f]
+        y[n, Y, X, f] = max_{a, b ∈ {0, 1}} z[n, 2Y + a, 2X + b, f]        (relu=True: max(y, 0))
 
-    the same numbers as ``Conv2D`` followed by ``MaxPool2D(2)`` (a ragged last row or column
-    of z, which the pooling drops, is not computed). The backward sends ∂L/∂y to the first
-    maximum of each window in reading order (top-left, top-right, bottom-left, bottom-right),
-    as MaxPool2D does, then runs the convolution's backward.
+    the same numbers as ``Conv2D`` followed by ``MaxPool2D(2)`` (and ``ReLU``; a ragged last
+    row or column of z, which the pooling drops, is not computed). The backward sends ∂L/∂y
+    to the first maximum of each window in reading order (top-left, top-right, bottom-left,
+    bottom-right), as MaxPool2D does (with relu=True only where y > 0), then runs the
+    convolution's backward. Pooling then ReLU is ReLU then pooling: the maximum of a window
+    commutes with the (monotone) ReLU, forward and backward.
 
     Why one block: in channels-last z the four entries of a window are F numbers apart, so a
     separate pooling works on runs of F numbers. The convolution may list its output pixels
@@ -442,9 +444,14 @@ class ConvPool2D(Conv2D):
 
     s = 2
 
+    def __init__(self, c_in: int, c_out: int, kernel: int = 3, pad: int = 1, rng=None, input_grad: bool = True,
+                 relu: bool = False):
+        super().__init__(c_in, c_out, kernel, pad, rng, input_grad)
+        self.relu = bool(relu)
+
     def _output(self, N, Ho, Wo, dtype, xp):
         Hq, Wq = self._hq
-        self._won = self._buffer("won", (3, N, Hq, Wq, self.c_out), bool, xp)
+        self._won = self._buffer("won", (3 + self.relu, N, Hq, Wq, self.c_out), bool, xp)
         return xp.empty((N, Hq, Wq, self.c_out), dtype=dtype)
 
     def _block_buffer(self, name, N, n0, n1, dtype, xp):
@@ -465,7 +472,11 @@ class ConvPool2D(Conv2D):
         xp.maximum(z00, z01, out=z00)                  # top    (z[0,0] is not needed any more)
         xp.maximum(z10, z11, out=z10)                  # bottom
         xp.greater_equal(z00, z10, out=won[0])
-        xp.maximum(z00, z10, out=out[n0:n1])
+        y = out[n0:n1]
+        xp.maximum(z00, z10, out=y)
+        if self.relu:                                  # max(y, 0) and the mask won[3] = [y > 0]
+            xp.greater(y, 0, out=won[3])
+            xp.maximum(y, 0, out=y)
 
     def _dz_block(self, dy, n0, n1, xp):
         """∂L/∂z of a block, (2, 2, nb, Hq, Wq, F): ∂L/∂y to the winner of each window, 0 elsewhere.
@@ -477,6 +488,9 @@ class ConvPool2D(Conv2D):
         dz = self._block_buffer("dz", dy.shape[0], n0, n1, dy.dtype, xp)
         won, g = self._won[:, n0:n1], dy[n0:n1]
         top, bottom = dz[0, 1], dz[1, 1]                  # g_top and g_bottom held in place for a moment
+        if self.relu:                                     # ∂L/∂y·[y > 0] first (held in bottom)
+            xp.multiply(g, won[3], out=bottom)
+            g = bottom
         xp.multiply(g, won[0], out=top)
         xp.subtract(g, top, out=bottom)
         xp.multiply(top, won[1], out=dz[0, 0])

@@ -15,9 +15,9 @@ channels-last here ((batch, H, W, C)), which only relabels the flatten order. Ea
 "Conv, ReLU, MaxPool" runs as Conv, MaxPool, ReLU: the maximum of a window commutes with
 the (monotone) ReLU, forward and backward (the gradient reaches the same input, the first
 maximum, or nothing when the maximum is ≤ 0), so the ReLU works on a quarter of the numbers;
-and each "Conv, MaxPool" is one :class:`~neurophys.blocks.conv.ConvPool2D` block (the same
-numbers; the convolution lists its output pixels by pooling window, so the pooling runs over
-contiguous memory).
+and each "Conv, MaxPool, ReLU" is one :class:`~neurophys.blocks.conv.ConvPool2D` block
+(``relu=True``; the same numbers: the convolution lists its output pixels by pooling window,
+so the pooling and the ReLU run over contiguous memory, a block of images at a time).
 
 Variants (same verbs ``forward`` / ``backward`` / ``params`` / ``grads``):
 - ``physics='identity'``: the control the document never ran (ψ passes unchanged);
@@ -91,16 +91,16 @@ class PhysNet(Sequential):
         self.physics, self.n_steps, self.dt, self.grid = physics, int(n_steps), float(dt), int(grid)
         flat_out = 32 * (grid // 4) ** 2
         super().__init__([
-            ("conv1", ConvPool2D(1, 16, 3, 1, rng, input_grad=False)), ("relu1", ReLU()),
-            ("conv2", ConvPool2D(16, 32, 3, 1, rng)), ("relu2", ReLU()),
+            ("conv1", ConvPool2D(1, 16, 3, 1, rng, input_grad=False, relu=True)),
+            ("conv2", ConvPool2D(16, 32, 3, 1, rng, relu=True)),
             ("flat1", Reshape((7 * 7 * 32,))),
             ("fc1", torch_like_dense(1568, 128, rng)), ("relu3", ReLU()),
             ("fc2", torch_like_dense(128, 64, rng)),
             ("inject", torch_like_dense(64, 2 * grid * grid, rng)), ("to_field", Reshape((grid, grid, 2))),
             ("gpe", GPELayer(n_steps, dt, V=p["V"], g=p["g"], scheme=physics, check=check_stability,
                              **scheme_kw)),
-            ("conv3", ConvPool2D(2, 16, 3, 1, rng)), ("relu4", ReLU()),
-            ("conv4", ConvPool2D(16, 32, 3, 1, rng)), ("relu5", ReLU()),
+            ("conv3", ConvPool2D(2, 16, 3, 1, rng, relu=True)),
+            ("conv4", ConvPool2D(16, 32, 3, 1, rng, relu=True)),
             ("flat2", Reshape((flat_out,))),
             ("fc3", torch_like_dense(flat_out, 256, rng)), ("relu6", ReLU()),
             ("fc4", torch_like_dense(256, 10, rng)),
