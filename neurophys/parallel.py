@@ -17,7 +17,6 @@ numbers do not depend on the thread count.
 """
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import os
 import threading
@@ -25,7 +24,8 @@ import threading
 import numpy
 from threadpoolctl import ThreadpoolController
 
-_POOLS: dict = {}          # (process id, workers) -> ThreadPoolExecutor, made once per size
+_POOLS: dict = {}          # process id -> its shard worker threads, started on first use
+_BUSY = threading.Lock()   # one batch of shards at a time (another thread's call runs its shards serially)
 _CONTROLLER: list = []     # one ThreadpoolController, made on first use (it inspects the loaded libraries)
 _LOCAL = threading.local()  # .inside: this thread is running a shard (nested calls run serially)
 _LIMIT: list = []           # the BLAS thread limits in force, innermost last (the limit is process-wide)
@@ -66,13 +66,45 @@ def blas_threads(n: int = 1):
             _LIMIT.pop()
 
 
-def _pool(workers: int):
-    """A pool of ``workers`` threads, made once per size and process (a forked child has none of
-    its parent's threads, so it makes its own)."""
-    key = (os.getpid(), workers)
-    if key not in _POOLS:
-        _POOLS[key] = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="neurophys-shard")
-    return _POOLS[key]
+class _Worker:
+    """A thread that runs one shard at a time, handed over through two locks (cheaper than a
+    ThreadPoolExecutor's futures and waiters: ~10 µs instead of ~90 µs of CPU per call)."""
+
+    def __init__(self, name: str):
+        self.go, self.done = threading.Lock(), threading.Lock()
+        self.go.acquire()
+        self.done.acquire()
+        self.job = self.out = None
+        threading.Thread(target=self._loop, name=name, daemon=True).start()
+
+    def _loop(self):
+        while True:
+            self.go.acquire()
+            fn, k = self.job
+            try:
+                self.out = (True, _in_shard(fn, k))
+            except BaseException as err:   # handed to the caller, raised there
+                self.out = (False, err)
+            self.job = None
+            self.done.release()
+
+    def start(self, fn, k):
+        self.job = (fn, k)
+        self.go.release()
+
+    def wait(self):
+        self.done.acquire()
+        out, self.out = self.out, None
+        return out
+
+
+def _workers(n: int) -> list:
+    """``n`` worker threads of this process (a forked child has none of its parent's threads,
+    so it starts its own), started on first use."""
+    pool = _POOLS.setdefault(os.getpid(), [])
+    while len(pool) < n:
+        pool.append(_Worker(f"neurophys-shard-{len(pool) + 1}"))
+    return pool[:n]
 
 
 def _in_shard(fn, k):
@@ -85,19 +117,28 @@ def _in_shard(fn, k):
 
 def map_shards(fn, n_shards: int) -> list:
     """[fn(0), ..., fn(n_shards − 1)], run side by side: shard 0 in the calling thread, the
-    others in a pool of worker threads, with BLAS held to one thread meanwhile. Waits for
-    every shard, then re-raises the first shard's exception, if any. Called from inside a
-    shard it runs the shards one after the other."""
+    others in worker threads, with BLAS held to one thread meanwhile. Waits for every shard,
+    then re-raises the first shard's exception, if any. Called from inside a shard, or while
+    another thread's shards run, it runs the shards one after the other."""
     n_shards = int(n_shards)
-    if n_shards < 2 or getattr(_LOCAL, "inside", False):
+    if n_shards < 2 or getattr(_LOCAL, "inside", False) or not _BUSY.acquire(blocking=False):
         return [fn(k) for k in range(n_shards)]
-    with blas_threads(1):
-        futures = [_pool(n_shards - 1).submit(_in_shard, fn, k) for k in range(1, n_shards)]
-        try:
-            first = _in_shard(fn, 0)
-        finally:
-            concurrent.futures.wait(futures)
-        return [first] + [f.result() for f in futures]
+    try:
+        with blas_threads(1):
+            workers = _workers(n_shards - 1)
+            for k, w in enumerate(workers, start=1):
+                w.start(fn, k)
+            try:
+                first = (True, _in_shard(fn, 0))
+            except BaseException as err:
+                first = (False, err)
+            outs = [first] + [w.wait() for w in workers]
+    finally:
+        _BUSY.release()
+    for ok, value in outs:
+        if not ok:
+            raise value
+    return [value for _, value in outs]
 
 
 def matmul(a, b, threads: int, min_madds: float = 2e6):

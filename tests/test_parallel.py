@@ -101,3 +101,17 @@ def test_a_forked_child_makes_its_own_pool():
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(1) as pool:
         assert pool.apply_async(_shards_in_child, ()).get(timeout=60) == [0, 10]   # a stale pool would hang
+
+
+def test_map_shards_from_two_threads_at_once_both_get_their_results():
+    out = {}
+
+    def user(tag):
+        out[tag] = [parallel.map_shards(lambda k: (tag, k), 2) for _ in range(200)]
+
+    threads = [threading.Thread(target=user, args=(t,)) for t in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(r == [(t, 0), (t, 1)] for t in "ab" for r in out[t])
