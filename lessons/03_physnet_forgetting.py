@@ -30,7 +30,9 @@
 # split-step with the same time (`splitstep`), split-step for a total time of 2
 # (`moresteps`), and the document's wording ("replaces the dense hidden layers"): a net
 # whose only hidden layer is the field, x → Linear → ψ₀ → GPE → |ψ|² → Linear → classes
-# (`fieldonly`, and its no-physics twin `fieldonly_control`). The quick tier is a smoke run.
+# (`fieldonly`, and its no-physics twin `fieldonly_control`). The field-only net under the
+# document's unchecked Euler blows up in the full tier (section 2 says where), so the full
+# tier also runs it with split-step (`fieldonly_splitstep`). The quick tier is a smoke run.
 #
 # **Units.** Every (variant, seed) pair is one *unit* of a sweep (`ctx.sweep`, running
 # `neurophys.learning.physnet_protocol.two_task_unit`): task 1 then task 2 for one network
@@ -158,8 +160,8 @@ for variant, Rs in results.items():
                                           for k in cols))
 
 # The verdict on the document's claim: does the physics change forgetting beyond the seed-to-seed spread?
-for variant, ref in (("faithful", "control"), ("fieldonly", "fieldonly_control"),
-                     ("fieldonly_splitstep", "fieldonly_control")):
+for variant, ref in (("faithful", "control"), ("splitstep", "control"), ("moresteps", "control"),
+                     ("fieldonly", "fieldonly_control"), ("fieldonly_splitstep", "fieldonly_control")):
     if variant not in results or ref not in results:
         continue
     p = "" if variant == "faithful" else variant + "_"
