@@ -116,7 +116,7 @@ def test_maxpool_fast_path_matches_the_masked_rule_with_ties():
 def test_convpool_is_conv_then_maxpool(f64, n, h, w, c_in, c_out, k, pad, block, relu):
     """ConvPool2D gives Conv2D → MaxPool2D(2) (→ ReLU)'s output and gradients (same weights, float64)."""
     fused = ConvPool2D(c_in, c_out, k, pad, rng=B.rng(5), relu=relu)
-    fused.block, fused.gather_block = block, max(1, block // 2)
+    fused.block = block
     conv, pool, act = Conv2D(c_in, c_out, k, pad), MaxPool2D(2), ReLU()
     conv.params = fused.params
     x = f64.standard_normal((n, h, w, c_in))

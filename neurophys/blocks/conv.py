@@ -81,13 +81,6 @@ def _fill_patches(c7, windows, n0, s):
                                                   b:b + s * (Wq - 1) + 1:s, :]
 
 
-def _clip(q, a, s, n, size):
-    """(lo, hi): the Y < n with 0 ≤ q + s·Y + a < size."""
-    lo = max(0, -((q + a) // s)) if q + a < 0 else 0
-    hi = min(n, (size - 1 - q - a) // s + 1) if size - 1 - q - a >= 0 else 0
-    return lo, max(lo, hi)
-
-
 def _touched(planes, axis, i, j, s, n0, n1, Hq, Wq):
     """The view V[..., a, b, n, Y, X, ...] = planes[..., (a+i) % s, (b+j) % s, n0 + n, Y + (a+i)//s, X + (b+j)//s, ...]
     of padded phase planes (axes ``axis`` … ``axis + 4``: phase p, phase q, image, Y', X'): the
@@ -141,9 +134,10 @@ class Conv2D(Module):
     The rows of the patch matrix (the output pixels) may come in any order; :class:`ConvPool2D`
     lists them by pooling window. Both are written for an output grid of ``s × s`` *phases*
     (s = 1 here): in a block of images, row (a, b, n, Y, X) is output pixel (s·Y + a, s·X + b)
-    of image n, and padded images (and their gradients) are kept as s × s phase planes,
-    x_pad[n, s·Y' + p, s·X' + q] = planes[p, q, n, Y', X'], so that every copy and every sum
-    below runs over whole rows.
+    of image n. In the transposed layout the padded image and its gradient are kept as s × s
+    phase planes, x_pad[c, n, s·Y' + p, s·X' + q] = planes[c, p, q, n, Y', X'], so that every copy
+    and every sum runs over whole rows; channels last, ∂L/∂z is put back in image order before
+    the input gradient's sums.
     """
 
     # kh·kw·C below this: the transposed patch layout (long contiguous copies for few channels)
@@ -151,9 +145,6 @@ class Conv2D(Module):
     # images per block on the CPU (8 × 16×16 pixels × 145 floats ≈ 1.2 MB of patches, inside a
     # core's L2 cache); 16→32 conv on 14×14, fwd + bwd 17.5 → 13.7 ms here
     block = 8
-    # images per block of the input gradient's patches (kh·kw·F numbers per pixel: 2 × 16×16 × 288
-    # floats = 590 KB); 16→32 conv on 16×16: 2 images 6.1 ms, 8 images 8.9 ms here
-    gather_block = 2
     # the output grid's phases per axis (ConvPool2D: 2, the pooling window)
     s = 1
 
@@ -340,9 +331,11 @@ class Conv2D(Module):
             dx = xp.zeros((C,) + self._plane_shape(N, H, W), dtype=dz.dtype)      # phase planes, channels first
             Wk = self.params["W"].transpose(2, 3, 1, 0).reshape(K, F).astype(dz.dtype, copy=False)
         elif self.input_grad:
-            dx = xp.empty((N, H, W, C), dtype=dz.dtype)
-            # the kernel turned by 180° with its channels swapped, as the (kh·kw·F, C) patch matrix
-            Wk = self.params["W"][:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(k * k * F, C).astype(dz.dtype)
+            p = self.pad
+            dx = xp.zeros((N, H + 2 * p, W + 2 * p, C), dtype=dz.dtype)           # the padded gradient
+            Wk = xp.ascontiguousarray(self.params["W"].transpose(2, 3, 0, 1)).astype(dz.dtype, copy=False)  # (k, k, F, C)
+            Ho, Wo = H + 2 * p - k + 1, W + 2 * p - k + 1
+            dz_img = dz if s == 1 else self._buffer("dz_img", (N, Ho, Wo, F), dz.dtype, xp, fill=lambda a: a.fill(0))
         dWb = None
         for n0, n1, colsT in blocks:
             dzb = self._dz_block(dz, n0, n1, xp)                          # (s, s, nb, Hq, Wq, F): rows (a, b, n, Y, X)
@@ -351,46 +344,40 @@ class Conv2D(Module):
             if dx is not None and self._transposed:
                 self._add_input_grad(dx, dzb.reshape(-1, F), Wk, n0, n1)
             elif dx is not None:
-                self._input_grad_block(dx, dzb, Wk, n0, n1, xp)
+                self._input_grad_block(dx, dz_img, dzb, Wk, n0, n1, xp)
         self.grads["W"] = xp.ascontiguousarray(dWb[:K].reshape(k, k, C, F).transpose(3, 2, 0, 1))
         self.grads["b"] = dWb[K].copy()
-        if dx is None or not self._transposed:
-            return dx
+        if dx is None:
+            return None
+        if not self._transposed:
+            p = self.pad
+            return dx[:, p:p + H, p:p + W, :] if p else dx
         return self._dx_from_planes(dx, xp)
 
     def _dz_block(self, dz, n0, n1, xp):
         """∂L/∂z of a block with its rows in patch order, (s, s, n1 − n0, Hq, Wq, F)."""
         return dz[n0:n1].reshape(1, 1, n1 - n0, *dz.shape[1:])
 
-    def _input_grad_block(self, dx, dzb, Wflip, n0, n1, xp):
-        """∂L/∂x of images n0..n1 (channels last), the col2im sum written as a gather:
-
-            ∂L/∂x[n, y, x, c] = Σ_{i,j,f} ∂L/∂z_pad[n, y + i, x + j, f] · W[f, c, k−1−i, k−1−j]
-
-        with ∂L/∂z_pad = ∂L/∂z in image order with a zero border of k − 1 − pad: a convolution of
-        ∂L/∂z with the kernel turned by 180° and its channels swapped. ∂L/∂z is written into its
-        padded image (from the block's rows), then the forward's patches and one product give ∂L/∂x
-        in place: no sums over shifted windows, and a (kh·kw·F)-long product per pixel."""
-        N, H, W, C = self._x_shape
-        k, s, F = self.k, self.s, self.c_out
+    def _input_grad_block(self, dx_pad, dz, dzb, Wk, n0, n1, xp):
+        """∂L/∂x_pad[n, y + i, x + j, c] += Σ_f ∂L/∂z[n, y, x, f] W[f, c, i, j] for images n0..n1 (channels
+        last): ∂L/∂z in image order (ConvPool2D: its block's rows put back in place), then one
+        (pixels, F) × (F, C) product per offset (i, j), added onto a shifted window of the padded
+        gradient (whole image rows)."""
+        N, Ho, Wo, F = dz.shape
+        s, k = self.s, self.k
         Hq, Wq = self._hq
-        q = k - 1 - self.pad                       # the border (< 0: rows of ∂L/∂z that reach no x are dropped)
-        Hg, Wg = H + k - 1, W + k - 1
-        dz_img = self._buffer("dz_img", (N, Hg, Wg, F), dzb.dtype, xp, fill=lambda a: a.fill(0))
-        for a in range(s):
-            Y0, Y1 = _clip(q, a, s, Hq, Hg)
-            for b in range(s):
-                X0, X1 = _clip(q, b, s, Wq, Wg)
-                dz_img[n0:n1, q + s * Y0 + a:q + s * (Y1 - 1) + a + 1:s, q + s * X0 + b:q + s * (X1 - 1) + b + 1:s] = \
-                    dzb[a, b, :, Y0:Y1, X0:X1]
-        windows = _row_windows(dz_img, k)
-        step = min(n1 - n0, max(1, int(self.gather_block))) if xp.__name__ == "numpy" else n1 - n0
-        cols_all = self._buffer("cols_dx", (step * H * W, k * k * F), dzb.dtype, xp)
-        for m0 in range(n0, n1, step):
-            m1 = min(n1, m0 + step)
-            cols = cols_all[:(m1 - m0) * H * W]
-            _fill_patches(cols.reshape(1, 1, m1 - m0, H, W, k, k * F), windows, m0, 1)
-            xp.matmul(cols, Wflip, out=dx[m0:m1].reshape(-1, C))
+        if s > 1:                                  # rows (a, b, n, Y, X) back to pixels (s·Y + a, s·X + b)
+            for a in range(s):
+                for b in range(s):
+                    dz[n0:n1, a:a + s * (Hq - 1) + 1:s, b:b + s * (Wq - 1) + 1:s] = dzb[a, b]
+        dz2 = dz[n0:n1].reshape(-1, F)
+        C = dx_pad.shape[-1]
+        G = self._block_rows("G", N, n0, n1, C, dz2.dtype, xp, per_image=Ho * Wo)
+        dxb = dx_pad[n0:n1]
+        for i in range(k):
+            for j in range(k):
+                xp.matmul(dz2, Wk[i, j], out=G)
+                dxb[:, i:i + Ho, j:j + Wo, :] += G.reshape(n1 - n0, Ho, Wo, C)
 
     def _add_input_grad(self, planes, dz2, Wm, n0, n1):
         """Transposed layout: ∂L/∂x_pad[c, n, s·Y + a + i, s·X + b + j] += Σ_f W[f, c, i, j] ∂L/∂z[(a, b, n, Y, X), f]
