@@ -72,7 +72,7 @@ def test_matmul_split_by_rows_gives_the_numbers_of_one_blas_thread():
     with threadpool_limits(1, user_api="blas"):
         ref, ref_t = x @ W, x.T @ d
     with threadpool_limits(2, user_api="blas"):
-        for T in (2, 3):
+        for T in (2, 3):   # x @ W: split by columns of W (100 rows <= 300 columns); x.T @ d: by rows of x.T
             got, got_t = parallel.matmul(x, W, T), parallel.matmul(x.T, d, T)
             assert got.dtype == numpy.float32 and numpy.array_equal(got, ref) and numpy.array_equal(got_t, ref_t)
     small = rng.random((4, 5)), rng.random((5, 3))
