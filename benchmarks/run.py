@@ -307,7 +307,8 @@ def bench_eqprop_epoch(torch, device: str, cfg=EQPROP_LESSON06, n_batches: int =
     net = EqPropNet(cfg["sizes"], energy=cfg["energy"], eps=cfg["eps"], n_free=cfg["n_free"],
                     n_nudged=cfg["n_nudged"], beta=cfg["beta"], nudging=cfg["nudging"], lr=cfg["lr"], rng=B.rng(0))
     if device == "cpu":
-        net.threads = THREADS[0]   # shards of >= 32 examples only: a batch of 32 relaxes in one thread
+        net.threads = THREADS[0]   # T threads: x W_0, the input layer's gradient and the update split over them;
+                                   # a batch of 32 relaxes in one thread (shards need >= 32 examples each)
 
     def neuro_step(i):
         idx = B.xp().asarray(order[i * batch:(i + 1) * batch])
