@@ -9,6 +9,10 @@ product (im2col):
 
 Weights are stored as (C_out, C_in, kh, kw), the layout of PyTorch's Conv2d, so a
 reader can compare them one to one. Stride 1 only (all that document 000 needs).
+
+:class:`Conv2D` is the convolution, :class:`MaxPool2D` the pooling; :class:`ConvPool2D` is the
+two (and optionally the ReLU) in one block, with the convolution's output pixels listed by
+pooling window so that the pooling runs over contiguous memory (what PhysNet uses).
 """
 from __future__ import annotations
 
