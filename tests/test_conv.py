@@ -116,7 +116,7 @@ def test_maxpool_fast_path_matches_the_masked_rule_with_ties():
 def test_convpool_is_conv_then_maxpool(f64, n, h, w, c_in, c_out, k, pad, block, relu):
     """ConvPool2D gives Conv2D → MaxPool2D(2) (→ ReLU)'s output and gradients (same weights, float64)."""
     fused = ConvPool2D(c_in, c_out, k, pad, rng=B.rng(5), relu=relu)
-    fused.block = block
+    fused.block = fused.block_transposed = block
     conv, pool, act = Conv2D(c_in, c_out, k, pad), MaxPool2D(2), ReLU()
     conv.params = fused.params
     x = f64.standard_normal((n, h, w, c_in))
@@ -135,7 +135,7 @@ def test_convpool_is_conv_then_maxpool(f64, n, h, w, c_in, c_out, k, pad, block,
 @pytest.mark.parametrize("c_in,k,pad,relu", [(16, 3, 1, True), (2, 3, 1, True), (1, 3, 0, False)])
 def test_convpool_backward(f64, c_in, k, pad, relu):
     layer = ConvPool2D(c_in, 3, k, pad, rng=B.rng(6), relu=relu)
-    layer.block = 2
+    layer.block = layer.block_transposed = 2
     x = f64.standard_normal((3, 6, 7, c_in))
     R = f64.standard_normal(layer.forward(x).shape)
 
