@@ -146,3 +146,33 @@ def test_adam_in_pieces_gives_the_formula():
             theta[k] = theta[k] - 1e-2 * m_hat / (numpy.sqrt(v_hat) + 1e-8)
         for k in theta:
             assert numpy.allclose(mine[k], theta[k], rtol=1e-6, atol=1e-7), k
+
+
+_FORKED = {}
+
+
+def _train_step_in_child():
+    net, opt, x, y = _FORKED["net"], _FORKED["opt"], _FORKED["x"], _FORKED["y"]
+    z = net.forward(x)
+    net.backward(softmax_cross_entropy_grad(z, y))
+    opt.step(net.params, net.grads)
+    return float(softmax_cross_entropy(net.forward(x), y))
+
+
+def test_threaded_physnet_trains_in_a_forked_child():
+    """PhysNet(threads=2) and Adam(threads=2) used in the parent, then in a forked child: the child
+    starts its own shard workers (neurophys.parallel) and completes a training step, no hang."""
+    import multiprocessing
+    import sys
+    if sys.platform != "linux":
+        pytest.skip("fork start method")
+    rng = numpy.random.default_rng(0)
+    net, opt = PhysNet(rng=B.rng(0)), Adam(lr=1e-3)
+    net.threads = opt.threads = 2
+    net["gpe"].threads = 2
+    x, y = rng.normal(size=(16, 784)).astype(numpy.float32), rng.integers(0, 10, 16)
+    _FORKED.update(net=net, opt=opt, x=x, y=y)
+    parent_loss = _train_step_in_child()                   # the parent's shard workers exist now
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        child_loss = pool.apply_async(_train_step_in_child, ()).get(timeout=60)   # a stale pool would hang
+    assert numpy.isfinite(child_loss) and numpy.isfinite(parent_loss)

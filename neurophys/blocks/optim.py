@@ -6,8 +6,7 @@ per parameter dict (its state is keyed by parameter name and array id).
 """
 from __future__ import annotations
 
-import concurrent.futures
-
+from .. import parallel
 from .. import validate as V
 from ..backend import get_array_module
 
@@ -69,7 +68,8 @@ class Adam:
 
     # numbers per piece on the CPU: 6 arrays × 32768 float32 = 768 KB, inside a core's L2 cache
     piece = 1 << 15
-    # T > 1: the pieces are updated in T threads (NumPy releases the interpreter lock in its loops)
+    # T > 1: the pieces are updated in T threads (NumPy releases the interpreter lock in its loops),
+    # on neurophys.parallel.map_shards
     threads = 1
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
@@ -103,7 +103,7 @@ class Adam:
             return
         groups = _balanced(pieces, T)
         run = lambda w: [self._update(*p, get_array_module(p[0]), worker=w) for p in groups[w]]
-        list(_pool(T).map(run, range(T)))
+        parallel.map_shards(run, T)
 
     def _update(self, theta, g, m, v, t, xp, worker=0):
         """The update of one array (or one piece of it), in place; s, r: scratch arrays."""
@@ -134,16 +134,6 @@ class Adam:
         if buf is None or buf.shape[1] < n:
             buf = self._scratch[key] = xp.empty((2, max(n, self.piece)), dtype=dtype)
         return buf[0, :n].reshape(shape), buf[1, :n].reshape(shape)
-
-
-_POOLS = {}
-
-
-def _pool(n: int):
-    """A pool of ``n`` worker threads, made once per size."""
-    if n not in _POOLS:
-        _POOLS[n] = concurrent.futures.ThreadPoolExecutor(max_workers=n, thread_name_prefix="optim")
-    return _POOLS[n]
 
 
 def _balanced(pieces, T):

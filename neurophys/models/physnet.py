@@ -27,14 +27,12 @@ Variants (same verbs ``forward`` / ``backward`` / ``params`` / ``grads``):
 """
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
 import copy
 
 import numpy
-from threadpoolctl import ThreadpoolController
 
 from .. import backend as B
+from .. import parallel
 from .. import validate as V
 from ..blocks import Dense
 from ..blocks.conv import ConvPool2D
@@ -43,16 +41,6 @@ from ..blocks.sequential import ReLU, Reshape, Sequential
 from ..physics.gpe import GPELayer, StabilityError, document_params
 
 PHYSICS = ("euler", "splitstep", "identity")
-_BLAS = []   # one ThreadpoolController, made on first use (it inspects the loaded libraries)
-
-
-@contextlib.contextmanager
-def _one_blas_thread():
-    """One BLAS thread inside the block (the shards are the parallelism)."""
-    if not _BLAS:
-        _BLAS.append(ThreadpoolController())
-    with _BLAS[0].limit(limits=1, user_api="blas"):
-        yield
 
 
 def torch_like_dense(n_in, n_out, rng):
@@ -75,6 +63,8 @@ class PhysNet(Sequential):
     the shards' parameter gradients are then added. NumPy releases the interpreter lock in its
     array loops and BLAS, so the element-wise work (the field, the pooling) runs on every core,
     not only the matrix products. Same logits; gradients equal up to the order of that sum.
+    The shards run on :mod:`neurophys.parallel` (``shard_bounds``, ``map_shards``: its worker
+    threads, which a forked child starts afresh).
     """
 
     n_classes = 10
@@ -125,12 +115,9 @@ class PhysNet(Sequential):
 
     # ------------------------------------------------------------------ data-parallel shards
     def _shard_bounds(self, x):
-        T = int(self.threads)
-        n = x.shape[0]
-        if T < 2 or n > self.chunk or n < 8 * T or B.get_array_module(x) is not numpy:
+        if int(self.threads) < 2 or x.shape[0] > self.chunk or B.get_array_module(x) is not numpy:
             return None
-        edges = [round(k * n / T / 8) * 8 for k in range(T)] + [n]   # shards in multiples of 8 images
-        return list(zip(edges[:-1], edges[1:]))
+        return parallel.shard_bounds(x.shape[0], self.threads, min_rows=8, multiple=8)   # multiples of 8 images
 
     def _replicas(self, T):
         """T stacks of layers: this net's own, and T − 1 shallow copies with their own state."""
@@ -147,12 +134,11 @@ class PhysNet(Sequential):
                     stack.append((name, twin))
                 reps.append(stack)
             self._replica_stacks = reps
-            self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=T, thread_name_prefix="physnet")
         return reps
 
-    def _run_shards(self, fn, T):
-        with _one_blas_thread():
-            return list(self._pool.map(fn, range(T)))
+    @staticmethod
+    def _run_shards(fn, T):
+        return parallel.map_shards(fn, T)   # one BLAS thread inside the shards
 
     def _forward_chunks(self, x):
         bounds = self._shard_bounds(x)
@@ -197,7 +183,7 @@ class PhysNet(Sequential):
                 for stack in reps[1:]:
                     total += stack[i][1].grads[key]
                 layer.grads[key] = total
-        list(self._pool.map(add, range(len(bounds))))
+        parallel.map_shards(add, len(bounds))
         gpe = [dict(r)["gpe"] for r in reps]
         if gpe[0].param_grads:
             gpe[0].param_grads = {k: sum(g.param_grads[k] for g in gpe) for k in gpe[0].param_grads}

@@ -42,10 +42,10 @@ phase factors are applied as ψ + (e^{cθ} − 1)ψ; see :func:`phase_step` and 
 """
 from __future__ import annotations
 
-import concurrent.futures
 import numpy
 
 from .. import backend as B
+from .. import parallel
 from .. import validate
 from ..blocks.base import Module
 
@@ -820,16 +820,6 @@ class _Shards:
         self.tapes, self.edges = tapes, edges
 
 
-_POOLS = {}
-
-
-def _shard_pool(n: int):
-    """A thread pool of ``n`` workers, made once per size."""
-    if n not in _POOLS:
-        _POOLS[n] = concurrent.futures.ThreadPoolExecutor(max_workers=n, thread_name_prefix="gpe")
-    return _POOLS[n]
-
-
 class GPELayer(Module):
     """A GPE field as a network block: real channels (batch, Ny, Nx, 2) = (Re ψ₀, Im ψ₀) in,
     the evolved field's channels out (``readout='field'``) or its density |ψ|² (``readout='density'``,
@@ -841,7 +831,8 @@ class GPELayer(Module):
 
     ``threads`` (default 1): with T > 1 and NumPy arrays, the batch of fields is evolved (and
     back-propagated) as T shards in T threads; every field evolves independently and NumPy and
-    scipy.fft release the interpreter lock, so the same numbers come out, on T cores.
+    scipy.fft release the interpreter lock, so the same numbers come out, on T cores. The
+    shards run on :func:`neurophys.parallel.map_shards` (inside another's shards: one after the other).
     """
 
     threads = 1
@@ -902,9 +893,11 @@ class GPELayer(Module):
 
     def _map(self, run, k):
         """[run(0), ..., run(k − 1)]: in ``threads`` threads when T > 1 (NumPy releases the interpreter lock)."""
-        if int(self.threads) < 2 or k < 2:
+        bounds = parallel.shard_bounds(k, min(int(self.threads), k))   # the k blocks in T groups
+        if bounds is None:
             return [run(i) for i in range(k)]
-        return list(_shard_pool(int(self.threads)).map(run, range(k)))
+        groups = parallel.map_shards(lambda w: [run(i) for i in range(*bounds[w])], len(bounds))
+        return [o for g in groups for o in g]
 
     def _forward_planes(self, x):
         """Forward on ψ as the planes (Re ψ, Im ψ), block by block: the output (batch, Ny, Nx, 2) is a
@@ -967,8 +960,8 @@ class GPELayer(Module):
                 or numpy.ndim(self.V) > 2 or numpy.ndim(self.g) > 2):   # per-example V/g: not sharded
             return op(psi0, self.n_steps, self.dt, self.V, self.g, **kw)
         edges = [k * n // T for k in range(T + 1)]
-        outs = list(_shard_pool(T).map(lambda k: op(psi0[edges[k]:edges[k + 1]], self.n_steps, self.dt,
-                                                    self.V, self.g, **kw), range(T)))
+        outs = parallel.map_shards(lambda k: op(psi0[edges[k]:edges[k + 1]], self.n_steps, self.dt,
+                                                self.V, self.g, **kw), T)
         return numpy.concatenate([o[0] for o in outs]), _Shards([o[1] for o in outs], edges)
 
     def backward(self, dout):
@@ -984,9 +977,9 @@ class GPELayer(Module):
         if self.scheme != "identity" and isinstance(self._tape, _Shards):
             back = B.op("gpe.evolve_backward")
             e = self._tape.edges
-            outs = list(_shard_pool(len(self._tape.tapes)).map(
+            outs = parallel.map_shards(
                 lambda k: back(self._tape.tapes[k], G[e[k]:e[k + 1]], param_grads=self.want_param_grads),
-                range(len(self._tape.tapes))))
+                len(self._tape.tapes))
             G = numpy.concatenate([o[0] for o in outs])
             self.param_grads = {k: sum(o[1][k] for o in outs) for k in outs[0][1]}
         elif self.scheme != "identity":
