@@ -115,12 +115,18 @@ for seed, run in zip(settings["seeds"], runs):   # one dict per seed: accuracy o
     ctx.log(f"seed {seed}, after task A: accuracy on 0-4 = {run['acc_a_after_a']:.4f}")
     for mode in ("no_replay", "dream_replay"):
         r = run[mode]
+        if r.get("diverged"):       # the library raised; the unit recorded where, and this seed is left out
+            ctx.log(f"seed {seed}, {mode}: DIVERGED ({r['diverged']})")
+            continue
         ctx.log(f"seed {seed}, {mode}: accuracy on 0-4 {r['acc_a']:.4f}, on 5-9 {r['acc_b']:.4f}, "
                 f"forgetting {r['forgetting']:.4f}")
+diverged = {mode: [seed for seed, run in zip(settings["seeds"], runs) if run[mode].get("diverged")]
+            for mode in ("no_replay", "dream_replay")}
 
 
 def over_seeds(mode, key):
-    sp = stats.spread([run[mode][key] for run in runs])   # sample std over seeds (ddof=1)
+    """Mean and sample std (ddof=1) over the seeds whose training of this mode did not diverge."""
+    sp = stats.spread([run[mode][key] for run in runs if not run[mode].get("diverged")])
     return sp["mean"], sp["std"]
 
 
@@ -184,9 +190,11 @@ ctx.finish(
         "accuracy_all_no_replay": over_seeds("no_replay", "acc_all")[0],
         "accuracy_all_dream_replay": over_seeds("dream_replay", "acc_all")[0],
         "part1_seconds": part1_seconds,
+        "n_diverged_no_replay": len(diverged["no_replay"]),
+        "n_diverged_dream_replay": len(diverged["dream_replay"]),
     },
     settings={**settings, "forgetting_definition": "accuracy on task A test digits right after task A "
                                                   "minus accuracy on them after task B (mean, std over seeds)",
               "units": "part1/ (one per network), part2/ (one per seed): neurophys.learning.dream_protocol",
-              "per_seed": runs},
+              "per_seed": runs, "diverged_seeds": diverged},
 )

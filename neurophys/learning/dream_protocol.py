@@ -35,6 +35,7 @@ from ..blocks import Adam, softmax_cross_entropy_grad
 from ..data import load_mnist, minibatch_indices
 from ..models.eqprop import EqPropNet
 from ..models.mlp import MLP
+from ..validate import DivergenceError
 
 __all__ = ["PART1_NETS", "REFEREE_EPOCHS", "REFEREE_BATCH", "batch_plan", "skip_training_draws", "make_net",
            "train", "train_referee", "dreams_of", "task_split", "dream_unit", "dream_replay_unit"]
@@ -180,7 +181,8 @@ def dream_replay_unit(seed: int, *, run_seed: int = 0, progress=None, **settings
     and with ``replay_per_batch`` dreams mixed into every minibatch. ``seed`` must be one of
     ``settings["seeds"]`` (it fixes the net's initialisation, ``B.rng(run_seed + 3 + 10 seed)``,
     and its place in the shuffling stream). Returns the accuracy on task A after A, and per
-    mode the accuracies on A, B and all digits after B and the forgetting of A."""
+    mode the accuracies on A, B and all digits after B and the forgetting of A (a mode whose
+    training diverges records ``"diverged"``, the library's message, and None accuracies)."""
     seeds = list(settings["seeds"])
     if seed not in seeds:
         raise ValueError(f"seed {seed} is not one of the settings' seeds {seeds}")
@@ -200,8 +202,17 @@ def dream_replay_unit(seed: int, *, run_seed: int = 0, progress=None, **settings
     bank = dreams_of(net_a, range(5), n_bank // 5, settings, run_seed, offset=1 + seed)   # dreamt after task A
     for mode, replay in (("no_replay", None), ("dream_replay", bank)):
         net = copy.deepcopy(net_a)
-        train(net, *task_b, e_task, settings, host, replay=replay, progress=progress,
-              desc=f"task B ({mode}), seed {seed}")
+        stream = host.bit_generator.state
+        try:
+            train(net, *task_b, e_task, settings, host, replay=replay, progress=progress,
+                  desc=f"task B ({mode}), seed {seed}")
+        except DivergenceError as err:   # a result, recorded: this mode's accuracies are not measured
+            run[mode] = {"diverged": str(err), "acc_a": None, "acc_b": None, "acc_all": None, "forgetting": None}
+            # leave the shuffling stream where a finished mode leaves it, so the next mode sees the same batches
+            host.bit_generator.state = stream
+            skip_training_draws(host, len(task_b[0]), bs, e_task,
+                                *((n_bank, settings["replay_per_batch"]) if replay is not None else ()))
+            continue
         r = dict(acc_a=float(net.accuracy(*test_a)), acc_b=float(net.accuracy(*test_b)),
                  acc_all=float(net.accuracy(x_test, y_test)))
         r["forgetting"] = run["acc_a_after_a"] - r["acc_a"]
