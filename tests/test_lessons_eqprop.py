@@ -111,3 +111,29 @@ def test_surprise_gate_errors_and_masks():
     s = B.xp().asarray([0.0, 0.05, 0.5])
     assert list(B.to_host(SurpriseGate(0.1).surprising(s))) == [False, False, True]
     assert all(B.to_host(SurpriseGate(None).surprising(s)))
+
+
+def test_lesson_07_unit_records_a_diverged_mode_and_keeps_the_next_modes_batches(monkeypatch):
+    """A task-B training that diverges is recorded (the library's message, no accuracies), and
+    the shuffling stream is left where a finished mode leaves it: the dream-replay mode of the
+    same unit sees the same batches, so its numbers equal those of a run where nothing diverged."""
+    from neurophys.learning import dream_protocol as D
+    from neurophys.validate import DivergenceError
+    st = dict(hidden=12, n_train=300, n_test=200, epochs=1, epochs_task=1, batch_size=32, eps=1.0, n_free=4,
+              n_nudged=2, beta=0.5, lr=[0.2, 0.1], generative_lr_scale=0.02, label_scale=10.0, dream_noise=0.05,
+              dreams_per_digit=4, replay_per_batch=8, seeds=[0])
+    calm = D.dream_replay_unit(0, run_seed=3, **st)
+    real_train = D.train
+
+    def diverge_without_replay(net, x, y, epochs, settings, host, replay=None, **kw):
+        if replay is None and kw.get("desc", "").startswith("task B"):
+            host.random(17)                                   # a diverging run stops part-way through its draws
+            raise DivergenceError("weights W0 reached |W0| = 1e12 at update 9: the run diverged")
+        return real_train(net, x, y, epochs, settings, host, replay=replay, **kw)
+
+    monkeypatch.setattr(D, "train", diverge_without_replay)
+    out = D.dream_replay_unit(0, run_seed=3, **st)
+    assert "diverged" in out["no_replay"]["diverged"] and out["no_replay"]["acc_a"] is None
+    assert out["no_replay"]["forgetting"] is None
+    assert out["dream_replay"] == calm["dream_replay"]
+    assert out["acc_a_after_a"] == calm["acc_a_after_a"]
