@@ -22,6 +22,21 @@ def _conv_loop(x, W, b, pad):
     return out
 
 
+def assert_layer_gradients(layer, x, f64):
+    """Central-difference check of a layer's backward: dL/dx, dL/dW and dL/db for L = Σ R·forward(x)."""
+    R = f64.standard_normal(layer.forward(x).shape)
+
+    def loss():
+        return float((R * layer.forward(x)).sum())
+
+    loss()
+    dx = layer.backward(R)
+    grads = {k_: v.copy() for k_, v in layer.grads.items()}
+    assert check_gradient(loss, x, dx) < 1e-7
+    assert check_gradient(loss, layer.params["W"], grads["W"]) < 1e-7
+    assert check_gradient(loss, layer.params["b"], grads["b"]) < 1e-7
+
+
 @pytest.mark.parametrize("c_in,c_out,k,pad", [(1, 3, 3, 1), (2, 4, 3, 1), (3, 2, 3, 0), (2, 2, 1, 0)])
 def test_conv_forward_matches_the_definition(f64, c_in, c_out, k, pad):
     conv = Conv2D(c_in, c_out, k, pad, rng=B.rng(1))
@@ -32,18 +47,7 @@ def test_conv_forward_matches_the_definition(f64, c_in, c_out, k, pad):
 @pytest.mark.parametrize("c_in,c_out,k,pad", [(1, 3, 3, 1), (2, 4, 3, 1), (3, 2, 3, 0)])
 def test_conv_backward(f64, c_in, c_out, k, pad):
     conv = Conv2D(c_in, c_out, k, pad, rng=B.rng(2))
-    x = f64.standard_normal((2, 5, 6, c_in))
-    R = f64.standard_normal(conv.forward(x).shape)
-
-    def loss():
-        return float((R * conv.forward(x)).sum())
-
-    loss()
-    dx = conv.backward(R)
-    grads = {k_: v.copy() for k_, v in conv.grads.items()}
-    assert check_gradient(loss, x, dx) < 1e-7
-    assert check_gradient(loss, conv.params["W"], grads["W"]) < 1e-7
-    assert check_gradient(loss, conv.params["b"], grads["b"]) < 1e-7
+    assert_layer_gradients(conv, f64.standard_normal((2, 5, 6, c_in)), f64)
 
 
 def test_col2im_is_the_adjoint_of_im2col(f64):
@@ -136,18 +140,7 @@ def test_convpool_is_conv_then_maxpool(f64, n, h, w, c_in, c_out, k, pad, block,
 def test_convpool_backward(f64, c_in, k, pad, relu):
     layer = ConvPool2D(c_in, 3, k, pad, rng=B.rng(6), relu=relu)
     layer.block = layer.block_transposed = 2
-    x = f64.standard_normal((3, 6, 7, c_in))
-    R = f64.standard_normal(layer.forward(x).shape)
-
-    def loss():
-        return float((R * layer.forward(x)).sum())
-
-    loss()
-    dx = layer.backward(R)
-    grads = {k_: v.copy() for k_, v in layer.grads.items()}
-    assert check_gradient(loss, x, dx) < 1e-7
-    assert check_gradient(loss, layer.params["W"], grads["W"]) < 1e-7
-    assert check_gradient(loss, layer.params["b"], grads["b"]) < 1e-7
+    assert_layer_gradients(layer, f64.standard_normal((3, 6, 7, c_in)), f64)
 
 
 def test_convpool_ties_go_to_the_first_maximum():
