@@ -13,8 +13,9 @@ An epoch row times ``--batches`` minibatches and scales to the full 60,000-image
 Threads: ``--threads N`` (or OMP_NUM_THREADS) gives NumPy's BLAS and PyTorch the same count
 (set in the environment before NumPy loads when run as a script, and through threadpoolctl
 in any case). The neurophys models that split a batch over threads (``EqPropNet.threads``,
-``PhysNet.threads``, ``GPELayer.threads``) get the same N; inside their shards BLAS runs on
-one thread, so neither library computes on more than N threads at once. CPU results go to
+``GPELayer.threads``, ``Adam.threads``) or over cores (``PhysNet.cores``: the shards beyond the
+first run in forked copies of the net) get the same N; inside their shards BLAS runs on one
+thread, so neither library computes on more than N cores at once. CPU results go to
 ``cpu_1thread.json``, ``cpu_2threads.json``, ... so runs at several thread counts sit side by
 side; each file records the load average before and after.
 Timing: neurophys and PyTorch runs alternate (a, b, a, b, ...) so both see the same load, and
@@ -264,7 +265,7 @@ def bench_physnet_epoch(torch, device: str, n_batches: int = 10, batch: int = 12
     net = PhysNet(rng=B.rng(0))
     opt = Adam(lr=1e-3)
     if device == "cpu":
-        net.threads = THREADS[0]   # T threads: the batch in T shards side by side (PhysNet.threads)
+        net.cores = THREADS[0]     # T cores: the batch in T shards side by side (PhysNet.cores: forked copies)
         opt.threads = THREADS[0]   # and Adam's update in T pieces side by side (Adam.threads)
 
     def neuro_step(i):
@@ -293,7 +294,7 @@ def bench_physnet_epoch(torch, device: str, n_batches: int = 10, batch: int = 12
     t_neuro, t_torch = alternate_batches(n, neuro_step, ref_step, B.synchronize, sync)
     return _epoch_row(f"Lesson 03 epoch: PhysNet (doc 000), batch {batch}", device, n, total, t_neuro, t_torch,
                       f"PhysNet + Adam (NumPy; ConvPool2D blocks, GPELayer on (Re, Im) planes; "
-                      f"{net.threads} shard thread(s), Adam in {opt.threads} thread(s))")
+                      f"{net.cores} core(s): shards beyond the first in forked copies, Adam in {opt.threads} thread(s))")
 
 
 def bench_eqprop_epoch(torch, device: str, cfg=EQPROP_LESSON06, n_batches: int = 40, label="Lesson 06"):

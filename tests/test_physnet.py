@@ -91,14 +91,14 @@ def test_bad_input_is_refused():
 
 
 def test_data_parallel_shards_match_the_serial_step():
-    """threads=2 splits a training batch into two shards run side by side: same logits and
-    field, gradients equal up to the order of the shards' sum."""
+    """cores=2 splits a training batch into two shards run side by side (the second in a forked
+    copy): same logits and field, gradients equal up to the order of the shards' sum."""
     from neurophys.blocks import softmax_cross_entropy_grad
     rng = numpy.random.default_rng(0)
     x = rng.normal(size=(32, 784)).astype(numpy.float32)
     y = rng.integers(0, 10, 32)
     serial, sharded = PhysNet(rng=B.rng(0)), PhysNet(rng=B.rng(0))
-    sharded.threads = 2
+    sharded.cores = 2
     z1, z2 = serial.forward(x), sharded.forward(x)
     assert numpy.array_equal(z1, z2)
     assert numpy.array_equal(serial.field, sharded.field)
@@ -159,20 +159,51 @@ def _train_step_in_child():
     return float(softmax_cross_entropy(net.forward(x), y))
 
 
-def test_threaded_physnet_trains_in_a_forked_child():
-    """PhysNet(threads=2) and Adam(threads=2) used in the parent, then in a forked child: the child
-    starts its own shard workers (neurophys.parallel) and completes a training step, no hang."""
+def test_sharded_physnet_trains_in_a_forked_child():
+    """PhysNet(cores=2), Adam(threads=2) and GPELayer(threads=2) used in the parent, then in a forked
+    pool worker: the worker does not talk to the parent's forked copies (it may not start copies
+    of its own: the batch runs in one piece, with a warning) and completes a training step, no hang;
+    the parent's parameters are untouched by the child's step."""
     import multiprocessing
     import sys
     if sys.platform != "linux":
         pytest.skip("fork start method")
     rng = numpy.random.default_rng(0)
     net, opt = PhysNet(rng=B.rng(0)), Adam(lr=1e-3)
-    net.threads = opt.threads = 2
+    net.cores = opt.threads = 2
     net["gpe"].threads = 2
     x, y = rng.normal(size=(16, 784)).astype(numpy.float32), rng.integers(0, 10, 16)
     _FORKED.update(net=net, opt=opt, x=x, y=y)
     parent_loss = _train_step_in_child()                   # the parent's shard workers exist now
+    before = {k: v.copy() for k, v in net.params.items()}
     with multiprocessing.get_context("fork").Pool(1) as pool:
         child_loss = pool.apply_async(_train_step_in_child, ()).get(timeout=60)   # a stale pool would hang
     assert numpy.isfinite(child_loss) and numpy.isfinite(parent_loss)
+    assert all(numpy.array_equal(before[k], v) for k, v in net.params.items())
+    assert numpy.isfinite(_train_step_in_child())                  # the parent's copies still answer
+
+
+def test_forked_copies_follow_the_parameters_and_raise_their_errors():
+    """The copies see parameters the optimizer rebinds (not only in-place updates); an error inside a
+    copy is raised in the caller, and the next call starts new copies."""
+    rng = numpy.random.default_rng(3)
+    x = rng.normal(size=(32, 784)).astype(numpy.float32)
+    serial, sharded = PhysNet(rng=B.rng(0)), PhysNet(rng=B.rng(0))
+    sharded.cores = 2
+    sharded.forward(x)
+    for net in (serial, sharded):                      # rebind, as a user loading weights would
+        net["fc4"].params["W"] = net["fc4"].params["W"] * 2
+    assert numpy.array_equal(serial.forward(x), sharded.forward(x))
+    first = sharded._copies
+    with pytest.raises(AttributeError, match="no_such_attribute"):
+        first.fetch("gpe", "no_such_attribute")
+    assert not first.alive
+    assert numpy.array_equal(serial.forward(x), sharded.forward(x))       # new copies
+    assert sharded._copies is not first and sharded._copies.alive
+    wild = x.copy()
+    wild[16:] *= 1e4                                   # only the copy's shard blows the field up
+    copies = sharded._copies
+    with pytest.raises(ValueError, match="x|images"):
+        sharded.forward(wild)
+    assert not copies.alive                            # the copy's error came through, the copies stopped
+    assert numpy.array_equal(serial.forward(x), sharded.forward(x))

@@ -27,7 +27,7 @@ Variants (same verbs ``forward`` / ``backward`` / ``params`` / ``grads``):
 """
 from __future__ import annotations
 
-import copy
+import warnings
 
 import numpy
 
@@ -51,24 +51,38 @@ def torch_like_dense(n_in, n_out, rng):
     return layer
 
 
+def _stack_forward(layers, x):
+    """A batch through a stack of (name, layer), in order (x already checked: the layers skip their scans)."""
+    with V.inner():
+        for _, layer in layers:
+            x = layer.forward(x)
+    return x
+
+
+def _stack_backward(layers, dout):
+    """∂L/∂output back through a stack of (name, layer): fills each layer's grads, returns ∂L/∂x."""
+    for _, layer in reversed(layers):
+        dout = layer.backward(dout)
+    return dout
+
+
 class PhysNet(Sequential):
     """Document 000's network; ``physics`` chooses the field block ('euler', 'splitstep', 'identity').
 
     Input: flat images (batch, 784) or (batch, 28, 28, 1). Output: logits (batch, 10).
     ``field`` is the last evolved field ψ (complex, (batch, 32, 32)) after a training-size forward.
 
-    ``threads`` (default 1): with T > 1 a training batch (NumPy, at least 8·T examples) is split
-    into T shards that run forward and backward side by side in T threads, each through its own
-    copy of the layers (shared parameters, own caches and gradients, one BLAS thread each);
-    the shards' parameter gradients are then added. NumPy releases the interpreter lock in its
-    array loops and BLAS, so the element-wise work (the field, the pooling) runs on every core,
-    not only the matrix products. Same logits; gradients equal up to the order of that sum.
-    The shards run on :mod:`neurophys.parallel` (``shard_bounds``, ``map_shards``: its worker
-    threads, which a forked child starts afresh).
+    ``cores`` (default 1): with T > 1 a training batch (NumPy, at least 8·T examples) is split into
+    T shards that run forward and backward side by side on T cores: shard 0 in this process, the
+    others in T − 1 forked copies of the net (:class:`neurophys.parallel.ForkedCopies`: each has its
+    own interpreter, so the NumPy calls of the shards never wait for one another; the copies get the
+    current parameters at each forward and send back their gradients), which are then added.
+    Same logits; gradients equal up to the order of that sum. Linux only: elsewhere (or inside a
+    daemonic worker process) a warning says so and the batch runs in one piece.
     """
 
     n_classes = 10
-    threads = 1
+    cores = 1
 
     def __init__(self, physics: str = "euler", n_steps: int = 5, dt: float = 0.01, a: float = 0.15,
                  b: float = 0.15, grid: int = 32, rng=None, check_stability: bool = True, **scheme_kw):
@@ -115,86 +129,81 @@ class PhysNet(Sequential):
 
     # ------------------------------------------------------------------ data-parallel shards
     def _shard_bounds(self, x):
-        if int(self.threads) < 2 or x.shape[0] > self.chunk or B.get_array_module(x) is not numpy:
+        if int(self.cores) < 2 or x.shape[0] > self.chunk or B.get_array_module(x) is not numpy:
             return None
-        return parallel.shard_bounds(x.shape[0], self.threads, min_rows=8, multiple=8)   # multiples of 8 images
+        return parallel.shard_bounds(x.shape[0], self.cores, min_rows=8, multiple=8)   # multiples of 8 images
 
-    def _replicas(self, T):
-        """T stacks of layers: this net's own, and T − 1 shallow copies with their own state."""
-        reps = getattr(self, "_replica_stacks", None)
-        if reps is None or len(reps) != T or any(r[0][1].params is not self.layers[0][1].params for r in reps[1:]):
-            reps = [self.layers]
-            for _ in range(T - 1):
-                stack = []
-                for name, layer in self.layers:
-                    twin = copy.copy(layer)
-                    twin.grads = {k: None for k in layer.params}
-                    if hasattr(layer, "_work"):
-                        twin._work = {}
-                    stack.append((name, twin))
-                reps.append(stack)
-            self._replica_stacks = reps
-        return reps
-
-    @staticmethod
-    def _run_shards(fn, T):
-        return parallel.map_shards(fn, T)   # one BLAS thread inside the shards
+    def _forked_copies(self, T):
+        """The T − 1 forked copies that run shards 1 … T − 1 (made on first use, remade when the layers
+        change); None where forked copies are not available (the batch then runs in one piece)."""
+        copies = getattr(self, "_copies", None)
+        if copies is not None and copies.usable_for(self.layers) and copies.n_copies == T - 1:
+            return copies
+        if copies is not None:
+            copies.close()
+        self._copies = None
+        if not parallel.ForkedCopies.available():
+            if not getattr(self, "_warned_serial", False):
+                warnings.warn(f"PhysNet.cores = {T}: forked copies are not available here (Linux only, and not "
+                              f"inside a daemonic worker process); the batch runs in one piece", stacklevel=4)
+                self._warned_serial = True
+            return None
+        self._copies = parallel.ForkedCopies(self.layers, T - 1, _stack_forward, _stack_backward,
+                                             report=("max_dt_omega",))
+        return self._copies
 
     def _forward_chunks(self, x):
         bounds = self._shard_bounds(x)
-        if bounds is None:
-            self._bounds = None
+        copies = None if bounds is None else self._forked_copies(len(bounds))
+        self._bounds = None
+        if copies is None:
             return super()._forward_chunks(x)
-        reps = self._replicas(len(bounds))
-
-        def run(k):
-            h = x[bounds[k][0]:bounds[k][1]]
-            for _, layer in reps[k]:
-                h = layer.forward(h)
-            return h
-        out = numpy.concatenate(self._run_shards(run, len(bounds)))
+        copies.start_forward([x[a:b] for a, b in bounds[1:]])
+        try:
+            with parallel.blas_threads(1):      # one core per shard
+                first = _stack_forward(self.layers, x[bounds[0][0]:bounds[0][1]])
+        except BaseException:
+            copies.close()                 # the copies' answers are not waited for; new copies next time
+            raise
+        rest = copies.finish()
+        gpe = self["gpe"]
+        gpe.max_dt_omega = max([gpe.max_dt_omega] + [r["gpe"]["max_dt_omega"] for _, r in rest])
         self._bounds, self._backward_ok = bounds, True
-        gpe = [dict(r)["gpe"] for r in reps]
-        self._gpe_shards = gpe            # their fields are put together only when asked for (field)
-        gpe[0].max_dt_omega = max(g.max_dt_omega for g in gpe)
-        return out
+        return numpy.concatenate([first] + [out for out, _ in rest])
 
     def backward(self, dout):
         bounds = getattr(self, "_bounds", None)
         if bounds is None or not self._backward_ok:
             return super().backward(dout)
-        reps = self._replica_stacks
-
-        def run(k):
-            d = dout[bounds[k][0]:bounds[k][1]]
-            for _, layer in reversed(reps[k]):
-                d = layer.backward(d)
-            return d
-        parts = self._run_shards(run, len(bounds))
-        # the shards' parameter gradients added, the largest arrays spread over the T threads
-        items = sorted(((i, key) for i, (_, layer) in enumerate(self.layers) for key, g in layer.grads.items()
-                        if g is not None), key=lambda ik: -self.layers[ik[0]][1].grads[ik[1]].size)
-        groups = [items[w::len(bounds)] for w in range(len(bounds))]
-
-        def add(w):
-            for i, key in groups[w]:
+        copies = self._copies
+        copies.start_backward([dout[a:b] for a, b in bounds[1:]])
+        try:
+            with parallel.blas_threads(1):
+                first = _stack_backward(self.layers, dout[bounds[0][0]:bounds[0][1]])
+        except BaseException:
+            copies.close()
+            raise
+        rest = copies.finish()
+        for c in range(len(rest)):             # the shards' parameter gradients added, shard 0 first
+            for i, key, g in copies.grads(c):
                 layer = self.layers[i][1]
-                total = layer.grads[key].copy()
-                for stack in reps[1:]:
-                    total += stack[i][1].grads[key]
-                layer.grads[key] = total
-        parallel.map_shards(add, len(bounds))
-        gpe = [dict(r)["gpe"] for r in reps]
-        if gpe[0].param_grads:
-            gpe[0].param_grads = {k: sum(g.param_grads[k] for g in gpe) for k in gpe[0].param_grads}
-        return None if parts[0] is None else numpy.concatenate(parts)   # conv1 gives no ∂L/∂image
+                layer.grads[key] = layer.grads[key] + g if c == 0 else numpy.add(layer.grads[key], g,
+                                                                               out=layer.grads[key])
+        return None if first is None else numpy.concatenate([first] + [d for d, _ in rest])   # conv1: no ∂L/∂image
 
     @property
     def field(self):
         """ψ after the physics block for the last forward (complex (batch, grid, grid))."""
         if getattr(self, "_bounds", None) is not None:
-            return numpy.concatenate([g._psi for g in self._gpe_shards])
+            return numpy.concatenate([self["gpe"]._psi] + self._copies.fetch("gpe", "_psi"))
         return self["gpe"]._psi
+
+    def __getstate__(self):
+        """A copy or pickle of the net leaves its forked copies behind (they belong to this process)."""
+        state = dict(self.__dict__)
+        state.pop("_copies", None)
+        state.pop("_bounds", None)
+        return state
 
     def fields(self, x, batch: int = 500):
         """(ψ₀, ψ) — the injected and the evolved field — for many images, in chunks (for figures)."""
