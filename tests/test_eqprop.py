@@ -328,9 +328,11 @@ def test_threads_shard_the_batch_and_give_the_numbers_of_one_blas_thread(threads
 def test_a_training_step_computes_the_clamped_drive_once_and_forgets_it_after():
     """The free and nudged phases of one step share x W_0 + b_0 (per shard when sharded); the next
     step, with new weights, computes it afresh, so training matches relaxations made one by one."""
+    from neurophys.models.eqprop import SHARD_MIN_ROWS
+    n = 2 * SHARD_MIN_ROWS                        # two shards with threads=2
     rng = numpy.random.default_rng(9)
-    x = rng.random((64, 12), dtype=numpy.float32)
-    y = rng.integers(0, 3, 64)
+    x = rng.random((n, 12), dtype=numpy.float32)
+    y = rng.integers(0, 3, n)
     from threadpoolctl import threadpool_limits
     with B.using("numpy"), threadpool_limits(1, user_api="blas"):
         for threads, per_step in ((1, 1), (2, 2)):
@@ -342,7 +344,7 @@ def test_a_training_step_computes_the_clamped_drive_once_and_forgets_it_after():
             for step in range(3):
                 net.train_step(x, y)
                 s_free = ref.free_phase(x)        # the same step, phase by phase, outside a training step
-                g, _ = ref.eqprop_gradient(s_free, ref.as_target(y, 64))
+                g, _ = ref.eqprop_gradient(s_free, ref.as_target(y, n))
                 ref.apply_update(g)
                 assert len(calls) == per_step * (step + 1) and net._drives is None
             for k in net.params:
