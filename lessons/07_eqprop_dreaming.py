@@ -112,7 +112,8 @@ ctx.log(f"within-digit pixel std of real test digits: {real_diversity:.3f}")
 replay = functools.partial(dream_replay_unit, run_seed=ctx.seed, **settings)
 runs = ctx.sweep(replay, [{"seed": seed} for seed in settings["seeds"]], name="part2")
 for seed, run in zip(settings["seeds"], runs):   # one dict per seed: accuracy on A after A, per mode after B
-    ctx.log(f"seed {seed}, after task A: accuracy on 0-4 = {run['acc_a_after_a']:.4f}")
+    if run["acc_a_after_a"] is not None:        # None: task A itself diverged (both modes say so below)
+        ctx.log(f"seed {seed}, after task A: accuracy on 0-4 = {run['acc_a_after_a']:.4f}")
     for mode in ("no_replay", "dream_replay"):
         r = run[mode]
         if r.get("diverged"):       # the library raised; the unit recorded where, and this seed is left out
@@ -180,7 +181,8 @@ ctx.finish(
         "referee_test_accuracy": referee_acc,
         "test_accuracy_classifier_only": acc_cls,
         "test_accuracy_both_directions": acc_bi,
-        "accuracy_task_a_after_a": float(numpy.mean([run["acc_a_after_a"] for run in runs])),
+        "accuracy_task_a_after_a": float(numpy.mean([run["acc_a_after_a"] for run in runs
+                                                     if run["acc_a_after_a"] is not None])),
         "forgetting_no_replay": forgetting["no_replay"][0],
         "forgetting_no_replay_std": forgetting["no_replay"][1],
         "forgetting_dream_replay": forgetting["dream_replay"][0],

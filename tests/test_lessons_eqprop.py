@@ -137,3 +137,14 @@ def test_lesson_07_unit_records_a_diverged_mode_and_keeps_the_next_modes_batches
     assert out["no_replay"]["forgetting"] is None
     assert out["dream_replay"] == calm["dream_replay"]
     assert out["acc_a_after_a"] == calm["acc_a_after_a"]
+
+    def diverge_in_task_a(net, x, y, epochs, settings, host, replay=None, **kw):
+        if kw.get("desc", "").startswith("task A"):
+            raise DivergenceError("weights W0 reached |W0| = 1e12 at update 3: the run diverged")
+        return real_train(net, x, y, epochs, settings, host, replay=replay, **kw)
+
+    monkeypatch.setattr(D, "train", diverge_in_task_a)     # a seed whose task A diverges: recorded, not raised
+    out = D.dream_replay_unit(0, run_seed=3, **st)
+    assert out["acc_a_after_a"] is None
+    for mode in ("no_replay", "dream_replay"):
+        assert out[mode]["diverged"].startswith("task A:") and out[mode]["forgetting"] is None

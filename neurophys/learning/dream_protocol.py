@@ -182,7 +182,8 @@ def dream_replay_unit(seed: int, *, run_seed: int = 0, progress=None, **settings
     ``settings["seeds"]`` (it fixes the net's initialisation, ``B.rng(run_seed + 3 + 10 seed)``,
     and its place in the shuffling stream). Returns the accuracy on task A after A, and per
     mode the accuracies on A, B and all digits after B and the forgetting of A (a mode whose
-    training diverges records ``"diverged"``, the library's message, and None accuracies)."""
+    training diverges records ``"diverged"``, the library's message, and None accuracies; when
+    task A diverges, both modes record it and the accuracy after A is None)."""
     seeds = list(settings["seeds"])
     if seed not in seeds:
         raise ValueError(f"seed {seed} is not one of the settings' seeds {seeds}")
@@ -197,7 +198,11 @@ def dream_replay_unit(seed: int, *, run_seed: int = 0, progress=None, **settings
         skip_training_draws(host, len(task_b[0]), bs, e_task)
         skip_training_draws(host, len(task_b[0]), bs, e_task, n_bank, settings["replay_per_batch"])
     net_a = make_net(settings, run_seed, 3 + 10 * seed)
-    train(net_a, *task_a, e_task, settings, host, progress=progress, desc=f"task A (0-4), seed {seed}")
+    try:
+        train(net_a, *task_a, e_task, settings, host, progress=progress, desc=f"task A (0-4), seed {seed}")
+    except DivergenceError as err:   # task A itself diverged: neither mode can be measured for this seed
+        lost = {"diverged": f"task A: {err}", "acc_a": None, "acc_b": None, "acc_all": None, "forgetting": None}
+        return {"acc_a_after_a": None, "no_replay": dict(lost), "dream_replay": dict(lost)}
     run = {"acc_a_after_a": float(net_a.accuracy(*test_a))}
     bank = dreams_of(net_a, range(5), n_bank // 5, settings, run_seed, offset=1 + seed)   # dreamt after task A
     for mode, replay in (("no_replay", None), ("dream_replay", bank)):
