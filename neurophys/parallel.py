@@ -215,6 +215,7 @@ class ForkedCopies:
             return out
         self._params, self._grads = views(0), [views(1 + c) for c in range(n_copies)]
         self._copy_params_in()
+        self._settings = _settings(self.layers, self.report)
         ctx = multiprocessing.get_context("fork")
         self._pid, self._conns, procs = os.getpid(), [], []
         for c in range(n_copies):
@@ -243,13 +244,16 @@ class ForkedCopies:
         return sys.platform.startswith("linux") and not multiprocessing.current_process().daemon
 
     def usable_for(self, layers) -> bool:
-        """Made in this process, still running, for these layers with parameters of the same shapes."""
+        """Made in this process, still running, for these layers, with parameters of the same shapes
+        and the same settings (a layer's scalar or small-array attributes, e.g. a field's dt or V)."""
         if not self.alive or self._pid != os.getpid() or len(layers) != len(self.layers):
             return False
         if any(a[1] is not b[1] for a, b in zip(layers, self.layers)):
             return False
-        return all(k in self.layers[i][1].params and self.layers[i][1].params[k].shape == shape
-                   and self.layers[i][1].params[k].dtype == dt for i, k, shape, dt in self._slots)
+        if not all(k in self.layers[i][1].params and self.layers[i][1].params[k].shape == shape
+                   and self.layers[i][1].params[k].dtype == dt for i, k, shape, dt in self._slots):
+            return False
+        return _settings(self.layers, self.report) == self._settings
 
     def _copy_params_in(self):
         for (i, key, _, _), view in zip(self._slots, self._params):
@@ -308,6 +312,24 @@ class ForkedCopies:
     def close(self):
         self.alive = False
         self._stop()
+
+
+def _settings(layers, skip=()):
+    """What a forked copy took from each layer besides its parameters: the public attributes that
+    are numbers, strings, small arrays (by content) or dicts of those; a change means new copies."""
+    def value(v):
+        if v is None or isinstance(v, (bool, int, float, complex, str)):
+            return v
+        if isinstance(v, numpy.ndarray):
+            return (v.shape, v.dtype.str, hash(v.tobytes()) if v.size <= 65536 else id(v))
+        if isinstance(v, (tuple, list)):
+            return tuple(value(x) for x in v)
+        if isinstance(v, dict):
+            return tuple(sorted((str(k), value(x)) for k, x in v.items()))
+        return type(v).__name__
+    return tuple((name, tuple(sorted((k, value(v)) for k, v in vars(layer).items()
+                                     if not k.startswith("_") and k not in ("params", "grads") and k not in skip)))
+                 for name, layer in layers)
 
 
 def _stop_copies(pid, conns, procs):

@@ -207,3 +207,8 @@ def test_forked_copies_follow_the_parameters_and_raise_their_errors():
         sharded.forward(wild)
     assert not copies.alive                            # the copy's error came through, the copies stopped
     assert numpy.array_equal(serial.forward(x), sharded.forward(x))
+    copies = sharded._copies
+    for net in (serial, sharded):                      # a setting (not a parameter) changed: new copies
+        net["gpe"].dt = 0.005
+    assert numpy.array_equal(serial.forward(x), sharded.forward(x))
+    assert sharded._copies is not copies and not copies.alive
