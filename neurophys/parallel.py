@@ -217,19 +217,23 @@ class ForkedCopies:
         self._copy_params_in()
         self._settings = _settings(self.layers, self.report)
         ctx = multiprocessing.get_context("fork")
-        self._pid, self._conns, procs = os.getpid(), [], []
-        for c in range(n_copies):
-            mine, theirs = ctx.Pipe()
-            p = ctx.Process(target=_copy_main, name=f"neurophys-copy-{c + 1}", daemon=True,
-                            args=(theirs, self.layers, self._slots, self._params, self._grads[c],
-                                  run_forward, run_backward, self.report))
-            p.start()
-            theirs.close()
-            self._conns.append(mine)
-            procs.append(p)
-        self._procs = procs
-        self.alive = True
-        self._stop = weakref.finalize(self, _stop_copies, self._pid, list(self._conns), list(procs))
+        self._pid, self._conns, self._procs = os.getpid(), [], []
+        self.alive, self._pending = True, False
+        # registered first, with the lists it will see filled: a failure part-way stops what started
+        self._stop = weakref.finalize(self, _stop_copies, self._pid, self._conns, self._procs)
+        try:
+            for c in range(n_copies):
+                mine, theirs = ctx.Pipe()
+                p = ctx.Process(target=_copy_main, name=f"neurophys-copy-{c + 1}", daemon=True,
+                                args=(theirs, self._conns + [mine], self.layers, self._slots, self._params,
+                                      self._grads[c], run_forward, run_backward, self.report))
+                p.start()
+                theirs.close()
+                self._conns.append(mine)
+                self._procs.append(p)
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def n_copies(self) -> int:
@@ -244,9 +248,12 @@ class ForkedCopies:
         return sys.platform.startswith("linux") and not multiprocessing.current_process().daemon
 
     def usable_for(self, layers) -> bool:
-        """Made in this process, still running, for these layers, with parameters of the same shapes
-        and the same settings (a layer's scalar or small-array attributes, e.g. a field's dt or V)."""
-        if not self.alive or self._pid != os.getpid() or len(layers) != len(self.layers):
+        """Made in this process, every copy running and waiting for a request (no reply left unread
+        by an interrupted exchange), for these layers, with parameters of the same shapes and the
+        same settings (a layer's scalar or small-array attributes, e.g. a field's dt or V)."""
+        if not self.alive or self._pending or self._pid != os.getpid() or len(layers) != len(self.layers):
+            return False
+        if any(p.exitcode is not None for p in self._procs):
             return False
         if any(a[1] is not b[1] for a, b in zip(layers, self.layers)):
             return False
@@ -260,27 +267,36 @@ class ForkedCopies:
             view[...] = self.layers[i][1].params[key]
 
     def _exchange(self, command, payloads):
-        """Send (command, payload) to copy c for each c, then collect their replies: [(value, report), ...]."""
+        """Send (command, payload) to copy c, for each c (their replies: :meth:`_collect`). Until every
+        reply is read, the copies are marked pending: an exchange cut short (Ctrl-C) is never resumed."""
+        self._pending = True
         try:
-            for conn, payload in zip(self._conns, payloads):
-                conn.send((command, payload))
-            return None
+            for c, (conn, payload) in enumerate(zip(self._conns, payloads)):
+                try:
+                    conn.send((command, payload))
+                except (BrokenPipeError, ConnectionResetError):
+                    raise self._stopped(c) from None
         except BaseException:
             self.close()
             raise
 
+    def _stopped(self, c):
+        return RuntimeError(f"neurophys: forked copy {c + 1} of the model stopped unexpectedly (killed, or out "
+                            f"of memory?); new copies are made on the next call")
+
     def _collect(self):
+        """[(value, report) of copy c, ...]; raises the first error a copy sent back."""
         replies = []
         try:
             for c, conn in enumerate(self._conns):
                 try:
                     replies.append(conn.recv())
-                except EOFError:
-                    raise RuntimeError(f"neurophys: forked copy {c + 1} of the model stopped unexpectedly "
-                                       f"(killed, or out of memory?); it will be restarted on the next call") from None
+                except (EOFError, ConnectionResetError):
+                    raise self._stopped(c) from None
         except BaseException:
             self.close()
             raise
+        self._pending = False
         for ok, value, _ in replies:
             if not ok:
                 self.close()
@@ -347,10 +363,15 @@ def _stop_copies(pid, conns, procs):
             p.terminate()
 
 
-def _copy_main(conn, layers, slots, params, grads, run_forward, run_backward, report):
-    """A forked copy's loop: parameters bound to the shared memory, one BLAS thread, Ctrl-C ignored."""
+def _copy_main(conn, callers_ends, layers, slots, params, grads, run_forward, run_backward, report):
+    """A forked copy's loop: parameters bound to the shared memory, one BLAS thread, Ctrl-C ignored;
+    it returns when the caller says stop, closes its end, or dies (killed: its sentinel)."""
+    import multiprocessing.connection
     import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for end in callers_ends:              # inherited copies of the caller's ends: closed, so that the
+        end.close()                       # caller's exit is seen here as the end of the pipe
+    caller = multiprocessing.parent_process().sentinel
     _LOCAL.inside = True                                   # nothing below starts shards of its own
     for (i, key, _, _), view in zip(slots, params):
         layers[i][1].params[key] = view
@@ -363,6 +384,8 @@ def _copy_main(conn, layers, slots, params, grads, run_forward, run_backward, re
     with blas_threads(1):
         while True:
             try:
+                if conn not in multiprocessing.connection.wait([conn, caller]):
+                    return                                  # the caller died without a word
                 command, payload = conn.recv()
             except (EOFError, OSError):
                 return

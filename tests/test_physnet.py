@@ -7,6 +7,7 @@ from neurophys.data import load_mnist
 from neurophys.blocks import Adam, softmax_cross_entropy, softmax_cross_entropy_grad
 from neurophys.gradcheck import check_gradient
 from neurophys.models.physnet import FieldOnlyNet, PhysNet
+from neurophys import validate as V
 
 
 def test_document_network_has_879066_parameters():
@@ -90,15 +91,16 @@ def test_bad_input_is_refused():
         PhysNet(grid=30)
 
 
-def test_data_parallel_shards_match_the_serial_step():
-    """cores=2 splits a training batch into two shards run side by side (the second in a forked
-    copy): same logits and field, gradients equal up to the order of the shards' sum."""
+@pytest.mark.parametrize("cores, n", [(2, 32), (3, 40)])
+def test_data_parallel_shards_match_the_serial_step(cores, n):
+    """cores=T splits a training batch into T shards run side by side (all but the first in forked
+    copies): same logits and field, gradients equal up to the order of the shards' sum."""
     from neurophys.blocks import softmax_cross_entropy_grad
     rng = numpy.random.default_rng(0)
-    x = rng.normal(size=(32, 784)).astype(numpy.float32)
-    y = rng.integers(0, 10, 32)
+    x = rng.normal(size=(n, 784)).astype(numpy.float32)
+    y = rng.integers(0, 10, n)
     serial, sharded = PhysNet(rng=B.rng(0)), PhysNet(rng=B.rng(0))
-    sharded.cores = 2
+    sharded.cores = cores
     z1, z2 = serial.forward(x), sharded.forward(x)
     assert numpy.array_equal(z1, z2)
     assert numpy.array_equal(serial.field, sharded.field)
@@ -108,6 +110,7 @@ def test_data_parallel_shards_match_the_serial_step():
     for k in g1:
         assert numpy.allclose(g1[k], g2[k], rtol=1e-4, atol=1e-6 * float(numpy.abs(g1[k]).max())), k
     assert sharded["gpe"].max_dt_omega == serial["gpe"].max_dt_omega
+    assert sharded._copies.n_copies == cores - 1 and sharded._bounds is not None
 
 
 @pytest.mark.parametrize("scheme", ["euler", "splitstep"])
@@ -180,7 +183,9 @@ def test_sharded_physnet_trains_in_a_forked_child():
         child_loss = pool.apply_async(_train_step_in_child, ()).get(timeout=60)   # a stale pool would hang
     assert numpy.isfinite(child_loss) and numpy.isfinite(parent_loss)
     assert all(numpy.array_equal(before[k], v) for k, v in net.params.items())
+    copies = net._copies
     assert numpy.isfinite(_train_step_in_child())                  # the parent's copies still answer
+    assert net._copies is copies and copies.alive
 
 
 def test_forked_copies_follow_the_parameters_and_raise_their_errors():
@@ -203,7 +208,7 @@ def test_forked_copies_follow_the_parameters_and_raise_their_errors():
     wild = x.copy()
     wild[16:] *= 1e4                                   # only the copy's shard blows the field up
     copies = sharded._copies
-    with pytest.raises(ValueError, match="x|images"):
+    with pytest.raises(V.NeurophysInputError, match="not normalised"):
         sharded.forward(wild)
     assert not copies.alive                            # the copy's error came through, the copies stopped
     assert numpy.array_equal(serial.forward(x), sharded.forward(x))
@@ -212,3 +217,62 @@ def test_forked_copies_follow_the_parameters_and_raise_their_errors():
         net["gpe"].dt = 0.005
     assert numpy.array_equal(serial.forward(x), sharded.forward(x))
     assert sharded._copies is not copies and not copies.alive
+
+
+def test_forked_copies_recover_from_a_dead_copy_and_stop_with_their_caller():
+    """A copy killed between steps: the next step says so clearly, the one after runs on new copies.
+    A caller killed outright (no clean-up): its copies see it and exit. A net copied after a sharded
+    forward, or asked for fields(), does not mix halves of an old batch into its answers."""
+    import copy as copy_module
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from neurophys.blocks import softmax_cross_entropy_grad
+    rng = numpy.random.default_rng(4)
+    x, y = rng.normal(size=(32, 784)).astype(numpy.float32), rng.integers(0, 10, 32)
+    net = PhysNet(rng=B.rng(0))
+    net.cores = 2
+    net.backward(softmax_cross_entropy_grad(net.forward(x), y))
+    twin = copy_module.deepcopy(net)
+    assert "_copies" not in twin.__dict__ and twin.field.shape == (16, 32, 32)   # its own half only
+    with pytest.raises(RuntimeError, match="backward needs a forward"):
+        twin.backward(numpy.zeros((32, 10), numpy.float32))
+    net.fields(x[:4])
+    assert net.field.shape == (4, 32, 32)
+    old = net._copies
+    os.kill(old._procs[0].pid, signal.SIGKILL)
+    old._procs[0].join(5)
+    z = net.forward(x)                                       # a dead copy is seen before anything is sent
+    assert net._copies is not old and numpy.isfinite(z).all()
+    # a caller that dies without clean-up: its copies exit within seconds
+    code = ("import os, sys, numpy; sys.path.insert(0, %r)\n"
+            "from neurophys.models.physnet import PhysNet\n"
+            "net = PhysNet(); net.cores = 2\n"
+            "net.forward(numpy.zeros((32, 784), numpy.float32))\n"
+            "print(net._copies._procs[0].pid, flush=True); os._exit(0)\n") % os.getcwd()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    pid = int(out.stdout.split()[0])
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the forked copy {pid} outlived its caller")
+
+
+def test_a_field_with_parameter_gradients_is_not_sharded():
+    """∂L/∂V, ∂L/∂g, ∂L/∂dt are kept by the field layer, outside grads: such a net runs in one piece."""
+    from neurophys.blocks import softmax_cross_entropy_grad
+    rng = numpy.random.default_rng(5)
+    x, y = rng.normal(size=(32, 784)).astype(numpy.float32), rng.integers(0, 10, 32)
+    one, two = PhysNet(rng=B.rng(0), param_grads=True), PhysNet(rng=B.rng(0), param_grads=True)
+    two.cores = 2
+    for net in (one, two):
+        net.backward(softmax_cross_entropy_grad(net.forward(x), y))
+    assert getattr(two, "_copies", None) is None
+    for k in one["gpe"].param_grads:
+        assert numpy.array_equal(one["gpe"].param_grads[k], two["gpe"].param_grads[k]), k

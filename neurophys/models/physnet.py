@@ -131,6 +131,8 @@ class PhysNet(Sequential):
     def _shard_bounds(self, x):
         if int(self.cores) < 2 or x.shape[0] > self.chunk or B.get_array_module(x) is not numpy:
             return None
+        if self["gpe"].want_param_grads:   # ∂L/∂V, ∂L/∂g, ∂L/∂dt are kept by the layer, not in grads: one piece
+            return None
         return parallel.shard_bounds(x.shape[0], self.cores, min_rows=8, multiple=8)   # multiples of 8 images
 
     def _forked_copies(self, T):
@@ -158,8 +160,8 @@ class PhysNet(Sequential):
         self._bounds = None
         if copies is None:
             return super()._forward_chunks(x)
-        copies.start_forward([x[a:b] for a, b in bounds[1:]])
         try:
+            copies.start_forward([x[a:b] for a, b in bounds[1:]])
             with parallel.blas_threads(1):      # one core per shard
                 first = _stack_forward(self.layers, x[bounds[0][0]:bounds[0][1]])
         except BaseException:
@@ -176,8 +178,8 @@ class PhysNet(Sequential):
         if bounds is None or not self._backward_ok:
             return super().backward(dout)
         copies = self._copies
-        copies.start_backward([dout[a:b] for a, b in bounds[1:]])
         try:
+            copies.start_backward([dout[a:b] for a, b in bounds[1:]])
             with parallel.blas_threads(1):
                 first = _stack_backward(self.layers, dout[bounds[0][0]:bounds[0][1]])
         except BaseException:
@@ -202,7 +204,8 @@ class PhysNet(Sequential):
         """A copy or pickle of the net leaves its forked copies behind (they belong to this process)."""
         state = dict(self.__dict__)
         state.pop("_copies", None)
-        state.pop("_bounds", None)
+        if state.pop("_bounds", None) is not None:   # the copies' halves of the last forward stay behind
+            state["_backward_ok"] = False
         return state
 
     def fields(self, x, batch: int = 500):
@@ -218,7 +221,7 @@ class PhysNet(Sequential):
             psi0.append(h[..., 0] + 1j * h[..., 1])
             self["gpe"].forward(h)
             psi.append(self["gpe"]._psi)
-        self._backward_ok = False
+        self._backward_ok, self._bounds = False, None
         return xp.concatenate(psi0), xp.concatenate(psi)
 
 
