@@ -77,3 +77,17 @@ def test_lesson11_default_tier_learns(tmp_path):
     res = course.run_lesson("11", tier="default", out=tmp_path)
     for system in M.SYSTEMS:
         assert res["metrics"][f"recon_mse_{system}"] < 0.1
+
+
+def test_energy_calibration_of_a_collapsed_head_is_the_mean_energy():
+    """Lesson 11's full tier met it: the standard model's head (never trained, λ_E = 0) collapsed to
+    one value, and the straight-line fit divided 0 by 0. A head that says nothing gets a = 0,
+    b = mean E; a working head gets the least-squares line; a non-finite head is a divergence."""
+    from neurophys.learning.gru_protocol import affine_calibration
+    from neurophys.validate import DivergenceError
+    E = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert affine_calibration(np.zeros((2, 2)), E) == (0.0, 2.5)
+    a, b = affine_calibration(2 * E - 1, E)
+    assert abs(a - 0.5) < 1e-12 and abs(b - 0.5) < 1e-12
+    with pytest.raises(DivergenceError, match="not finite"):
+        affine_calibration(np.array([np.nan, 1.0]), E[0])

@@ -20,8 +20,9 @@ import numpy as np
 from .. import backend as B
 from ..models import gru_encoder as G
 from ..physics import mechanics as M
+from ..validate import DivergenceError
 
-__all__ = ["MODELS", "make_data", "evaluate", "fit", "pca_energy", "gru_energy_unit"]
+__all__ = ["MODELS", "make_data", "affine_calibration", "evaluate", "fit", "pca_energy", "gru_energy_unit"]
 
 MODELS = ("standard", "physics")   # λ_E = 0, and the physics-aware model's λ_E
 
@@ -44,6 +45,20 @@ def make_data(system: str, n_traj: int, seq_len: int, seed: int, test_fraction: 
             "E_train": E[:-n_test], "E_test": E[-n_test:]}
 
 
+def affine_calibration(E_head, E_true):
+    """(a, b) of the least-squares fit E_true ≈ a Ê + b over all samples. A head that says the same
+    everywhere (it collapses when nothing trains it: the standard model, λ_E = 0) carries no
+    energy: a = 0 and b = the mean energy (a straight-line fit would divide 0 by 0)."""
+    x, y = np.ravel(E_head), np.ravel(E_true)
+    if not np.isfinite(x).all():
+        raise DivergenceError("the energy head's output Ê is not finite: the encoder's training diverged; "
+                              "lower lr or lambda_e")
+    if np.ptp(x) == 0:
+        return 0.0, float(np.mean(y))
+    a, b = np.polyfit(x, y, 1)
+    return float(a), float(b)
+
+
 def evaluate(system: str, model, data: dict, history: dict) -> dict:
     """Everything lesson 11 measures about one trained model on the test trajectories."""
     Xh, Eh, Z = model.predict(data["Xte"])
@@ -59,7 +74,7 @@ def evaluate(system: str, model, data: dict, history: dict) -> dict:
     head_r2, _, _ = G.linear_readout(Eh_tr_h.mean(1, keepdims=True), data["E_train"][:, 0],
                                      Eh_h.mean(1, keepdims=True), E_true[:, 0])
     # affine calibration of the head's Ê onto the true energy (train set, all steps), for display only
-    a, b = np.polyfit(Eh_tr_h.ravel(), data["E_train"].ravel(), 1)
+    a, b = affine_calibration(Eh_tr_h, data["E_train"])
     rel = (dE / np.abs(E_level)).mean(axis=1)              # per test trajectory
     # the head's own "drift": mean_t |Ê_t − mean_t Ê| / |mean_t Ê|, per trajectory (raw head units)
     level = Eh_h.mean(axis=1, keepdims=True)
