@@ -829,10 +829,13 @@ class GPELayer(Module):
     Nothing is learnable (as in the document); ``backward`` returns ∂L/∂input (with
     ``param_grads=True`` it also keeps ∂L/∂V, ∂L/∂g, ∂L/∂dt in ``self.param_grads``).
 
-    ``threads`` (default 1): with T > 1 and NumPy arrays, the batch of fields is evolved (and
-    back-propagated) as T shards in T threads; every field evolves independently and NumPy and
+    ``threads`` (default 1): with T > 1 and NumPy arrays, the batch of complex fields is evolved
+    (and back-propagated) as T shards in T threads; every field evolves independently and NumPy and
     scipy.fft release the interpreter lock, so the same numbers come out, on T cores. The
     shards run on :func:`neurophys.parallel.map_shards` (inside another's shards: one after the other).
+    The real-planes Euler path (below) stays on one thread: its many short NumPy calls hand the lock
+    back and forth, and two threads were slower than one (fwd + bwd, 5 steps, idle 2-core machine:
+    16.4 → 21.4 ms for 128 fields, 62 → 90 ms for 512; split-step in two threads: 117 → 65 ms).
     """
 
     threads = 1
@@ -886,18 +889,9 @@ class GPELayer(Module):
 
     def _plane_blocks(self, n):
         """Edges of the blocks of fields evolved one after the other (all steps of a block while its
-        arrays sit in the core's cache: ``block`` fields of 2 × 32 × 32 floats, × 6 arrays ≈ 800 KB),
-        at least ``threads`` blocks."""
-        k = max(1, -(-n // max(1, int(self.block))), min(int(self.threads), n // 2) if self.threads > 1 else 1)
+        arrays sit in the core's cache: ``block`` fields of 2 × 32 × 32 floats, × 6 arrays ≈ 800 KB)."""
+        k = max(1, -(-n // max(1, int(self.block))))
         return [i * n // k for i in range(k + 1)]
-
-    def _map(self, run, k):
-        """[run(0), ..., run(k − 1)]: in ``threads`` threads when T > 1 (NumPy releases the interpreter lock)."""
-        bounds = parallel.shard_bounds(k, min(int(self.threads), k))   # the k blocks in T groups
-        if bounds is None:
-            return [run(i) for i in range(k)]
-        groups = parallel.map_shards(lambda w: [run(i) for i in range(*bounds[w])], len(bounds))
-        return [o for g in groups for o in g]
 
     def _forward_planes(self, x):
         """Forward on ψ as the planes (Re ψ, Im ψ), block by block: the output (batch, Ny, Nx, 2) is a
@@ -910,7 +904,7 @@ class GPELayer(Module):
         run = lambda k: euler_evolve_planes(numpy.ascontiguousarray(x[edges[k]:edges[k + 1]].transpose(3, 0, 1, 2)),
                                             self.n_steps, self.dt, float(self.V), float(self.g), self.dx,
                                             bool(self.check))
-        outs = self._map(run, len(edges) - 1)
+        outs = [run(k) for k in range(len(edges) - 1)]
         out = numpy.empty((2,) + x.shape[:3], dtype=x.dtype)
         for k, (psi, _, _) in enumerate(outs):
             out[:, edges[k]:edges[k + 1]] = psi
@@ -930,7 +924,7 @@ class GPELayer(Module):
         run = lambda k: euler_evolve_planes_backward(
             tapes[k], numpy.ascontiguousarray(dout[edges[k]:edges[k + 1]].transpose(3, 0, 1, 2)),
             self.dt, float(self.V), float(self.g), self.dx)
-        outs = self._map(run, len(tapes))
+        outs = [run(k) for k in range(len(tapes))]
         G = numpy.empty((2,) + dout.shape[:3], dtype=dout.dtype)
         for k, Gk in enumerate(outs):
             G[:, edges[k]:edges[k + 1]] = Gk
