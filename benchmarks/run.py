@@ -67,6 +67,11 @@ EQPROP_DOC004 = dict(sizes=[784, 500, 10], energy="raw", eps=0.5, n_free=30, n_n
 
 
 # ------------------------------------------------------------------ timing
+# Every CPU row sleeps this long (untimed) before each timed run or batch, so that neither
+# library's run shares the cores with the other's spinning idle threads (see compare).
+SETTLE_S = 0.02
+
+
 def timeit(fn, repeat: int = 5, warmup: int = 1, sync=None) -> float:
     """Median wall seconds of fn() over ``repeat`` runs after ``warmup`` runs."""
     sync = sync or (lambda: None)
@@ -169,15 +174,13 @@ def bench_gpe_layer(torch, device: str, scheme: str = "euler", batch: int = 128,
         from benchmarks import torch_ref as T
         sync = torch.cuda.synchronize if dev == "cuda" else None
         ref = lambda: T.gpe_layer_forward_backward(xt, dt_, scheme, n_steps, 0.01, prm["V"], prm["g"])
-    t_neuro, t_torch, spread = compare(neuro, ref, repeat, B.synchronize, sync)
+    settle = SETTLE_S if device == "cpu" else 0.0
+    t_neuro, t_torch, spread = compare(neuro, ref, repeat, B.synchronize, sync, settle=settle)
     return row(f"GPE layer fwd+bwd ({scheme}, {batch}x{grid}x{grid}, {n_steps} steps)", device, t_neuro, t_torch,
-               neurophys_impl=label, **spread)
+               neurophys_impl=label, settle_s=settle, **spread)
 
 
 # ------------------------------------------------------------------ EqProp relaxation
-# The EqProp rows sleep this long (untimed) before each timed run on the CPU, so that neither
-# library's run shares the cores with the other's spinning idle threads (see compare).
-SETTLE_S = 0.02
 
 
 def _eqprop_arrays(cfg, batch, seed=0):
@@ -291,10 +294,13 @@ def bench_physnet_epoch(torch, device: str, n_batches: int = 10, batch: int = 12
             T.physnet_train_step(model, topt, xt[ib], yt[ib])
 
         ref_step(0)  # warm-up
-    t_neuro, t_torch = alternate_batches(n, neuro_step, ref_step, B.synchronize, sync)
-    return _epoch_row(f"Lesson 03 epoch: PhysNet (doc 000), batch {batch}", device, n, total, t_neuro, t_torch,
-                      f"PhysNet + Adam (NumPy; ConvPool2D blocks, GPELayer on (Re, Im) planes; "
-                      f"{net.cores} core(s): shards beyond the first in forked copies, Adam in {opt.threads} thread(s))")
+    settle = SETTLE_S if device == "cpu" else 0.0
+    t_neuro, t_torch = alternate_batches(n, neuro_step, ref_step, B.synchronize, sync, settle=settle)
+    r = _epoch_row(f"Lesson 03 epoch: PhysNet (doc 000), batch {batch}", device, n, total, t_neuro, t_torch,
+                   f"PhysNet + Adam (NumPy; ConvPool2D blocks, GPELayer on (Re, Im) planes; "
+                   f"{net.cores} core(s): shards beyond the first in forked copies, Adam in {opt.threads} thread(s))")
+    r["settle_s"] = settle
+    return r
 
 
 def bench_eqprop_epoch(torch, device: str, cfg=EQPROP_LESSON06, n_batches: int = 40, label="Lesson 06"):
