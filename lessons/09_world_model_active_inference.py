@@ -213,8 +213,9 @@ ctx.savefig(wplots.plot_prediction_errors(perrors, window=100, title="Pendulum-v
 
 # %% [markdown]
 # ## 5. A picture of an evaluation episode
-# gymnasium draws `render_mode="rgb_array"` frames with pygame, which neurophys does
-# not depend on; without it the GIF is skipped (the plots above still show the episode).
+# gymnasium draws `render_mode="rgb_array"` frames with pygame (installed with neurophys, through
+# `gymnasium[classic-control]`); where pygame is missing the GIF is skipped and the log says so
+# (the plots above still show the episode).
 
 # %%
 frames = envs.episode_frames("CartPole-v1", planner, seed=S["eval_seed"], every=5)

@@ -19,6 +19,11 @@ def test_lesson_09_quick(tmp_path):
     for name in ("cartpole_prediction_error.png", "cartpole_returns.png", "pendulum_prediction_error.png",
                  "results.json"):
         assert (tmp_path / name).exists()
+    # an evaluation episode as a GIF (gymnasium draws it with pygame, installed with gymnasium[classic-control])
+    from PIL import Image
+    assert m["gif_written"] is True
+    with Image.open(tmp_path / "cartpole_episode.gif") as gif:
+        assert gif.n_frames > 10 and gif.size[0] > 100
 
 
 @pytest.mark.slow
