@@ -1,4 +1,4 @@
-"""A batch split over T threads: the one helper for data-parallel shards on the CPU.
+"""A batch split over T threads or T processes: the helpers for data-parallel shards on the CPU.
 
 NumPy releases the interpreter lock inside its array loops and BLAS calls, so T Python
 threads that each work on their own rows of a batch run on T cores. Inside the shards
@@ -14,6 +14,11 @@ row-wise work gives the same numbers sharded or not. :func:`matmul` is one large
 done that way: no BLAS thread pool is left spin-waiting after it (OpenBLAS's idle threads
 spin for ~0.1 s after a threaded call, taking a core from whatever runs next), and its
 numbers do not depend on the thread count.
+
+Threads pay only when each NumPy call is long: between two calls a thread holds the interpreter
+lock, and a model made of thousands of short calls (PhysNet's step) runs no faster on two
+threads than on one. :class:`ForkedCopies` is the other way: T − 1 forked copies of a layer
+stack, each with its own interpreter, that take shards 1 … T − 1 of a batch (``PhysNet.cores``).
 """
 from __future__ import annotations
 
