@@ -72,6 +72,11 @@ EQPROP_DOC004 = dict(sizes=[784, 500, 10], energy="raw", eps=0.5, n_free=30, n_n
 SETTLE_S = 0.02
 
 
+def settle_for(device: str) -> float:
+    """The untimed sleep before each timed run: SETTLE_S on the CPU, none on a GPU."""
+    return SETTLE_S if device == "cpu" else 0.0
+
+
 def timeit(fn, repeat: int = 5, warmup: int = 1, sync=None) -> float:
     """Median wall seconds of fn() over ``repeat`` runs after ``warmup`` runs."""
     sync = sync or (lambda: None)
@@ -174,7 +179,7 @@ def bench_gpe_layer(torch, device: str, scheme: str = "euler", batch: int = 128,
         from benchmarks import torch_ref as T
         sync = torch.cuda.synchronize if dev == "cuda" else None
         ref = lambda: T.gpe_layer_forward_backward(xt, dt_, scheme, n_steps, 0.01, prm["V"], prm["g"])
-    settle = SETTLE_S if device == "cpu" else 0.0
+    settle = settle_for(device)
     t_neuro, t_torch, spread = compare(neuro, ref, repeat, B.synchronize, sync, settle=settle)
     return row(f"GPE layer fwd+bwd ({scheme}, {batch}x{grid}x{grid}, {n_steps} steps)", device, t_neuro, t_torch,
                neurophys_impl=label, settle_s=settle, **spread)
@@ -221,7 +226,7 @@ def bench_eqprop_relax(torch, device: str, cfg=EQPROP_DOC004, batch: int = 128, 
         s0_t = [xt] + [torch.zeros(batch, n, device=dev) for n in cfg["sizes"][1:]]
         sync = torch.cuda.synchronize if dev == "cuda" else None
         ref = lambda: T.eqprop_relax(xt, W, b, s0_t, n_steps, cfg["eps"], order=net.order)
-    settle = SETTLE_S if device == "cpu" else 0.0
+    settle = settle_for(device)
     t_neuro, t_torch, spread = compare(neuro, ref, repeat, B.synchronize, sync, settle=settle)
     sizes = cfg["sizes"]
     # per step, each free-free connection W_l (l >= 1) is used twice (up and down): 2 matvecs
@@ -294,7 +299,7 @@ def bench_physnet_epoch(torch, device: str, n_batches: int = 10, batch: int = 12
             T.physnet_train_step(model, topt, xt[ib], yt[ib])
 
         ref_step(0)  # warm-up
-    settle = SETTLE_S if device == "cpu" else 0.0
+    settle = settle_for(device)
     t_neuro, t_torch = alternate_batches(n, neuro_step, ref_step, B.synchronize, sync, settle=settle)
     r = _epoch_row(f"Lesson 03 epoch: PhysNet (doc 000), batch {batch}", device, n, total, t_neuro, t_torch,
                    f"PhysNet + Adam (NumPy; ConvPool2D blocks, GPELayer on (Re, Im) planes; "
@@ -340,7 +345,7 @@ def bench_eqprop_epoch(torch, device: str, cfg=EQPROP_LESSON06, n_batches: int =
             T.eqprop_train_step(xt[ib], tt[ib], W, b, *args)
 
         ref_step(0)  # warm-up
-    settle = SETTLE_S if device == "cpu" else 0.0
+    settle = settle_for(device)
     t_neuro, t_torch = alternate_batches(n, neuro_step, ref_step, B.synchronize, sync, settle=settle)
     r = _epoch_row(f"{label} epoch: EqProp {'-'.join(map(str, cfg['sizes']))}, batch {batch}, "
                    f"{cfg['n_free']}/{cfg['n_nudged']} steps, {cfg['nudging']}", device, n, total, t_neuro, t_torch,

@@ -131,29 +131,31 @@ def make_data(system):
 # Same data, same initial weights (same seed), same schedule; only λ_E differs.
 
 # %%
-def put(key, values):
-    """A metric: the mean over seeds, with a matching _std key when there are several. A value that
-    is undefined (None: the head's ρ = 0/0 when the head has collapsed to one number) is left out
-    and counted under key + '_undefined'; with none left the metric is None."""
+def over_seeds(values):
+    """The spread over seeds (sample std, ddof=1) of the values that are defined, or None if none
+    is. A value is undefined (None) where the head's ρ = 0/0: the head has collapsed to one number."""
     defined = [v for v in values if v is not None]
-    if len(defined) < len(values):
-        metrics[key + "_undefined"] = len(values) - len(defined)
-    if not defined:
-        metrics[key] = None
-        return
-    sp = stats.spread(defined)   # sample std over seeds (ddof=1)
-    metrics[key] = sp["mean"]
-    if len(defined) > 1:
+    return stats.spread(defined) if defined else None
+
+
+def put(key, values):
+    """A metric: the mean over seeds, with a matching _std key when there are several; undefined
+    values are left out and counted under key + '_undefined' (none defined: the metric is None)."""
+    sp = over_seeds(values)
+    n = 0 if sp is None else sp["n"]
+    if n < len(values):
+        metrics[key + "_undefined"] = len(values) - n
+    metrics[key] = None if sp is None else sp["mean"]
+    if n > 1:
         metrics[key + "_std"] = sp["std"]
 
 
 def pm(values, fmt):
     """'mean' or 'mean ± std' for the tables ('undefined' where no seed defines it)."""
-    defined = [v for v in values if v is not None]
-    if not defined:
+    sp = over_seeds(values)
+    if sp is None:
         return "undefined"
-    sp = stats.spread(defined)
-    return fmt.format(sp["mean"]) + (" ± " + fmt.format(sp["std"]) if len(defined) > 1 else "")
+    return fmt.format(sp["mean"]) + (" ± " + fmt.format(sp["std"]) if sp["n"] > 1 else "")
 
 
 def show(value, fmt):

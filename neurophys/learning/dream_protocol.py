@@ -175,6 +175,11 @@ def dream_unit(net: str, *, run_seed: int = 0, progress=None, **settings) -> dic
     }
 
 
+def _diverged(message: str) -> dict:
+    """A mode whose training diverged: the library's message, and no accuracies."""
+    return {"diverged": message, "acc_a": None, "acc_b": None, "acc_all": None, "forgetting": None}
+
+
 def dream_replay_unit(seed: int, *, run_seed: int = 0, progress=None, **settings) -> dict:
     """Part 2, one seed: learn digits 0-4 (task A), dream a bank of ``5 * max(dreams_per_digit, 200)``
     images of them, then learn 5-9 (task B) from a copy of that network twice — without replay
@@ -201,8 +206,8 @@ def dream_replay_unit(seed: int, *, run_seed: int = 0, progress=None, **settings
     try:
         train(net_a, *task_a, e_task, settings, host, progress=progress, desc=f"task A (0-4), seed {seed}")
     except DivergenceError as err:   # task A itself diverged: neither mode can be measured for this seed
-        lost = {"diverged": f"task A: {err}", "acc_a": None, "acc_b": None, "acc_all": None, "forgetting": None}
-        return {"acc_a_after_a": None, "no_replay": dict(lost), "dream_replay": dict(lost)}
+        return {"acc_a_after_a": None, "no_replay": _diverged(f"task A: {err}"),
+                "dream_replay": _diverged(f"task A: {err}")}
     run = {"acc_a_after_a": float(net_a.accuracy(*test_a))}
     bank = dreams_of(net_a, range(5), n_bank // 5, settings, run_seed, offset=1 + seed)   # dreamt after task A
     for mode, replay in (("no_replay", None), ("dream_replay", bank)):
@@ -212,7 +217,7 @@ def dream_replay_unit(seed: int, *, run_seed: int = 0, progress=None, **settings
             train(net, *task_b, e_task, settings, host, replay=replay, progress=progress,
                   desc=f"task B ({mode}), seed {seed}")
         except DivergenceError as err:   # a result, recorded: this mode's accuracies are not measured
-            run[mode] = {"diverged": str(err), "acc_a": None, "acc_b": None, "acc_all": None, "forgetting": None}
+            run[mode] = _diverged(str(err))
             # leave the shuffling stream where a finished mode leaves it, so the next mode sees the same batches
             host.bit_generator.state = stream
             skip_training_draws(host, len(task_b[0]), bs, e_task,
