@@ -312,7 +312,6 @@ ctx.finish(metrics=metrics, settings={
     "n_train_per_task": n_seen, "n_test": measured[0]["n_test"], "epochs_per_task": epochs,
     "steps_per_task": measured[0]["steps_per_task"], "seeds": seeds, "variants_run": variants,
     "diverged_seeds": diverged,
-    "units_cpu_seconds": round(sum(out["cpu_seconds"] for out in measured), 1),   # the sweep's cost (this run may have resumed it)
     "batch_size": batch_size, "optimizer": "adam", "lr": lr,
     "one_optimizer_for_both_tasks": True, "normalise": "standard (mean 0.1307, std 0.3081)",
     "permutation": f"one fixed permutation (seed {PERM_SEED}) applied after normalisation",

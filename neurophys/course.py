@@ -320,6 +320,7 @@ class LessonContext:
     cpu_started: float = field(default_factory=lambda: _cpu_seconds())
     finished: bool = False
     results: dict | None = None
+    units_cpu: dict = field(default_factory=dict)   # sweep name -> CPU seconds of its units (see sweep)
 
     def pick(self, quick=_SAME, default=None, full=_SAME):
         """The setting for this tier: ``ctx.pick(quick=200, default=5000, full=60000)``.
@@ -418,13 +419,17 @@ class LessonContext:
             if stale:
                 self.log(f"starting afresh: removed {len(stale)} unit file(s) of an earlier run in {folder} "
                          "(--resume keeps them)")
-        return sweep_module.run_units(fn, units, folder, resume=self.resume, jobs=self.jobs,
-                                      scheduler=self.scheduler, progress=self.progress)
+        measured = sweep_module.run_units(fn, units, folder, resume=self.resume, jobs=self.jobs,
+                                          scheduler=self.scheduler, progress=self.progress)
+        self.units_cpu[name] = sweep_module.units_cpu_seconds(units, folder)
+        return measured
 
     def finish(self, metrics: dict, settings: dict | None = None) -> dict:
         """Write results.json (docs/course.md's contract), atomically, and return its content."""
         settings = dict(settings or {})
         settings.setdefault("cpu_seconds", round(_cpu_seconds() - self.cpu_started, 2))
+        if self.units_cpu:   # the sweeps' whole cost, also when this run resumed them
+            settings.setdefault("units_cpu_seconds", round(sum(self.units_cpu.values()), 1))
         if hasattr(os, "getloadavg"):
             settings.setdefault("load_average", [round(x, 2) for x in os.getloadavg()])
         results = {
@@ -757,7 +762,7 @@ def measured_times(warn=None) -> dict:
 def results_table(tier: str = "default", workspace=None, warn=None) -> str:
     """A markdown table of the stored results of every lesson (committed, or a workspace's)."""
     header = "headline metrics (run seed 0; a mean over the lesson's seed list where it has one)"
-    rows = [f"| # | lesson | tier | seconds | {header} |", "|---|---|---|---|---|"]
+    rows = [f"| # | lesson | tier | wall s (CPU s) | {header} |", "|---|---|---|---|---|"]
     found = lesson_files()
     for number, title in COURSE.items():
         slug = found[number].stem if number in found else f"{number}_lesson"
@@ -767,10 +772,19 @@ def results_table(tier: str = "default", workspace=None, warn=None) -> str:
             continue
         keys = [k for k in HEADLINES.get(number, []) if k in res["metrics"]] or list(res["metrics"])[:6]
         shown = ", ".join(f"{k}={_fmt(res['metrics'][k])}" for k in keys)
-        secs = res.get("seconds")
-        secs = f"{secs:.0f}" if isinstance(secs, (int, float)) else "-"
-        rows.append(f"| {number} | {title} | {res.get('tier', '-')} | {secs} | {shown} |")
+        rows.append(f"| {number} | {title} | {res.get('tier', '-')} | {_cost(res)} | {shown} |")
     return "\n".join(rows)
+
+
+def _cost(res: dict) -> str:
+    """'212 (416)': the run's wall and CPU seconds; a run with sweep units shows what all of its
+    units took, '3 (16323 in units)', since a resumed run's own seconds only collected them."""
+    wall, settings = res.get("seconds"), res.get("settings") or {}
+    text = f"{wall:.0f}" if isinstance(wall, (int, float)) else "-"
+    units, cpu = settings.get("units_cpu_seconds"), settings.get("cpu_seconds")
+    if isinstance(units, (int, float)):
+        return f"{text} ({units:.0f} in units)"
+    return f"{text} ({cpu:.0f})" if isinstance(cpu, (int, float)) else text
 
 
 def _fmt(v):

@@ -54,7 +54,7 @@ import numpy
 from . import backend as B
 from . import files
 
-__all__ = ["run_units", "unit_key", "describe_fn", "blas_threads", "SweepError", "SweepRefused"]
+__all__ = ["run_units", "units_cpu_seconds", "unit_key", "describe_fn", "blas_threads", "SweepError", "SweepRefused"]
 
 # Environment variables that fix the thread count of the BLAS / OpenMP libraries at load time.
 BLAS_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
@@ -305,6 +305,17 @@ def run_units(fn, units, folder, *, resume: bool = False, jobs: int = 1, schedul
         for u, p, outcome in stream:
             records[p] = _save(p, u, fn_desc, outcome)
     return [records[p]["measurements"] for p in paths]
+
+
+def units_cpu_seconds(units, folder) -> float:
+    """The CPU seconds that the finished units in ``folder`` took, summed: the cost of a sweep,
+    whenever and wherever its units ran (a resumed run's own CPU time counts only the rest)."""
+    total = 0.0
+    for unit in _check_units(units):
+        path = _unit_path(Path(folder), unit)
+        if path.exists():
+            total += float(files.read_json(path).get("cpu_seconds") or 0.0)
+    return total
 
 
 def _unit_failed(fn, unit, err):

@@ -213,6 +213,8 @@ def test_results_reads_committed_and_workspace_and_names_corrupt_files(tiny):
     r = run_cli("results", "--workspace", str(ws), "--quick")
     assert r.returncode == 0, r.stderr
     assert "| 01 |" in r.stdout and "converged_2-2-1=4" in r.stdout and "| 02 |" in r.stdout
+    cpu = json.loads(next(ws.glob("01_*/**/results.json")).read_text())["settings"]["cpu_seconds"]
+    assert "| quick | " in r.stdout and f" ({cpu:.0f}) |" in r.stdout      # wall and CPU seconds
     assert "02_other/quick/results.json" in r.stderr and "Traceback" not in r.stderr
     r = run_cli("results", "--quick")
     assert r.returncode == 2 and "--workspace" in r.stderr

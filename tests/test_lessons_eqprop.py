@@ -50,9 +50,15 @@ def test_lesson_07_quick_and_resume(tmp_path, monkeypatch):
             course.run_lesson("07", tier="quick", out=tmp_path / "cut")
     assert len(list((tmp_path / "cut" / "part1").glob("*.json"))) == 2
     assert not (tmp_path / "cut" / "results.json").exists()
-    resumed = course.run_lesson("07", tier="quick", out=tmp_path / "cut", resume=True)["metrics"]
+    again = course.run_lesson("07", tier="quick", out=tmp_path / "cut", resume=True)
+    resumed = again["metrics"]
     timing = {"part1_seconds"}   # wall time of part 1's training, measured in each run's own units
     assert {k: v for k, v in resumed.items() if k not in timing} == {k: v for k, v in m.items() if k not in timing}
+    # the cost reported is the whole sweep's, the units of the stopped run included
+    unit_files = list((tmp_path / "cut").glob("part*/*.json"))
+    assert len(unit_files) == len(list((tmp_path / "whole").glob("part*/*.json")))
+    assert again["settings"]["units_cpu_seconds"] == pytest.approx(
+        sum(json.loads(f.read_text())["cpu_seconds"] for f in unit_files), abs=0.1)
 
 
 def test_lesson_07_units_match_one_serial_run():

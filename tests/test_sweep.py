@@ -96,6 +96,11 @@ def test_interrupted_sweep_resumes(tmp_path):
     resumed = sweep.run_units(tiny_training, UNITS, folder, resume=True)
     assert CALLS == [2, 3]                 # only the unfinished units ran again
     assert resumed == full
+    # the sweep's cost counts the units of both runs: what a results.json reports as units_cpu_seconds
+    costs = [json.loads((folder / f"seed={u['seed']}.json").read_text())["cpu_seconds"] for u in UNITS]
+    assert all(c > 0 for c in costs)
+    assert sweep.units_cpu_seconds(UNITS, folder) == pytest.approx(sum(costs))
+    assert sweep.units_cpu_seconds(UNITS, tmp_path / "nothing-here") == 0.0
 
 
 def test_killed_process_resumes(tmp_path):
