@@ -132,9 +132,11 @@ def over_seeds(mode, key):
 
 
 forgetting = {mode: over_seeds(mode, "forgetting") for mode in ("no_replay", "dream_replay")}
-ctx.savefig(plot_bars({"no replay": forgetting["no_replay"][0], "dream replay": forgetting["dream_replay"][0]},
+counted = {mode: len(runs) - len(diverged[mode]) for mode in forgetting}   # diverged seeds are left out
+ctx.savefig(plot_bars({f"no replay\n({counted['no_replay']} seeds)": forgetting["no_replay"][0],
+                       f"dream replay\n({counted['dream_replay']} seeds)": forgetting["dream_replay"][0]},
                       "forgetting of digits 0-4",
-                      f"accuracy on task A lost while learning task B (mean of {len(runs)} seeds)"),
+                      "task A accuracy lost while learning task B\n(mean over the seeds that did not diverge)"),
             "forgetting.png")
 
 # %% [markdown]

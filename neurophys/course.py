@@ -411,14 +411,13 @@ class LessonContext:
         """
         folder = self.path(name)
         if not self.resume and not self.full and folder.is_dir():
-            # A quick or default run into a folder it already wrote is a fresh run (minutes of work);
-            # the full tier (hours) keeps its units and refuses without --resume.
-            stale = sorted(folder.glob("*.json"))
-            for old in stale:
-                old.unlink()
+            # A quick or default run into a folder where it already ran is a fresh run (minutes of
+            # work): its own earlier units go, another experiment's are refused, never removed; the
+            # full tier (hours) keeps its units and refuses without --resume.
+            stale = sweep_module.clear_units(fn, folder)
             if stale:
-                self.log(f"starting afresh: removed {len(stale)} unit file(s) of an earlier run in {folder} "
-                         "(--resume keeps them)")
+                self.log(f"starting afresh: removed {stale} unit file(s) of an earlier run of this sweep in "
+                         f"{folder} (--resume keeps them)")
         measured = sweep_module.run_units(fn, units, folder, resume=self.resume, jobs=self.jobs,
                                           scheduler=self.scheduler, progress=self.progress)
         self.units_cpu[name] = sweep_module.units_cpu_seconds(units, folder)

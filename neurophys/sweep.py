@@ -29,8 +29,11 @@ dtype of the calling process are passed to every unit.
 ``fn`` must be picklable: a module-level function of the library (or a
 ``functools.partial`` of one with JSON-able arguments, which is how a lesson
 passes its tier's settings). The description of ``fn`` (its name and partial
-arguments) is stored with each unit; resuming with a different ``fn`` or
-different settings is refused instead of mixing two experiments.
+arguments) is stored with each unit, with the backend and float dtype it ran
+under; resuming with a different ``fn``, different settings, backend or dtype is
+refused instead of mixing two experiments. Changes to the *code* are not
+detected (each record notes the neurophys version, for the reader): after
+changing what a unit computes, start a fresh run in a fresh folder.
 """
 from __future__ import annotations
 
@@ -54,7 +57,7 @@ import numpy
 from . import backend as B
 from . import files
 
-__all__ = ["run_units", "units_cpu_seconds", "unit_key", "describe_fn", "blas_threads", "SweepError", "SweepRefused"]
+__all__ = ["run_units", "clear_units", "units_cpu_seconds", "unit_key", "describe_fn", "blas_threads", "SweepError", "SweepRefused"]
 
 # Environment variables that fix the thread count of the BLAS / OpenMP libraries at load time.
 BLAS_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
@@ -84,12 +87,16 @@ def _check_units(units) -> list:
                 raise SweepRefused(f"unit {i}: key {k!r} must be a Python identifier (it is passed as fn(**unit))")
             if not (v is None or isinstance(v, (bool, int, str)) or (isinstance(v, float) and math.isfinite(v))):
                 raise SweepRefused(f"unit {i}: {k}={v!r} is not a JSON scalar (str, int, finite float, bool, None)")
-    keys = [unit_key(u) for u in units]
     seen = {}
-    for u, k in zip(units, keys):
-        if k in seen:
-            raise SweepRefused(f"units {seen[k]!r} and {u!r} are the same unit (key {k!r}); every unit must differ")
-        seen[k] = u
+    for u in units:
+        k = unit_key(u)
+        if k.lower() in seen:   # file names that differ only in case are one file on macOS and Windows
+            other = seen[k.lower()]
+            same = _normalised(other) == _normalised(u)
+            raise SweepRefused(f"units {other!r} and {u!r} " + ("are the same unit" if same else
+                               "would share one file name on a case-insensitive file system") +
+                               f" (key {k!r}); every unit must differ")
+        seen[k.lower()] = u
     return units
 
 
@@ -101,16 +108,21 @@ def _scalar_text(v) -> str:
     return repr(v) if isinstance(v, float) else str(v)
 
 
+_LOOKS_TYPED = re.compile(r"null|true|false|[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?|[-+]?(inf|nan)", re.I)
+
+
 def unit_key(unit: dict) -> str:
     """A stable, file-name-safe key: ``method=ewc,seed=2`` (sorted ``k=v`` joined by commas).
 
-    Characters outside ``[A-Za-z0-9._+-]`` in a value become ``_``; when that (or a very long
-    key) could make two units collide, a short hash of the unit's canonical JSON is appended.
+    Characters outside ``[A-Za-z0-9._+-]`` in a value become ``_``; when that, a very long key,
+    or a string that reads like a number, bool or null (``'1'`` beside ``1``) could make two units
+    collide, a short hash of the unit's canonical JSON is appended.
     """
     parts = [f"{k}={_scalar_text(unit[k])}" for k in sorted(unit)]
     raw = ",".join(parts)
     safe = ",".join(f"{k}={re.sub(r'[^A-Za-z0-9._+-]', '_', _scalar_text(unit[k]))}" for k in sorted(unit))
-    if safe != raw or len(safe) > _KEY_MAX or safe.startswith("."):
+    typed_text = any(isinstance(v, str) and _LOOKS_TYPED.fullmatch(v) for v in unit.values())
+    if safe != raw or typed_text or len(safe) > _KEY_MAX or safe.startswith("."):
         digest = hashlib.sha1(json.dumps(unit, sort_keys=True).encode()).hexdigest()[:10]
         safe = f"{safe[:_KEY_MAX]}~{digest}"
     return safe
@@ -188,6 +200,11 @@ def _worker_init(threads: int = UNIT_THREADS):
         pass
 
 
+def _version() -> str:
+    from . import __version__
+    return __version__
+
+
 def _backend_state():
     return B.name(), numpy.dtype(B.float_dtype()).name
 
@@ -204,7 +221,8 @@ def _run_one(fn, unit: dict, backend_name: str, dtype_name: str, threads: int = 
                          "a unit function must return a dict of measurements")
     nonfinite = {}
     out = {"measurements": files.jsonable(measurements, "measurements", nonfinite), "cpu_seconds": round(time.process_time() - c0, 3),
-            "wall_seconds": round(time.perf_counter() - w0, 3), "host": platform.node(), "pid": os.getpid(),
+            "wall_seconds": round(time.perf_counter() - w0, 3), "backend": backend_name, "dtype": dtype_name,
+            "neurophys": _version(), "host": platform.node(), "pid": os.getpid(),
             "blas_threads": threads if limited or os.environ.get("OPENBLAS_NUM_THREADS") == str(threads) else None}
     if nonfinite:   # strict JSON: NaN/inf are stored as null, their keys listed here
         out["nonfinite"] = nonfinite
@@ -221,8 +239,9 @@ def _normalised(obj):
     return json.loads(json.dumps(files.jsonable(obj)))
 
 
-def _finished(path: Path, unit: dict, fn_desc: str):
-    """The stored record of a finished unit, or None when the file is absent or unusable."""
+def _finished(path: Path, unit: dict, fn_desc: str, state: tuple):
+    """The stored record of a finished unit, or None when the file is absent or unusable.
+    ``state``: (backend, dtype) of this run; a unit computed with others is refused."""
     if not path.exists():
         return None
     try:
@@ -237,8 +256,13 @@ def _finished(path: Path, unit: dict, fn_desc: str):
         return None
     if record.get("fn") != fn_desc:
         raise SweepRefused(f"{path} was produced by {record.get('fn')!r}, not by this sweep's {fn_desc!r} "
-                         "(different code or settings); resume into a folder of the same experiment, or choose "
-                         "another output folder (--out)")
+                         "(another function or other settings); resume into a folder of the same experiment, or "
+                         "choose another output folder (--out)")
+    stored = (record.get("backend"), record.get("dtype"))
+    if None not in stored and stored != tuple(state):   # (files written before these were recorded: not checked)
+        raise SweepRefused(f"{path} was computed with backend {stored[0]!r} in {stored[1]}, this run uses "
+                           f"{state[0]!r} in {state[1]}; resume with the same --backend (and precision), or "
+                           "choose another output folder (--out)")
     return record
 
 
@@ -284,27 +308,47 @@ def run_units(fn, units, folder, *, resume: bool = False, jobs: int = 1, schedul
                              f"(e.g. {existing[0]}); resume it with --resume (resume=True), which keeps them "
                              "and runs only the rest, or choose another output folder with --out")
     folder.mkdir(parents=True, exist_ok=True)
-    records = {}
+    state = _backend_state()
+    records = {}                     # unit index -> its stored record
     if resume:
-        for u, p in zip(units, paths):
-            r = _finished(p, u, fn_desc)
+        for i, (u, p) in enumerate(zip(units, paths)):
+            r = _finished(p, u, fn_desc, state)
             if r is not None:
-                records[p] = r
-    todo = [(u, p) for u, p in zip(units, paths) if p not in records]
+                records[i] = r
+    todo = [(i, u, p) for i, (u, p) in enumerate(zip(units, paths)) if i not in records]
     if todo:
-        backend_name, dtype_name = _backend_state()
-        args = (backend_name, dtype_name, UNIT_THREADS)
+        args = (*state, UNIT_THREADS)
         if scheduler is not None:
             stream = _run_dask(fn, todo, args, scheduler)
         elif jobs > 1 and len(todo) > 1:
             stream = _run_processes(fn, todo, args, min(jobs, len(todo)))
         else:
-            stream = ((u, p, _run_one(fn, u, *args)) for u, p in todo)
+            stream = _run_serial(fn, todo, args)
         if progress is not None:
             stream = progress(stream, total=len(todo), desc="units")
-        for u, p, outcome in stream:
-            records[p] = _save(p, u, fn_desc, outcome)
-    return [records[p]["measurements"] for p in paths]
+        for i, u, p, outcome in stream:
+            records[i] = _save(p, u, fn_desc, outcome)
+    return [records[i]["measurements"] for i in range(len(units))]
+
+
+def clear_units(fn, folder) -> int:
+    """Remove the unit files an earlier run of this same sweep (``fn`` with the same settings)
+    left in ``folder``, so that a fresh run recomputes them; returns how many. A folder that also
+    holds units of another experiment (or files that cannot be read) is refused, and nothing removed."""
+    fn_desc, mine, others = describe_fn(fn), [], []
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            record = files.read_json(path)
+        except (files.CorruptFileError, OSError):
+            record = None
+        (mine if isinstance(record, dict) and record.get("fn") == fn_desc else others).append(path)
+    if others:
+        raise SweepRefused(f"{folder} holds {len(others)} unit file(s) of another experiment or that cannot be read "
+                           f"(e.g. {others[0].name}); a fresh run here would overwrite them. Choose another output "
+                           "folder with --out, or resume that experiment with its own settings (--resume)")
+    for path in mine:
+        path.unlink()
+    return len(mine)
 
 
 def units_cpu_seconds(units, folder) -> float:
@@ -318,24 +362,34 @@ def units_cpu_seconds(units, folder) -> float:
     return total
 
 
+def _run_serial(fn, todo, args):
+    """Yield (index, unit, path, outcome) for each unit, run one after the other in this process."""
+    for i, u, p in todo:
+        try:
+            outcome = _run_one(fn, u, *args)
+        except Exception as err:                 # named like a failure in a pool (Ctrl-C passes through)
+            raise _unit_failed(fn, u, err) from err
+        yield i, u, p, outcome
+
+
 def _unit_failed(fn, unit, err):
     return SweepError(f"unit {unit!r} of {describe_fn(fn)} failed: {type(err).__name__}: {err} "
                       "(finished units are saved; fix the cause and rerun with --resume)")
 
 
 def _run_processes(fn, todo, args, jobs):
-    """Yield (unit, path, outcome) as the units finish in ``jobs`` spawned processes."""
+    """Yield (index, unit, path, outcome) as the units finish in ``jobs`` spawned processes."""
     ctx = multiprocessing.get_context("spawn")   # fresh interpreters: BLAS reads the thread variables
     with _blas_env(args[-1]), _main_script_hidden():   # every worker starts inside this block
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
                                    initargs=(args[-1],))
-        futures = {pool.submit(_run_one, fn, u, *args): (u, p) for u, p in todo}
+        futures = {pool.submit(_run_one, fn, u, *args): (i, u, p) for i, u, p in todo}
     failure = None
     try:
         for fut in as_completed(futures):
             if fut.cancelled():
                 continue
-            u, p = futures[fut]
+            i, u, p = futures[fut]
             err = fut.exception()
             if err is not None:
                 if failure is None:      # stop handing out units; let the running ones finish and be saved
@@ -344,22 +398,19 @@ def _run_processes(fn, todo, args, jobs):
                     for f in futures:
                         f.cancel()
                 continue
-            yield u, p, fut.result()
+            yield i, u, p, fut.result()
     except BaseException:               # Ctrl-C, or the caller stopped: drop the queue, stop the workers
+        workers = list((getattr(pool, "_processes", None) or {}).values())   # before shutdown forgets them
         for f in futures:
             f.cancel()
+        for proc in workers:            # the units in progress are lost (at most one per worker)
+            with contextlib.suppress(Exception):
+                proc.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
-        _stop_workers(pool)
         raise
     pool.shutdown(wait=True)
     if failure is not None:
         raise failure
-
-
-def _stop_workers(pool):
-    for proc in list(getattr(pool, "_processes", {}).values()):   # the executor keeps no public handle
-        with contextlib.suppress(Exception):
-            proc.terminate()
 
 
 def _dask_client(scheduler):
@@ -371,23 +422,37 @@ def _dask_client(scheduler):
     if isinstance(scheduler, Client):
         return scheduler, False
     if isinstance(scheduler, str) or hasattr(scheduler, "scheduler_address"):
-        return Client(scheduler), True
+        try:
+            return Client(scheduler), True
+        except (OSError, TimeoutError) as err:
+            where = scheduler if isinstance(scheduler, str) else scheduler.scheduler_address
+            raise SweepRefused(f"--scheduler {where}: no Dask scheduler answered ({err}); start one "
+                               "(`dask scheduler`, then `dask worker ADDRESS --nthreads 1` on each machine) "
+                               "or drop --scheduler to run here") from err
     raise SweepRefused(f"scheduler must be an address like 'tcp://host:8786', a dask.distributed.Client or a "
                      f"cluster; got {scheduler!r}")
 
 
 def _run_dask(fn, todo, args, scheduler):
-    """Yield (unit, path, outcome) as the units finish on a Dask cluster."""
+    """Yield (index, unit, path, outcome) as the units finish on a Dask cluster.
+
+    Every worker must run one thread: units side by side in one process would share its array
+    backend, float dtype and BLAS thread settings (``backend.using`` / ``precision`` are per process)."""
     from distributed import as_completed as dask_completed
     client, own = _dask_client(scheduler)
     futures = {}
     try:
-        for u, p in todo:
+        crowded = {w: n for w, n in client.nthreads().items() if n > 1}
+        if crowded:
+            raise SweepRefused(f"Dask workers with more than one thread ({crowded}) would run units side by side "
+                               "in one process, sharing its backend, float dtype and BLAS settings; start them "
+                               "with `dask worker ADDRESS --nthreads 1` (more processes: --nworkers N)")
+        for i, u, p in todo:
             fut = client.submit(_run_one, fn, u, *args, pure=False)
-            futures[fut.key] = (fut, u, p)
+            futures[fut.key] = (fut, i, u, p)
         failure = None
-        for fut in dask_completed([f for f, _, _ in futures.values()]):
-            _, u, p = futures[fut.key]
+        for fut in dask_completed([f for f, _, _, _ in futures.values()]):
+            _, i, u, p = futures[fut.key]
             if fut.status == "cancelled":
                 continue
             if fut.status == "error":
@@ -395,16 +460,16 @@ def _run_dask(fn, todo, args, scheduler):
                     err = fut.exception()
                     failure = _unit_failed(fn, u, err)
                     failure.__cause__ = err
-                    for f, _, _ in futures.values():
+                    for f, _, _, _ in futures.values():
                         if not f.done():
                             f.cancel()
                 continue
-            yield u, p, fut.result()
+            yield i, u, p, fut.result()
         if failure is not None:
             raise failure
     except BaseException:
         with contextlib.suppress(Exception):
-            client.cancel([f for f, _, _ in futures.values()])
+            client.cancel([f for f, _, _, _ in futures.values()])
         raise
     finally:
         if own:

@@ -321,6 +321,27 @@ def test_rerunning_a_sweep_starts_afresh_except_in_the_full_tier(tmp_path, tier)
             course.release_output(tmp_path)
 
 
+def _double(b):
+    return {"q": 2 * b}
+
+
+def test_a_fresh_run_never_removes_another_experiments_units(tmp_path):
+    """A quick run into a folder that holds another sweep's units (say a full tier's, hours of work)
+    refuses and keeps them; its own earlier units are removed and recomputed."""
+    from neurophys import sweep
+    units = [{"b": 2}, {"b": 3}]
+    sweep.run_units(_double, units, tmp_path / "units")               # "another experiment"
+    ctx = course.make_context(tmp_path / "04_x.py", "quick", out=tmp_path)
+    try:
+        with pytest.raises(sweep.SweepRefused, match=r"another experiment.*--out"):
+            ctx.sweep(_quotient, units)
+        assert [json.loads(p.read_text())["measurements"] for p in sorted((tmp_path / "units").glob("*.json"))] \
+            == [{"q": 4}, {"q": 6}]                                    # nothing lost
+        assert ctx.sweep(_double, units) == [{"q": 4}, {"q": 6}]       # the same sweep: a fresh run
+    finally:
+        course.release_output(tmp_path)
+
+
 def test_pick_honours_an_explicit_none(tmp_path):
     """full=None means 'all the data' in a lesson; it must not fall back to the default tier's value."""
     for tier, expected in (("quick", 640), ("default", 51200), ("full", None)):

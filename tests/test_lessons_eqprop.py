@@ -5,6 +5,7 @@ import pytest
 
 from neurophys import backend as B
 from neurophys import course
+from neurophys import sweep
 
 
 @pytest.fixture(autouse=True)
@@ -46,8 +47,9 @@ def test_lesson_07_quick_and_resume(tmp_path, monkeypatch):
     import neurophys.learning.dream_protocol as D
     with monkeypatch.context() as mp:
         mp.setattr(D, "dream_replay_unit", _stop)
-        with pytest.raises(_Stopped):
+        with pytest.raises(sweep.SweepError, match="rerun with --resume") as info:
             course.run_lesson("07", tier="quick", out=tmp_path / "cut")
+        assert isinstance(info.value.__cause__, _Stopped)
     assert len(list((tmp_path / "cut" / "part1").glob("*.json"))) == 2
     assert not (tmp_path / "cut" / "results.json").exists()
     again = course.run_lesson("07", tier="quick", out=tmp_path / "cut", resume=True)

@@ -136,14 +136,16 @@ def test_failed_unit_in_a_pool_keeps_the_others(tmp_path):
     assert {p.name for p in tmp_path.glob("*.json")} <= {"seed=1.json", "seed=2.json"}
     # resuming with other settings (another partial) is refused instead of mixing experiments
     if (tmp_path / "seed=1.json").exists():
-        with pytest.raises(sweep.SweepError, match="different code or settings"):
+        with pytest.raises(sweep.SweepError, match="another function or other settings"):
             sweep.run_units(tiny_training, UNITS[:3], tmp_path, resume=True)
 
 
 def test_failure_is_reported_and_finished_units_saved(tmp_path):
     BOOM[1] = ValueError
-    with pytest.raises(ValueError):
-        sweep.run_units(tiny_training, UNITS[:3], tmp_path)
+    with pytest.raises(sweep.SweepError, match=r"unit \{'seed': 1\} of test_sweep.tiny_training failed: "
+                                               r"ValueError: stop here.*--resume") as info:
+        sweep.run_units(tiny_training, UNITS[:3], tmp_path)       # serial: named like a failure in a pool
+    assert isinstance(info.value.__cause__, ValueError)
     assert [p.name for p in tmp_path.glob("*.json")] == ["seed=0.json"]
 
 
@@ -154,6 +156,12 @@ def test_keys_units_and_corrupt_files(tmp_path):
     assert "/" not in odd and " " not in odd and odd != sweep.unit_key({"name": "a_b_c"})
     with pytest.raises(sweep.SweepError, match="same unit"):
         sweep.run_units(tiny_training, [{"seed": 0}, {"seed": 0}], tmp_path)
+    # a string that reads like another type gets a hash, so {'a': 1} and {'a': '1'} are two files
+    for typed, text in ((1, "1"), (True, "true"), (None, "null"), (1.0, "1.0"), (-2, "-2")):
+        assert sweep.unit_key({"a": typed}) != sweep.unit_key({"a": text})
+    assert sweep.unit_key({"method": "ewc"}) == "method=ewc"          # plain names keep plain keys
+    with pytest.raises(sweep.SweepError, match="case-insensitive"):
+        sweep.run_units(tiny_training, [{"m": "EWC"}, {"m": "ewc"}], tmp_path / "case")
     with pytest.raises(sweep.SweepError, match="JSON scalar"):
         sweep.run_units(tiny_training, [{"seed": [0]}], tmp_path)
     sweep.run_units(tiny_training, UNITS[:2], tmp_path)
@@ -170,7 +178,7 @@ def test_progress_wrapper_sees_every_unit(tmp_path):
     def progress(it, total, desc):
         assert total == 2 and desc == "units"
         for item in it:
-            seen.append(item[0])
+            seen.append(item[1])
             yield item
 
     sweep.run_units(tiny_training, UNITS[:2], tmp_path, progress=progress)
@@ -192,3 +200,66 @@ def test_jobs_from_a_script_do_not_rerun_it(tmp_path):
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("TOP LEVEL") == 1 and "DONE 2" in proc.stdout
+
+
+def test_resume_refuses_another_dtype(tmp_path):
+    sweep.run_units(tiny_training, UNITS[:1], tmp_path)
+    record = json.loads((tmp_path / "seed=0.json").read_text())
+    assert (record["backend"], record["dtype"]) == ("numpy", "float32")
+    with B.precision("float64"), pytest.raises(sweep.SweepRefused, match="float32.*float64.*--backend"):
+        sweep.run_units(tiny_training, UNITS[:2], tmp_path, resume=True)
+    assert sweep.run_units(tiny_training, UNITS[:2], tmp_path, resume=True)[0]["loss"] == record["measurements"]["loss"]
+
+
+def sleepy(seed):
+    """A unit that writes its pid, then takes 0.2 s (seed 0) or a minute (the others)."""
+    folder = Path(os.environ["SLEEPY_DIR"])
+    (folder / f"pid-{seed}").write_text(str(os.getpid()))
+    import time
+    time.sleep(0.2 if seed == 0 else 60)
+    return {"seed": seed}
+
+
+def test_ctrl_c_stops_a_jobs_sweep_at_once(tmp_path):
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) during a --jobs 2 sweep: the
+    run stops within seconds with KeyboardInterrupt, the finished unit is saved, the workers are gone."""
+    import signal
+    import time
+    folder, marks = tmp_path / "units", tmp_path / "marks"
+    marks.mkdir()
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        import test_sweep
+        from neurophys import sweep
+        sweep.run_units(test_sweep.sleepy, [{{"seed": s}} for s in range(4)], {str(folder)!r}, jobs=2)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True, env={**os.environ, "SLEEPY_DIR": str(marks)})
+    deadline = time.time() + 60
+    while not ((folder / "seed=0.json").exists() and (marks / "pid-1").exists() and (marks / "pid-2").exists()):
+        assert time.time() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() is not None else ""
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    t0 = time.time()
+    _, err = proc.communicate(timeout=30)
+    assert time.time() - t0 < 10, "the run waited for the units in progress"
+    assert "KeyboardInterrupt" in err and "AttributeError" not in err, err
+    assert sorted(p.name for p in folder.glob("*.json")) == ["seed=0.json"]
+    time.sleep(0.5)
+    for s in (1, 2):                           # the workers that ran units 1 and 2 were stopped
+        with pytest.raises(ProcessLookupError):
+            os.kill(int((marks / f"pid-{s}").read_text()), 0)
+
+
+def test_dask_refuses_workers_with_threads_and_names_a_dead_scheduler(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import dask
+    with distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=2, dashboard_address=None,
+                                  silence_logs=40) as cluster:
+        with pytest.raises(sweep.SweepRefused, match="--nthreads 1"):
+            sweep.run_units(tiny_training, UNITS[:2], tmp_path / "threads", scheduler=cluster)
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        with pytest.raises(sweep.SweepRefused, match=r"--scheduler tcp://127.0.0.1:9: no Dask scheduler answered"):
+            sweep.run_units(tiny_training, UNITS[:1], tmp_path / "dead", scheduler="tcp://127.0.0.1:9")
+    assert not list((tmp_path / "dead").glob("*.json"))
