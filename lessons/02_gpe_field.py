@@ -195,8 +195,9 @@ except gpe.StabilityError as err:
 # In float32, how close to 1 can a phase factor be? cos θ ≈ 1 − θ²/2 is rounded to a
 # spacing of 6·10⁻⁸ near 1, so a naive e^{−iθ} has |e^{−iθ}| ≠ 1 by a *bias* that adds up
 # step after step. `gpe` keeps the factor as e^{−iθ} − 1 = −2 sin²(θ/2) − i sin θ (small,
-# full relative precision), and does the FFT in double precision (NumPy's float32 FFT was
-# measured to shrink N by a few 10⁻⁸ per step). The field itself stays float32.
+# full relative precision), and does the FFT in double precision (a float32 FFT shrank N
+# by a few 10⁻⁸ per step when this was written: exercise 5 below measures it). The
+# field itself stays float32.
 
 # %%
 drift_by_precision = {}
@@ -229,6 +230,8 @@ for precision in ("float32", "float64"):
 # 2. Imprint a vortex of charge 2 (`charge=2`). It splits into two charge-1 vortices. Watch.
 # 3. Make g negative (attractive). Find the N at which the ground state collapses.
 # 4. Measure Euler's norm growth against ω_max dt² · n: is e^{n ω² dt² / 2} a good estimate?
+# 5. Do one split-step run with the FFT in float32 (`scipy.fft.fft2` on a complex64 ψ) and one
+#    in float64: how much does N drift per step in each?
 #
 # **Coding exercises, checked automatically.** `python -m neurophys exercises 02` writes
 # `neurophys-exercises/ex02.py`; fill in its functions, then run `python -m neurophys check 02`

@@ -58,11 +58,11 @@ ctx.log(f"{n_tasks} permuted-MNIST tasks, {n_train} train / {n_test} test images
 # test). Default: 2000 images per task (the first 2000 of MNIST, seen through each
 # task's permutation), 1000 test images per task, 784-256-256-10 ReLU, 5 epochs per task,
 # three seeds (0, 1, 2, or s, s+1, s+2 with `--seed s`) — about two minutes of CPU (15 units
-# of 6–8 s each at one BLAS thread). `--full`: the standard
+# of 6–10 s each at one BLAS thread). `--full`: the standard
 # protocol (all 60 000 / 10 000 images per task, 784-1000-1000-10, Adam 1e-4, batch 128,
 # 4 epochs ≈ 2000 updates per task as in van de Ven & Tolias 2019, five seeds): 25 units of
-# 8–11 minutes of CPU each, about 4 CPU hours in all — an estimate from one unit of each
-# method timed on 1/50 of the data (docs/course.md); `--jobs 2` halves the wall time on two
+# 8–12 minutes of CPU each, about 4.5 CPU hours in all (measured on the units run so far,
+# two side by side; docs/course.md); `--jobs 2` halves the wall time on two
 # cores, `--backend cupy` runs it on a GPU. Its λ = 5000 is a starting point, not tuned.
 # The full tier has not been run for the committed figures.
 #
@@ -108,10 +108,11 @@ for u, out in zip(units, measured):
 #
 # A run repeats bit for bit on one machine (one BLAS thread per unit), but not across
 # machines: OpenBLAS picks its matrix kernels for the CPU, and a last-bit difference grows
-# during training. EWC on seed 0 gave A10 = 0.795 with this machine's AVX-512 kernels, 0.792
-# with the AVX2 ones and 0.801 with the AVX ones (`OPENBLAS_CORETYPE=Haswell` / `Sandybridge`):
-# a spread larger than the std over three seeds in this table. Differences below a point between
-# two machines are not results.
+# during training. EWC on seed 0 gave A10 = 0.7952 with this machine's AVX-512 kernels, 0.7919
+# with the AVX2 ones and 0.8006 with the AVX ones (`OPENBLAS_CORETYPE=Haswell` / `Sandybridge`;
+# `python -m benchmarks.machine_spread` re-runs this unit under each, and
+# `benchmarks/results/machine_spread.json` holds the numbers): a spread four times the std
+# over three seeds in this table (0.002). Differences below a point between two machines are not results.
 
 # %%
 metrics, table = {}, {}

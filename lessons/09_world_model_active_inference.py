@@ -39,7 +39,8 @@
 #   the seeds we tried.
 # - *Full steps.* EqPropNet relaxes layers alternately; with step ε = 1 each half-step
 #   puts a layer at its exact minimum given its neighbours (block coordinate descent
-#   on E), so 8 steps reach the equilibrium to ~10⁻⁶ where ε = 0.5 needs ~40. That is
+#   on E), so a few steps reach the equilibrium where ε = 0.5 needs several times more
+#   (8 steps to ~10⁻⁶ against ~40, measured while the lesson was written). That is
 #   what makes imagining 32 futures × 10 steps before every action affordable.
 #
 # **Active inference as planning.** Before acting the agent imagines N action
@@ -49,10 +50,11 @@
 # and plans again at the next step.
 #
 # **Offset-free imagination.** A learned model is never exact, and a small *steady*
-# error is the dangerous kind: we measured the EqProp model's Δx off by a few mm per
-# step away from its training states, so in imagination the cart creeps left while in
-# reality it stands still; the planner "corrects" by pushing right, and over 300–400
-# steps the cart drifts off the track. Control engineers know this as the missing
+# error is the dangerous kind: while writing this lesson we saw the EqProp model's Δx off
+# by a few mm per step away from its training states (a development observation, not in
+# results.json), so in imagination the cart creeps left while in reality it stands still;
+# the planner "corrects" by pushing right, and after a few hundred steps the cart drifts
+# off the track. Control engineers know this as the missing
 # integral action of model-predictive control; the fix (`ai.ResidualCorrection`) adds
 # the model's mean error over the last τ = 10 real steps to every imagined step. It is
 # state estimation, not learning: the weights are untouched. In our exploratory runs it

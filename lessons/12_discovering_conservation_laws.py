@@ -159,8 +159,9 @@ CLAIMS = {
 # with a free offset, neither K nor −GM/r alone explains much of E's variance
 # (along an orbit they trade against each other), so the search gets no
 # partial credit for either; without it, −GM/r alone already explains E's mean
-# and the search builds on it. On the quick budget we measured 6/6 seeds
-# without the constant and 1/6 with it. So the labelled search runs with
+# and the search builds on it. (While this lesson was written, on the quick
+# budget, 6 of 6 seeds found it without the constant and 1 of 6 with it: a
+# development measurement, not in results.json.) So the labelled search runs with
 # `intercept=False`; section 8 (an energy head with an arbitrary offset) keeps it.
 
 # %%
@@ -527,13 +528,13 @@ print(table)
 #   conserved space. A damped spring, the control, gives nothing.
 # - **Noise** (section 6, `noise_sweep.png`): the drift of E and L rises in
 #   proportion to the measurement noise and stays on its noise floor
-#   (drift/floor ≈ 1.00), so judged against the floor both are found, with
+#   (the log prints drift/floor for each level), so judged against the floor both are found, with
 #   coefficients within 1 %, up to noise of 3e-3 of each variable's spread in
 #   the default tier (read `noise_highest_level_both_found`; the quick tier
 #   tries 1e-3 and 1e-2 only), and the damped control gives nothing at any
-#   level. At 1e-2 the two directions of the conserved plane drift 0.09 and
-#   0.15: only the less noisy one passes `max_drift` = 0.1, and it is a
-#   mixture of L and E (read the log), not either law alone; from 3e-2 on
+#   level. At 1e-2 only the less noisy of the two directions of the conserved
+#   plane stays under `max_drift` = 0.1 (the log prints both drifts), and it is a
+#   mixture of L and E, not either law alone; from 3e-2 on
 #   nothing passes. The method does not fail by finding false laws; it stops
 #   finding true ones once the noise in a quantity is a tenth of its spread
 #   between trajectories.

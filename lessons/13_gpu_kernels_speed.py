@@ -307,8 +307,10 @@ else:
 #   split-step FFTs go through `scipy.fft` on a whole batch at once; the EqProp relaxation
 #   since each step works in place in one buffer per layer (no ρ' = 1 multiply for raw
 #   states). PhysNet's epoch is the close call: PyTorch has oneDNN convolutions against our
-#   im2col + matrix product, and that row has measured between 0.86× and 1.01× on this
-#   machine — so do not read one run's `cpu_bar_met = true` as settled. The ratios move by
+#   im2col + matrix product; that row measured 0.86–1.01× in earlier rounds and 1.30× (one
+#   thread) and 1.24× (two: `PhysNet.cores = 2`) in the committed benchmark
+#   (`benchmarks/results/cpu_*thread*.json`) — so do not read one run's `cpu_bar_met = true`
+#   as settled. The ratios move by
 #   tens of percent from run to run on a shared 2-core machine (the load average is in
 #   `settings`).
 # * On a **GPU** the fused kernels remove exactly the costs that dominate these two loops:
