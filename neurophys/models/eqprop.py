@@ -367,6 +367,11 @@ class EqPropNet(Module):
         n_out = self.sizes[-1]
         t = target if hasattr(target, "dtype") else xp.asarray(target)
         if t.dtype.kind in "iu":
+            if t.size != batch:  # checked before the reshape below, so that the message shows what was passed
+                hint = (f"; one-hot rows are float targets: pass target.astype(numpy.float32), or the labels "
+                        f"target.argmax(axis=1)" if t.ndim == 2 and t.shape[1] == n_out else "")
+                raise V.NeurophysInputError(f"target (integer labels) must have shape ({batch},), one label per "
+                                            f"example, got {V.describe(t)}{hint}")
             t = V.labels("target labels", t.reshape(-1), n_out, n=batch)
             out = xp.zeros((batch, n_out), dtype=B.float_dtype())
             out[xp.arange(batch), xp.asarray(t)] = 1.0
@@ -563,6 +568,10 @@ class EqPropNet(Module):
         return self.predict(x, **kw).argmax(axis=1)
 
     def accuracy(self, x, labels, **kw) -> float:
+        """The fraction of examples whose free-phase output is largest at their label (integer
+        labels, one per example of x, in 0..n_out − 1)."""
+        x = self.as_input(x)
+        labels = V.labels("labels", labels, self.sizes[-1], n=x.shape[0])
         return float(B.to_host((self.classify(x, **kw) == labels).mean()))
 
     # -------------------------------------------------------------- learning
@@ -646,7 +655,7 @@ class EqPropNet(Module):
         """One EqProp update on a batch (a single example is a batch of one).
 
         x: (batch, n_in) or (n_in,); target: float (batch, n_out) / (n_out,) or integer labels.
-        lr_scale: multiplies every learning rate (0 skips the update, used by surprise gating).
+        lr_scale: multiplies every learning rate, >= 0 (0 skips the update, used by surprise gating).
         index: the examples' positions in the training set, for persistent states.
         sample_weight: optional per-example weights (batch,) of the update.
         Returns dict(cost = mean C at the free equilibrium, cost_per_example (batch,),
@@ -654,6 +663,7 @@ class EqPropNet(Module):
         also energy_free = mean E(s^0), energy_nudged = mean F(s^β) and
         energy_jump = mean [F(s^β) − E(s^0)] / β (these cost an extra pass).
         """
+        lr_scale = V.positive_real("lr_scale", lr_scale, allow_zero=True)  # < 0 would climb the cost
         x = self.as_input(x)
         t = self.as_target(target, x.shape[0])
         s0 = None
@@ -702,6 +712,13 @@ class EqPropNet(Module):
         Raises :class:`~neurophys.validate.DivergenceError` when a cost is NaN/inf or a weight has run away (|W| > 1e8) by the end of the pass."""
         x = self.as_input(x)
         n = x.shape[0]
+        lr_scale = V.positive_real("lr_scale", lr_scale, allow_zero=True)
+        if not hasattr(target, "dtype"):
+            target = B.xp().asarray(target)
+        if target.ndim == 0 or target.shape[0] != n:
+            raise V.NeurophysInputError(
+                f"target (y) must have one label or target row per example of x: x has {n} examples, "
+                f"target is {V.describe(target)}; pass target[i] for x[i] (the same length)")
         if self.persistent and (self._bank is None or self._bank[0].shape[0] != n):
             self.enable_persistent(n)  # one stored free state per training example
         total = 0.0

@@ -66,9 +66,8 @@ class GRUEnergyEncoder(Module):
             raise ValueError(f"seq_len must be >= 2 (energy varies along time), got {seq_len}")
         if energy_loss not in ENERGY_LOSSES:
             raise ValueError(f"unknown energy_loss {energy_loss!r}; valid: {', '.join(ENERGY_LOSSES)}")
-        for name, v in (("lambda_e", lambda_e), ("lambda_r", lambda_r)):
-            if not (math.isfinite(v) and v >= 0):
-                raise ValueError(f"{name} must be a non-negative number, got {v}")
+        lambda_e = V.positive_real("lambda_e (the weight λ_E of the energy term)", lambda_e, allow_zero=True)
+        lambda_r = V.positive_real("lambda_r (the weight λ_R of ‖θ‖²)", lambda_r, allow_zero=True)
         rng = B.rng(0) if rng is None else rng
         self.n_state, self.seq_len, self.latent_dim = int(n_state), int(seq_len), int(latent_dim)
         self.lambda_e, self.lambda_r, self.energy_loss = float(lambda_e), float(lambda_r), energy_loss
@@ -190,7 +189,8 @@ class GRUEnergyEncoder(Module):
         y: unused (the targets are X itself and the conservation of Ê; accepted for the
         shared ``learn(x, y)`` form). opt: the optimizer (one Adam(1e-3) kept on the model
         when None). rng: NumPy generator for the shuffle (None: in order). Gradients are
-        clipped to global norm ``clip`` (recurrent nets can spike). Returns the mean loss
+        clipped to global norm ``clip`` > 0 (recurrent nets can spike); ``clip=None`` (or
+        ``math.inf``) does not clip. Returns the mean loss
         parts {'recon', 'energy', 'reg', 'total', 'loss'}; raises DivergenceError on a
         NaN/inf loss or gradient.
         """
@@ -199,6 +199,11 @@ class GRUEnergyEncoder(Module):
                                         f"got y = {V.describe(y)}")
         X = self._check_input(X)
         batch_size = V.positive_int("batch_size", batch_size)
+        if clip is None:
+            clip = math.inf  # no clipping: no gradient norm exceeds it
+        elif not (isinstance(clip, float) and clip == math.inf):
+            # g ← g · clip/‖g‖ when ‖g‖ > clip: clip < 0 would flip the gradient, clip = 0 would freeze training
+            clip = V.positive_real("clip (the bound on the gradient's global norm)", clip)
         if opt is None:
             if getattr(self, "_opt", None) is None:
                 self._opt = Adam(lr=1e-3)
@@ -249,7 +254,7 @@ def train(model: GRUEnergyEncoder, X, epochs: int, batch_size: int = 64, lr: flo
     """``epochs`` calls of ``model.learn`` with one Adam(lr) and shuffles from ``rng`` (seed 0 by
     default); returns the history of loss parts per epoch.
 
-    Gradients are clipped to global norm ``clip`` (recurrent nets can spike).
+    Gradients are clipped to global norm ``clip`` (recurrent nets can spike; None: no clipping).
     ``progress`` wraps the epoch range (e.g. ``ctx.progress``).
     """
     epochs, batch_size = V.positive_int("epochs", epochs), V.positive_int("batch_size", batch_size)

@@ -34,7 +34,7 @@ def _as_batch(a, size: int, name: str):
     if a.ndim == 1:
         a = a[None, :]
     if a.ndim != 2 or a.shape[1] != size:
-        raise ValueError(f"{name} has shape {a.shape}; expected ({size},) or (N, {size})")
+        raise V.NeurophysInputError(f"{name} has shape {a.shape}; expected ({size},) or (N, {size})")
     return a
 
 
@@ -65,8 +65,19 @@ class WorldModel(Module):
         s = _as_batch(s, self.obs_size, "observation s")
         u = _as_batch(u, self.action_size, "action code u")
         if s.shape[0] != u.shape[0]:
-            raise ValueError(f"s has {s.shape[0]} rows but u has {u.shape[0]}; give one action per state")
+            raise V.NeurophysInputError(f"s has {s.shape[0]} rows but u has {u.shape[0]}; give one action per state")
         return s, u
+
+    def _check_transition(self, s, u, s_next):
+        """(s, u, s_next) of one batch of transitions: s_next has s's width and one row per row of s
+        (a broadcast s_next − s would fit transitions that never happened)."""
+        s, u = self._check(s, u)
+        s_next = _as_batch(s_next, self.obs_size, "next observation s_next")
+        if s_next.shape[0] != s.shape[0]:
+            raise V.NeurophysInputError(
+                f"s_next (the next observations) has {s_next.shape[0]} rows but s has {s.shape[0]}; "
+                "give one next observation per state (row i of s_next follows row i of s under row i of u)")
+        return s, u, s_next
 
     def predict(self, s, u):
         """s'_hat = s + Δ_hat(s, u) for a batch (N, d), (N, k) -> (N, d)."""
@@ -75,6 +86,9 @@ class WorldModel(Module):
 
     def rollout(self, s, U):
         """Imagine: states (N, H, d) from s (N, d) under action codes U (N, H, k), one predict per step."""
+        # (each step's predict checks s and the finiteness of its slice of U)
+        U = V.as_float_array("U (the action codes, shape (N, H, k))", U, ndim=3, finite=False, dtype=numpy.float64,
+                             shape=(None, "H", self.action_size))
         states = []
         for t in range(U.shape[1]):
             s = self.predict(s, U[:, t])
@@ -83,8 +97,7 @@ class WorldModel(Module):
 
     def learn(self, s, u, s_next) -> float:
         """Predict, then learn from the real s'. Returns the mean squared error ‖s' − s'_hat‖²/d before learning."""
-        s, u = self._check(s, u)
-        s_next = _as_batch(s_next, self.obs_size, "next observation s'")
+        s, u, s_next = self._check_transition(s, u, s_next)
         delta = s_next - s
         err = float(numpy.mean((delta - self.predict_delta(s, u)) ** 2))
         V.check_finite(f"the {self.name} model's prediction error", err, where=f"update {self.n_updates}",
@@ -129,8 +142,11 @@ class LinearModel(WorldModel):
 
     def __init__(self, obs_size: int, action_size: int, ridge: float = 1e-3, forgetting: float = 1.0):
         super().__init__(obs_size, action_size)
-        if ridge <= 0 or not 0 < forgetting <= 1:
-            raise ValueError(f"need ridge > 0 and 0 < forgetting <= 1, got {ridge}, {forgetting}")
+        ridge = V.positive_real("ridge (δ, P₀ = I/δ)", ridge)
+        forgetting = V.positive_real("forgetting (the factor λ)", forgetting)
+        if forgetting > 1:
+            raise V.NeurophysInputError(f"forgetting (the factor λ) must be in (0, 1] (1 = remember all), "
+                                        f"got {forgetting!r}")
         m = self.obs_size + self.action_size + 1
         self.W = numpy.zeros((m, self.obs_size))
         self.P = numpy.eye(m) / ridge
@@ -274,8 +290,7 @@ class EqPropWorldModel(WorldModel):
 
     def learn(self, s, u, s_next) -> float:
         """One EqProp step; the free phase of ``train_step`` is the prediction, so the error costs nothing extra."""
-        s, u = self._check(s, u)
-        s_next = _as_batch(s_next, self.obs_size, "next observation s'")
+        s, u, s_next = self._check_transition(s, u, s_next)
         delta = s_next - s
         if self.ready:
             info = self.fit_delta(s, u, delta)
