@@ -42,6 +42,8 @@ phase factors are applied as ψ + (e^{cθ} − 1)ψ; see :func:`phase_step` and 
 """
 from __future__ import annotations
 
+import math
+
 import numpy
 
 from .. import backend as B
@@ -88,17 +90,76 @@ def _real_dtype(psi):
     return numpy.float64 if psi.dtype == numpy.complex128 else numpy.float32
 
 
+def _coefficient_array(name, v, what):
+    """``v`` as an array for checking (``v`` itself when it is one), or a NeurophysInputError naming
+    ``name`` unless it is a real number or an array of real numbers (bool, complex, strings refused)."""
+    if isinstance(v, (bool, numpy.bool_)) or isinstance(v, str) or v is None:
+        raise validate.NeurophysInputError(f"{name} ({what}) must be a finite real number or an array of them, "
+                                           f"got {validate.describe(v)}; e.g. {name}=0.3")
+    a = v if hasattr(v, "dtype") and hasattr(v, "ndim") else None
+    if a is None:
+        try:
+            a = numpy.asarray(v)
+        except Exception as e:  # ragged lists and the like
+            raise validate.NeurophysInputError(f"{name} ({what}) must be a number or an array of numbers, "
+                                               f"got {validate.describe(v)} ({e})") from None
+    kind = a.dtype.kind
+    if kind not in "fiu":
+        why = "complex: pass its real part" if kind == "c" else f"dtype {a.dtype}"
+        raise validate.NeurophysInputError(f"{name} ({what}) must be a finite real number or an array of real "
+                                           f"numbers, got {validate.describe(v)} ({why})")
+    return a
+
+
+def _check_coefficient_shape(name, a, psi):
+    """A NeurophysInputError unless the array ``a`` (V or g) has a shape that lines up with the field."""
+    if psi is None or a.ndim == 0 or not hasattr(psi, "shape"):
+        return
+    shape = tuple(psi.shape)
+    if a.ndim > len(shape) or tuple(a.shape) != shape[len(shape) - a.ndim:]:
+        grid = shape[-2:]
+        options = f"a number or an array of shape {grid}" + (f" or {shape}" if len(shape) == 3 else "")
+        raise validate.NeurophysInputError(
+            f"{name} of shape {tuple(a.shape)} does not match the field of shape {shape}; expected {options} "
+            "(one value per grid point, the same grid as ψ)")
+
+
+def _check_finite_coefficient(name, what, v, a):
+    if a.ndim == 0:
+        if not (math.isfinite(v) if isinstance(v, (int, float)) else validate.is_finite(a)):
+            raise validate.NeurophysInputError(f"{name} ({what}) must be finite, got {v!r}; pass a finite number "
+                                               "(NaN or inf here would make the whole field NaN)")
+    else:
+        validate.check_input_finite(f"{name} ({what})", a)
+
+
+def check_V(V, psi=None, finite: bool = True):
+    """Raise NeurophysInputError unless the potential V is a finite real number or a finite real array
+    that lines up with ψ (a number, an (Ny, Nx) map or a (batch, Ny, Nx) array). V is not converted."""
+    a = _coefficient_array("V", V, "the potential")
+    _check_coefficient_shape("V", a, psi)
+    if finite:
+        _check_finite_coefficient("V", "the potential", V, a)
+    return V
+
+
+def check_g(g, psi=None):
+    """Raise NeurophysInputError unless the interaction strength g is a finite real number (or a finite
+    real array that lines up with ψ, as V does). g is not converted."""
+    a = _coefficient_array("g", g, "the interaction strength")
+    _check_coefficient_shape("g", a, psi)
+    _check_finite_coefficient("g", "the interaction strength", g, a)
+    return g
+
+
 def prepare_V(V, psi):
     """V as a number or an array of psi's real dtype that broadcasts against psi."""
     if numpy.ndim(V) == 0 and not hasattr(V, "shape"):
+        check_V(V, psi)                     # a Python number: real and finite
         return float(V)
+    check_V(V, psi, finite=False)           # real and of the field's shape; finite in psi's precision below
     xp = B.get_array_module(psi)
     V = xp.asarray(V, dtype=_real_dtype(psi))
-    if V.ndim == 0:
-        return V
-    if V.ndim > psi.ndim or V.shape != psi.shape[psi.ndim - V.ndim:]:
-        raise ValueError(f"V of shape {tuple(V.shape)} does not match the field {tuple(psi.shape)}; "
-                         "use a number, an (Ny, Nx) map or a (batch, Ny, Nx) array")
     validate.check_input_finite("V", V)
     return V
 
@@ -222,6 +283,8 @@ def energy(psi, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None, laplacia
     ('fd5' for Euler, 'spectral' for split-step); real-time evolution conserves E.
     """
     dx, dy = check_dx(dx, dy)
+    check_V(V, psi)
+    check_g(g, psi)
     psi = psi.astype(numpy.complex128)
     n = density(psi)
     if laplacian == "fd5":
@@ -300,6 +363,7 @@ def euler_step(psi, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | None =
     if check is True:
         check_field(psi)
     V = prepare_V(V, psi)
+    check_g(g, psi)
     n = density(psi)
     if check:
         check_euler_dt(psi, dt, V, g, dx, dy, imaginary, n_max=n.max())
@@ -325,6 +389,7 @@ def euler_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 1.0,
     """
     dt = check_dt(dt)
     V = prepare_V(V, psi)
+    check_g(g, psi)
     c = -dt if imaginary else -1j * dt
     n = density(psi)
     Gp = grad_out
@@ -454,6 +519,7 @@ def splitstep_step(psi, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | No
     if check:
         check_field(psi)
     V = prepare_V(V, psi)
+    check_g(g, psi)
     step = (phase_ops or PHASE_OPS)[0]
     K = kinetic_factor(kinetic_symbol(psi.shape, dx, dy, laplacian, dtype=numpy.float64), dt, imaginary)
     psi1 = step(psi, dt / 2, V, g, imaginary)
@@ -476,6 +542,7 @@ def splitstep_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 
     """
     dt = check_dt(dt)
     V = prepare_V(V, psi)
+    check_g(g, psi)
     step, adjoint = phase_ops or PHASE_OPS
     T = kinetic_symbol(psi.shape, dx, dy, laplacian, dtype=numpy.float64)
     K = kinetic_factor(T, dt, imaginary)
@@ -543,15 +610,14 @@ def evolve(psi, n_steps: int, dt: float, V=0.0, g=0.0, scheme: str = "splitstep"
     (max|ψ|² can grow), and ``check=False`` skips it.
     """
     step, _ = get_stepper(scheme)
-    n_steps = int(n_steps)
-    if n_steps < 0:
-        raise ValueError(f"n_steps must be >= 0, got {n_steps}")
-    every = 1 if checkpoint is None else int(checkpoint)
-    if every < 1:
-        raise ValueError(f"checkpoint must be a positive number of steps, got {checkpoint}")
+    n_steps = validate.positive_int("n_steps", n_steps, minimum=0)     # 2.7 steps is refused, not run as 2
+    every = 1 if checkpoint is None else validate.positive_int("checkpoint (steps between stored fields)",
+                                                               checkpoint)
     check_field(psi)
     dt = check_dt(dt)
     dx, dy = check_dx(dx, dy)
+    check_V(V, psi)                       # before the first step, so that no step size is blamed for them
+    check_g(g, psi)
     kwargs = dict(dt=dt, V=V, g=g, dx=dx, dy=dy, imaginary=imaginary, **scheme_kw)
     stored = [psi]
     for k in range(1, n_steps + 1):
@@ -600,9 +666,16 @@ B.register_op("gpe.evolve_backward", "numpy", evolve_backward)
 
 # ---------------------------------------------------------------- imaginary time and fields to look at
 def normalise(psi, N: float = 1.0, dx: float = 1.0, dy: float | None = None):
-    """ψ · √(N / Σ|ψ|² dx dy), per field."""
+    """ψ · √(N / Σ|ψ|² dx dy), per field (N > 0; a field that is zero everywhere is refused)."""
+    N = validate.positive_real("N (the particle number)", N)
     xp = B.get_array_module(psi)
-    scale = xp.sqrt(N / norm(psi, dx, dy)).astype(_real_dtype(psi))
+    total = norm(psi, dx, dy)
+    if not bool(xp.all(total != 0)):
+        which = "" if numpy.ndim(total) == 0 else \
+            f" (field {int(B.to_host(xp.flatnonzero(total == 0))[0])} of the batch)"
+        raise validate.NeurophysInputError(f"psi is zero everywhere{which}: it cannot be normalised to N = {N:g}; "
+                                           "start from a field with some density (e.g. neurophys.physics.gpe.gaussian)")
+    scale = xp.sqrt(N / total).astype(_real_dtype(psi))
     return psi * (scale[..., None, None] if psi.ndim == 3 else scale)
 
 
@@ -627,6 +700,8 @@ def ground_state(psi0, V=0.0, g=0.0, dt: float = 0.01, n_steps: int = 2000, N: f
     dx, dy = check_dx(dx, dy)
     n_steps = validate.positive_int("n_steps", n_steps)
     psi0 = check_field(psi0)
+    check_V(V, psi0)
+    check_g(g, psi0)
     if float(numpy.max(B.to_host(norm(psi0, dx, dy)))) == 0.0:
         raise validate.NeurophysInputError("psi0 is zero everywhere: imaginary time needs a field to start from "
                                            "(e.g. a Gaussian from neurophys.physics.gpe.gaussian)")
@@ -849,7 +924,7 @@ class GPELayer(Module):
         if readout not in ("field", "density"):
             raise ValueError(f"unknown readout {readout!r}; valid names are: field, density")
         self.n_steps = validate.positive_int("n_steps", n_steps, minimum=0)
-        self.dt, self.V, self.g, self.scheme = check_dt(dt), V, g, scheme
+        self.dt, self.V, self.g, self.scheme = check_dt(dt), check_V(V), check_g(g), scheme
         self.dx = check_dx(dx)[0]
         self.readout, self.check, self.scheme_kw = readout, check, scheme_kw
         self.params, self.grads, self.want_param_grads, self.param_grads = {}, {}, param_grads, {}

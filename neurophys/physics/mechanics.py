@@ -48,6 +48,7 @@ on NumPy or CuPy arrays alike.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -439,8 +440,14 @@ def save_dataset(path, system: str, t, states, integrator: str = "", seed: int =
     ``states`` (n, n_steps, state_dim), ``energy_total``, ``energy_kinetic``,
     ``energy_potential`` (n, n_steps), ``angular_momentum`` (orbit only),
     ``param_names``/``param_values``, ``integrator`` (str), ``seed`` (int).
+    ``path`` gets the suffix ``.npz`` when it has none (as :func:`load_dataset` looks for it).
     """
     check_states(system, states)
+    steps = np.shape(states)[-2] if np.ndim(states) >= 2 else None
+    if np.ndim(t) != 1 or (steps is not None and np.shape(t)[0] != steps):
+        raise V.NeurophysInputError(f"t must hold one time per sample: shape ({steps},) for states of shape "
+                                    f"{np.shape(states)}, got shape {np.shape(t)}; pass the t that simulate() "
+                                    "returned with these states")
     p = params_for(system, **params)
     inv = invariants(system, np.asarray(states), **p)
     arrays = {
@@ -452,14 +459,31 @@ def save_dataset(path, system: str, t, states, integrator: str = "", seed: int =
     }
     if "angular_momentum" in inv:
         arrays["angular_momentum"] = inv["angular_momentum"]
-    np.savez_compressed(path, **arrays)
+    np.savez_compressed(_npz_path(path), **arrays)
+
+
+def _npz_path(path):
+    """``path`` with the suffix ``.npz`` added when it does not end in it (what numpy.savez does);
+    an open file is left as it is."""
+    if hasattr(path, "write") or hasattr(path, "read"):
+        return path
+    text = os.fspath(path)
+    return text if text.endswith(".npz") else text + ".npz"
 
 
 def load_dataset(path) -> dict:
     """Load a dataset written by :func:`save_dataset` (allow_pickle=False) as a dict.
 
-    Strings come back as Python str, constants as ``params`` (a dict).
+    Strings come back as Python str, constants as ``params`` (a dict). A path without the
+    suffix ``.npz`` is read as :func:`save_dataset` wrote it (with ``.npz`` added), unless a
+    file of exactly that name exists.
     """
+    if not hasattr(path, "read") and not os.path.isfile(os.fspath(path)):
+        if not os.path.isfile(_npz_path(path)):
+            raise FileNotFoundError(f"no dataset at {os.fspath(path)}"
+                                    + ("" if os.fspath(path) == _npz_path(path) else f" (nor {_npz_path(path)})")
+                                    + "; write one with mechanics.save_dataset or generate_dataset(system, path)")
+        path = _npz_path(path)
     with np.load(path, allow_pickle=False) as f:
         data = {k: f[k] for k in f.files}
     for key in ("system", "integrator"):

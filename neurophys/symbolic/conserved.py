@@ -57,8 +57,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import validate
 from .expr import Node
-from .library import check_library, library_matrix, linear_combination, stlsq
+from .library import check_library, check_names, library_matrix, linear_combination, stlsq
 from .search import r2_score
 from .data import MIN_SAMPLES
 
@@ -149,7 +150,7 @@ def check_trajectories(trajectories, t, names, min_samples: int = 3) -> tuple:
     (n_trajectories, n_steps), or lists of (T_i, n_state) arrays and (T_i,)
     times (trajectories of different lengths).
     """
-    names = list(names)
+    names = check_names(names)
     if isinstance(trajectories, np.ndarray) or (not isinstance(trajectories, (list, tuple))):
         S = np.asarray(trajectories, dtype=float)
         if S.ndim != 3:
@@ -281,6 +282,9 @@ def find_conserved(trajectories, t, names, terms, tolerance: float = 1e-3, noise
                          f"{noise_factor}, {max_drift}")
     if polyorder < 1:
         raise ValueError(f"polyorder must be >= 1, got {polyorder}")
+    n_bootstrap = validate.positive_int("n_bootstrap (resamples for the confidence; 0 skips them)", n_bootstrap,
+                                        minimum=0)
+    validate.seed("seed", seed)
 
     min_samples = max(MIN_SAMPLES, polyorder + 4) if window is None else int(window) + 2
     states, times, names = check_trajectories(trajectories, t, names, min_samples=min_samples)

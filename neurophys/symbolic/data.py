@@ -22,11 +22,14 @@ the rows and says what to do.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from ..files import atomic_write_text, load_npz, save_npz
+from ..validate import NeurophysInputError
+from .library import check_names
 
 MIN_SAMPLES = 7          # the smallest Savitzky-Golay window (5) that a cubic fits, plus its edges
 MISSING = {"", "nan", "na", "n/a", "null", "none", "-"}
@@ -131,11 +134,17 @@ def load_trajectories(path, id_column: str, time_column: str, state_columns, sor
 
 
 def save_trajectories(path, states, t, names, ids=None, id_column: str = "id", time_column: str = "t") -> Path:
-    """Write (n, T, d) states (or lists of (T_i, d) arrays) with their times in the long form above."""
+    """Write (n, T, d) states (or lists of (T_i, d) arrays) with their times in the long form above.
+
+    ``names``: one distinct name per state column (d of them); ``ids``: one per trajectory
+    (default 0, 1, ...). The CSV is written by the ``csv`` module, so an id holding a comma or a
+    quote is quoted and :func:`load_trajectories` reads it back."""
 
     states = list(states)
     times = list(t) if isinstance(t, (list, tuple)) or np.ndim(t) == 2 else [np.asarray(t)] * len(states)
     ids = list(range(len(states))) if ids is None else list(ids)
+    names = check_names([names] if isinstance(names, str) else names)
+    _check_layout(states, times, names, ids, id_column, time_column)
     cols = {id_column: [], time_column: [], **{n: [] for n in names}}
     for key, s, ti in zip(ids, states, times):
         s = np.asarray(s, float)
@@ -148,10 +157,40 @@ def save_trajectories(path, states, t, names, ids=None, id_column: str = "id", t
         arrays = {k: np.asarray(v) if k == id_column else np.asarray(v, float) for k, v in cols.items()}
         return save_npz(path, **arrays)
     header = list(cols)
-    lines = [",".join(header)]
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")           # quotes a field only when it needs it
+    writer.writerow(header)
     for i in range(len(cols[time_column])):
-        lines.append(",".join(str(cols[id_column][i]) if k == id_column else repr(float(cols[k][i])) for k in header))
-    return atomic_write_text(path, "\n".join(lines) + "\n")
+        writer.writerow([str(cols[id_column][i]) if k == id_column else repr(float(cols[k][i])) for k in header])
+    return atomic_write_text(path, text.getvalue())
+
+
+def _check_layout(states, times, names, ids, id_column, time_column):
+    """NeurophysInputError unless every trajectory is (T_i, len(names)) with T_i times, one id each."""
+    if len(ids) != len(states):
+        raise NeurophysInputError(f"ids has {len(ids)} entries for {len(states)} trajectories; give one id per "
+                                  "trajectory (or leave ids=None for 0, 1, 2, ...)")
+    text_ids = [str(k) for k in ids]
+    repeated = list(dict.fromkeys(k for i, k in enumerate(text_ids) if k in text_ids[:i]))
+    if repeated:
+        raise NeurophysInputError(f"ids has repeated id(s) {', '.join(map(repr, repeated[:5]))}; two trajectories "
+                                  "with one id would be read back as a single trajectory: give each its own id")
+    clash = [n for n in names if n in (id_column, time_column)]
+    if clash:
+        raise NeurophysInputError(f"names {names} use the id or time column's name {clash[0]!r}; rename the state "
+                                  f"column or pass another id_column/time_column")
+    if len(times) != len(states):
+        raise NeurophysInputError(f"t holds {len(times)} time arrays for {len(states)} trajectories; give one times "
+                                  "array (the same for all) or one per trajectory")
+    for i, (s, ti) in enumerate(zip(states, times)):
+        shape = np.shape(s)
+        if len(shape) != 2 or shape[1] != len(names):
+            raise NeurophysInputError(
+                f"names has {len(names)} name(s) {names} but trajectory {i} of states has shape {shape}; "
+                f"give one name per state column ({shape[-1] if shape else 0} here), e.g. ['x', 'v']")
+        if np.shape(ti) != (shape[0],):
+            raise NeurophysInputError(f"t for trajectory {i} has shape {np.shape(ti)} but the trajectory has "
+                                      f"{shape[0]} samples; give one time per sample")
 
 
 # --------------------------------------------------------------------------- readers

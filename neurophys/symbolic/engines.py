@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from .. import validate
 from .expr import Const, Node, Op, Var, power
 from .library import check_library, library_matrix, linear_combination, polynomial_terms, stlsq
 from .search import Candidate, GeneticSearch, ParetoFront, check_data
@@ -76,6 +77,7 @@ def discover(X, y, names, engine: str = "builtin", terms=None, strict: bool = Fa
         raise ValueError(f"unknown engine {engine!r}; valid engines are: {', '.join(ENGINES)}")
     names = list(names)
     X, y = check_data(X, y, names)
+    validate.seed("seed", seed)
     if terms is not None:
         terms = check_library(terms)
     binary, unary = split_operators(DEFAULT_OPERATORS if operators is None else operators)

@@ -16,8 +16,20 @@ from itertools import combinations_with_replacement
 
 import numpy as np
 
+from ..validate import NeurophysInputError
 from .expr import Const, Node, Op, Var, evaluate, square
 from .parse import parse_expression
+
+
+def check_names(names, what: str = "names") -> list:
+    """The variable names as a list; a name given twice is refused (each name labels one column
+    of the data, so with a repeat one column would be read under the other's name)."""
+    names = list(names)
+    repeated = list(dict.fromkeys(n for i, n in enumerate(names) if n in names[:i]))
+    if repeated:
+        raise NeurophysInputError(f"{what} has repeated name(s) {', '.join(map(repr, repeated))} in {names}; "
+                                  "each name labels one column of the data: give every column its own name")
+    return names
 
 
 def polynomial_terms(names, degree: int = 2, include_constant: bool = False) -> list:
@@ -67,6 +79,7 @@ def check_library(terms) -> list:
 def library_matrix(terms, X, names) -> np.ndarray:
     """Theta (n_samples, n_terms): each candidate term evaluated on the data."""
     terms = check_library(terms)
+    names = check_names(names)
     X = np.asarray(X, dtype=float)
     cols = [evaluate(t, X, names) for t in terms]
     Theta = np.stack(cols, axis=1)

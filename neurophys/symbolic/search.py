@@ -27,8 +27,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import validate
 from .expr import OPERATORS, Const, Node, Op, Var, constants, get_operator, replace_at, with_constants
 from .export import to_latex, to_sympy
+from .library import check_names
 
 LOSS_FLOOR = 1e-12   # relative MSE below which two laws count as equally exact
 
@@ -186,9 +188,10 @@ class GeneticSearch:
                  max_seconds: float | None = None, patience: int = 8, refine_every: int = 5,
                  islands: int = 1, migrate_every: int = 10, seed_genes=(), p_seed: float = 0.5,
                  progress: bool | None = None):
-        self.names = list(names)
+        self.names = check_names(names)
         if not self.names:
             raise ValueError("the search needs at least one variable name")
+        validate.seed("seed", seed)
         for op in list(binary_ops) + list(unary_ops):
             get_operator(op)
         if any(OPERATORS[o].arity != 2 for o in binary_ops) or any(OPERATORS[o].arity != 1 for o in unary_ops):
@@ -530,6 +533,8 @@ def fit_constants(expr: Node, X, y, names) -> Node:
 
 
 def check_data(X, y, names):
+    """(X, y) as float arrays, checked against ``names`` (one distinct name per column of X)."""
+    names = check_names(names)
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float).ravel()
     if X.ndim != 2 or X.shape[1] != len(names):
