@@ -2,7 +2,11 @@
 
 An optimizer updates a dict of parameter arrays in place from a dict of
 gradients with the same keys: ``opt.step(params, grads)``. Keep one optimizer
-per parameter dict (its state is keyed by parameter name and array id).
+per model: its state (SGD's velocity, Adam's moments) is kept per parameter name and
+belongs to the array it first updated under that name; a step that passes another
+array under that name (a second model, or re-bound weights) raises a
+:class:`~neurophys.validate.NeurophysInputError` instead of mixing the two
+(``opt.reset()`` forgets the state, for a fresh start on new arrays).
 """
 from __future__ import annotations
 
@@ -11,13 +15,35 @@ from .. import validate as V
 from ..backend import get_array_module
 
 
-def _check(params, grads):
+def _check(params, grads, opt=None):
     for k, p in params.items():
         g = grads.get(k)
         if g is None:
             raise ValueError(f"no gradient for parameter {k!r}; run backward before step")
         if g.shape != p.shape:
             raise ValueError(f"gradient for {k!r} has shape {tuple(g.shape)}, parameter has {tuple(p.shape)}")
+    if opt is None:
+        return
+    for k, p in params.items():       # all checked before anything moves: a refused step changes nothing
+        owner = opt._owner.get(k)
+        if owner is not None and owner is not p:
+            raise V.NeurophysInputError(
+                f"this {type(opt).__name__} (lr={opt.lr:g}) already holds state for parameter {k!r} of "
+                f"another array ({V.describe(owner)}; this step passes a {V.describe(p)}): one optimizer was "
+                f"given two models' parameters (or re-bound ones), and its state would mix them. "
+                f"Use one optimizer per model (e.g. a new {type(opt).__name__}(...) for each net), "
+                f"or call opt.reset() to start it afresh on the new arrays")
+    for k, p in params.items():
+        opt._owner[k] = p
+
+
+def _unit_interval(name: str, v) -> float:
+    """``v`` as a float in [0, 1) (a momentum or a decay rate β), else NeurophysInputError naming it."""
+    f = V.positive_real(name, v, allow_zero=True)
+    if f >= 1.0:
+        raise V.NeurophysInputError(f"{name} must be in [0, 1) (the fraction of the past kept per step), "
+                                    f"got {v!r}; use e.g. 0.9")
+    return f
 
 
 class SGD:
@@ -29,18 +55,23 @@ class SGD:
         v ← μ v − η ∇L(θ)
         θ ← θ + v
 
-    μ = 0 is plain gradient descent; η is ``lr``, μ is ``momentum``.
+    μ = 0 is plain gradient descent; η is ``lr`` (> 0), μ is ``momentum`` (in [0, 1)).
+    ``weight_decay`` (>= 0) adds λθ to the gradient.
     """
 
     def __init__(self, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0):
         lr = V.positive_real("lr (the learning rate)", lr)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        momentum = _unit_interval("momentum", momentum)
+        weight_decay = V.positive_real("weight_decay", weight_decay, allow_zero=True)
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
-        self.velocity = {}
+        self.reset()
+
+    def reset(self):
+        """Forget the velocity (a fresh optimizer, for new parameter arrays)."""
+        self.velocity, self._owner = {}, {}
 
     def step(self, params, grads):
-        _check(params, grads)
+        _check(params, grads, self)
         for k, theta in params.items():
             g = grads[k] + self.weight_decay * theta if self.weight_decay else grads[k]
             v = self.velocity.get(k)
@@ -59,6 +90,8 @@ class Adam:
         m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ)
         θ ← θ − η m̂ / (√v̂ + ε)
 
+    with η = ``lr`` > 0, β₁, β₂ in [0, 1), ε = ``eps`` > 0 and ``weight_decay`` >= 0 (λθ added to g).
+
     Computed in place (m, v, θ and two scratch arrays; no temporaries), one piece of
     ``piece`` numbers at a time on the CPU: the pieces of θ, g, m, v and the scratch stay in
     the core's cache through the dozen passes of the update instead of streaming a large
@@ -76,14 +109,19 @@ class Adam:
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  weight_decay: float = 0.0):
         lr = V.positive_real("lr (the learning rate)", lr)
-        if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
-            raise ValueError(f"Adam needs 0 <= beta1, beta2 < 1, got {beta1}, {beta2}")
+        beta1, beta2 = _unit_interval("beta1", beta1), _unit_interval("beta2", beta2)
+        eps = V.positive_real("eps (added to √v̂ against division by zero)", eps)
+        weight_decay = V.positive_real("weight_decay", weight_decay, allow_zero=True)
         self.lr, self.beta1, self.beta2, self.eps, self.weight_decay = lr, beta1, beta2, eps, weight_decay
-        self.m, self.v, self.t = {}, {}, {}
         self._scratch = {}
+        self.reset()
+
+    def reset(self):
+        """Forget the moments m, v and the step counts t (a fresh optimizer, for new parameter arrays)."""
+        self.m, self.v, self.t, self._owner = {}, {}, {}, {}
 
     def step(self, params, grads):
-        _check(params, grads)
+        _check(params, grads, self)
         pieces = []                     # (θ, g, m, v, t) of whole arrays or of pieces of them
         for k, theta in params.items():
             xp = get_array_module(theta)

@@ -134,7 +134,7 @@ def train_task(net, x, y, strategy: Strategy, opt, epochs: int, batch_size: int,
     NumPy generator for the shuffles. Appends the mean task loss of each epoch to ``losses``
     if given. A diverging run raises :class:`~neurophys.validate.DivergenceError`.
     """
-    for e in range(int(epochs)):
+    for e in range(V.positive_int("epochs", epochs)):
         info = net.learn(x, y, opt, batch_size=batch_size, rng=rng, strategy=strategy,
                          where=f"{where + ', ' if where else ''}epoch {e}")
         if losses is not None:
@@ -147,19 +147,27 @@ def train_sequence(net, tasks: TaskSequence, strategy: Strategy | str = "finetun
                    optimizer_kwargs: dict | None = None) -> ContinualResult:
     """Train ``net`` on ``tasks`` in order and fill the accuracy matrix R (T × T).
 
+    epochs, batch_size: positive integers (epochs per task, examples per minibatch).
     optimizer / lr / optimizer_kwargs: a fresh ``get_optimizer(optimizer, lr=lr,
     **optimizer_kwargs)`` per task when ``reset_optimizer`` (else one for the
-    whole sequence). ``rng``: NumPy
-    generator (or seed) for the minibatch shuffles. ``progress``: an optional
-    wrapper for the task loop (e.g. ``ctx.progress``).
+    whole sequence). ``rng``: NumPy generator, or a seed (an integer >= 0), for the
+    minibatch shuffles; None means seed 0, so two identical calls give the same R.
+    ``progress``: an optional wrapper for the task loop (e.g. ``ctx.progress``).
+
+    The strategy is ``reset()`` first: a strategy object reused for a second sequence
+    starts with no springs, importances or memories of the first (and its own draws
+    restart from its seed), exactly as a fresh one.
     """
     if not isinstance(tasks, TaskSequence):
         tasks = TaskSequence(tasks)
     if isinstance(strategy, str):
         strategy = get_strategy(strategy)
-    if int(epochs) < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    rng = rng if isinstance(rng, numpy.random.Generator) else numpy.random.default_rng(rng)
+    epochs = V.positive_int("epochs", epochs)
+    batch_size = V.positive_int("batch_size", batch_size)
+    if not isinstance(rng, numpy.random.Generator):
+        rng = numpy.random.default_rng(0 if rng is None else V.seed("rng", rng))
+    if hasattr(strategy, "reset"):
+        strategy.reset()
     strategy.prepare(tasks)
     T = len(tasks)
     R = numpy.full((T, T), numpy.nan)

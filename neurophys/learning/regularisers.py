@@ -13,8 +13,16 @@ parameter was responsible for along its training path, measured online.
 from __future__ import annotations
 
 from .. import backend as B
+from .. import validate as V
 from ..blocks import one_hot, softmax
 from .strategy import Strategy
+
+
+def _stiffness_cap(k_max) -> float:
+    """k_max as a float > 0; inf (the default: no cap) is allowed, NaN is not."""
+    if not isinstance(k_max, str) and k_max == float("inf"):
+        return float("inf")
+    return V.positive_real("k_max (the cap on the spring stiffness)", k_max)
 
 
 # ------------------------------------------------------------------ Fisher information
@@ -83,16 +91,20 @@ class EWC(Strategy):
 
     def __init__(self, lam: float = 100.0, n_fisher: int = 1000, fisher: str = "empirical", decay: float = 1.0,
                  k_max: float = float("inf"), seed: int = 0):
-        if lam < 0:
-            raise ValueError(f"EWC strength lam must be >= 0, got {lam}")
-        if not 0 < decay <= 1:
-            raise ValueError(f"EWC decay must be in (0, 1], got {decay}")
-        if k_max <= 0:
-            raise ValueError(f"k_max must be > 0, got {k_max}")
-        self.decay, self.k_max = float(decay), float(k_max)
+        lam = V.positive_real("lam (the EWC strength λ)", lam, allow_zero=True)
+        n_fisher = V.positive_int("n_fisher", n_fisher)
+        decay = V.positive_real("decay", decay)
+        if decay > 1:
+            raise V.NeurophysInputError(f"EWC decay must be in (0, 1] (1 = the original EWC), got {decay!r}")
+        self.decay, self.k_max = float(decay), _stiffness_cap(k_max)
         if fisher not in ("empirical", "true"):
             raise ValueError(f"fisher must be 'empirical' or 'true', got {fisher!r}")
         self.lam, self.n_fisher, self.fisher, self.seed = float(lam), int(n_fisher), fisher, seed
+        self.reset()
+
+    def reset(self):
+        """No springs (A = b = c = 0). The Fisher samples of task i are drawn from ``seed + i``
+        afresh at each task's end, so a reset run repeats a fresh run's draws."""
         self.A, self.b, self.c = {}, {}, {}
 
     def penalty(self, params) -> float:
@@ -160,9 +172,13 @@ class SI(Strategy):
     name = "si"
 
     def __init__(self, c: float = 0.1, xi: float = 0.1, k_max: float = float("inf")):
-        if c < 0 or xi <= 0 or k_max <= 0:
-            raise ValueError(f"SI needs c >= 0, xi > 0 and k_max > 0, got c={c}, xi={xi}, k_max={k_max}")
-        self.c, self.xi, self.k_max = float(c), float(xi), float(k_max)
+        c = V.positive_real("c (the SI strength)", c, allow_zero=True)
+        xi = V.positive_real("xi (the damping ξ of Ω's denominator)", xi)
+        self.c, self.xi, self.k_max = float(c), float(xi), _stiffness_cap(k_max)
+        self.reset()
+
+    def reset(self):
+        """No importances Ω, no anchors θ̃, no path integral ω."""
         self.Omega, self.theta_tilde, self.omega = {}, {}, {}
         self._start, self._prev = {}, {}
 

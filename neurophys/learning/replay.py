@@ -18,8 +18,12 @@ class ReplayBuffer:
     def __init__(self, capacity: int, seed: int = 0):
         if int(capacity) < 1:
             raise ValueError(f"replay capacity must be >= 1, got {capacity}")
-        self.capacity = int(capacity)
-        self.rng = numpy.random.default_rng(seed)
+        self.capacity, self.seed = int(capacity), seed
+        self.reset()
+
+    def reset(self):
+        """Empty the reservoir and restart its draws from ``seed``."""
+        self.rng = numpy.random.default_rng(self.seed)
         self.x = self.y = None
         self.n_seen = 0
 
@@ -64,6 +68,10 @@ class ExperienceReplay(Strategy):
     def __init__(self, capacity: int = 200, replay_batch: int | None = None, seed: int = 0):
         self.buffer = ReplayBuffer(capacity, seed=seed)
         self.capacity, self.replay_batch = int(capacity), replay_batch
+
+    def reset(self):
+        """An empty reservoir, its draws restarted from ``seed``."""
+        self.buffer.reset()
 
     def prepare(self, tasks):
         if self.capacity > tasks.n_train:

@@ -17,16 +17,21 @@ from .tasks import TaskSequence
 class Strategy:
     """Plain fine-tuning, and the hooks every other strategy overrides.
 
-    The loop calls, per task i: ``training_data`` → ``begin_task`` → for every
-    minibatch: ``batch`` (what the net sees), backward of the task loss,
+    The loop calls ``reset`` and ``prepare`` once, then per task i: ``training_data``
+    → ``begin_task`` → for every minibatch: ``batch`` (what the net sees), backward of the task loss,
     ``add_penalty_grads`` (∂Ω/∂θ added to the gradient), optimizer step,
     ``after_update`` → ``end_task``.
     """
 
     name = "finetune"
 
+    def reset(self) -> None:
+        """Forget everything learnt from earlier runs (springs, importances, memories) and restart
+        the strategy's own random draws from its seed: a strategy reused for a second sequence then
+        behaves exactly as a fresh one. Called by ``train_sequence`` before ``prepare``."""
+
     def prepare(self, tasks: TaskSequence) -> None:
-        """Check the strategy fits the sequence (called once before task 0)."""
+        """Check the strategy fits the sequence (called once before task 0, after ``reset``)."""
 
     def training_data(self, i: int, tasks: TaskSequence):
         return tasks[i].x_train, tasks[i].y_train
