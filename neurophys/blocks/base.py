@@ -58,6 +58,8 @@ class Classifier(Module):
 
             z = forward(x_b);  backward(∂CE/∂z);  [strategy: ∂Ω/∂θ added];  opt.step;  after_update()
 
+        batch_size: a positive int, or None for one full batch; a model with a ``chunk``
+        (a Sequential: PhysNet, FieldOnlyNet) refuses training batches larger than its chunk.
         strategy: an object with ``batch(x, y)``, ``add_penalty_grads(params, grads)`` and
         ``after_update(net, task_grads)`` (a :class:`neurophys.learning.continual.Strategy`).
         Returns {'loss': mean CE over the examples, 'objective': mean ``loss`` (differs from
@@ -67,7 +69,10 @@ class Classifier(Module):
         """
         x = V.as_float_array("x", x)
         y = V.labels("y", y, _n_out(self, x), n=x.shape[0])
-        batches = [(x, y)] if batch_size is None else minibatches(x, y, int(batch_size), rng=rng)
+        if batch_size is not None:
+            batch_size = V.positive_int("batch_size", batch_size)
+        _check_batch_fits(self, x.shape[0], batch_size)
+        batches = [(x, y)] if batch_size is None else minibatches(x, y, batch_size, rng=rng)
         own_loss = type(self).loss is not Classifier.loss
         total = objective = 0.0
         correct = n = 0
@@ -95,6 +100,20 @@ class Classifier(Module):
         if b == 0:  # one batch: its own values (L·n/n can differ from L in the last bit)
             return {"loss": ce, "objective": obj, "acc": correct / n}
         return {"loss": total / n, "objective": objective / n, "acc": correct / n}
+
+
+def _check_batch_fits(model, n: int, batch_size) -> None:
+    """NeurophysInputError when a training batch would be larger than the model's ``chunk`` (the most
+    examples a Sequential backpropagates at once; bigger forwards run in chunks, for evaluation only)."""
+    chunk = getattr(model, "chunk", None)
+    batch = n if batch_size is None else min(batch_size, n)
+    if chunk is None or batch <= chunk:
+        return
+    given = (f"without batch_size, learn trains on all {n} examples of x in one batch" if batch_size is None
+             else f"batch_size={batch_size} makes batches of {batch} examples")
+    raise V.NeurophysInputError(f"{given}, but {type(model).__name__} backpropagates at most {chunk} examples "
+                                f"at a time (its chunk); pass batch_size <= {chunk}, e.g. "
+                                f"learn(x, y, opt, batch_size={min(chunk, 64)}, rng=...)")
 
 
 def _n_out(model, x) -> int:

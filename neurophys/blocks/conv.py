@@ -323,8 +323,12 @@ class Conv2D(Module):
 
     # ------------------------------------------------------------------ backward
     def backward(self, dz):
-        if self._cols is None:
+        if self._cols is None or self._x_shape is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        want = (self._x_shape[0], *self._hq, self.c_out)   # the last forward's output (pooled for ConvPool2D)
+        if tuple(getattr(dz, "shape", ())) != want:
+            raise V.NeurophysInputError(f"dz (∂L/∂output) must have the shape of {type(self).__name__}'s last "
+                                        f"forward output {want}, got {V.describe(dz)}")
         xp = B.get_array_module(dz)
         N, H, W, C = self._x_shape
         k, F, s = self.k, self.c_out, self.s

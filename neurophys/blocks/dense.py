@@ -49,6 +49,10 @@ class Dense(Module):
         """∂L/∂W = xᵀ ∂L/∂z,  ∂L/∂b = Σ_batch ∂L/∂z,  ∂L/∂x = ∂L/∂z Wᵀ."""
         if self._x is None:
             raise RuntimeError("Dense.backward called before forward")
+        want = (self._x.shape[0], self.n_out)       # ∂L/∂z has the shape of the last forward's output z
+        if tuple(getattr(dz, "shape", ())) != want:
+            raise V.NeurophysInputError(f"dz (∂L/∂z) must have the shape of the last forward's output {want}, "
+                                        f"got {V.describe(dz)}")
         self.grads["W"] = self._x.T @ dz
         self.grads["b"] = dz.sum(axis=0)
         return dz @ self.params["W"].T

@@ -61,7 +61,7 @@ class Sequential(Classifier):
 
     def __init__(self, layers):
         self.layers = list(layers)
-        self._backward_ok = False
+        self._backward_ok = None     # None: no forward yet; False: the last forward was chunked (evaluation)
 
     @property
     def params(self):
@@ -91,8 +91,15 @@ class Sequential(Classifier):
         return self._forward(x)
 
     def backward(self, dout):
-        if not self._backward_ok:
-            raise RuntimeError(f"backward needs a forward of at most {self.chunk} examples (a training batch)")
+        ok = getattr(self, "_backward_ok", None)
+        if ok is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward: run forward on a "
+                               f"training batch (at most {self.chunk} examples) first")
+        if not ok:
+            raise RuntimeError(f"{type(self).__name__}.backward needs a forward of at most {self.chunk} examples "
+                               f"(a training batch) just before it; the last forward kept nothing for backward "
+                               f"(more than {self.chunk} examples run in chunks, for evaluation). To train on more "
+                               f"examples, use learn(x, y, opt, batch_size=...) with batch_size <= {self.chunk}")
         for _, layer in reversed(self.layers):
             dout = layer.backward(dout)
         return dout

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy
 
 from .. import backend as B
+from .. import validate as V
 
 MNIST_DIR = Path(__file__).with_name("mnist")
 MNIST_FILES = {
@@ -100,8 +101,10 @@ def load_mnist(normalise: str = "unit", flatten: bool = True, n_train: int | Non
     for split, n in (("train", n_train), ("test", n_test)):
         images, labels = raw[f"{split}_images"], raw[f"{split}_labels"]
         if n is not None:
-            if not 0 < int(n) <= len(labels):
-                raise ValueError(f"n_{split} must be in 1..{len(labels)}, got {n}")
+            n = V.positive_int(f"n_{split}", n)
+            if n > len(labels):
+                raise V.NeurophysInputError(f"n_{split} must be in 1..{len(labels)} (MNIST has {len(labels)} "
+                                            f"{split} images), got {n}")
             images, labels = images[:n], labels[:n]
         x = images.astype(numpy.float32)
         if normalise != "none":

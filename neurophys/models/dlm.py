@@ -49,6 +49,7 @@ activation ``gelu_erf`` of :mod:`neurophys.blocks.activations`.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass
 
 from .. import backend as B
@@ -56,7 +57,7 @@ from .. import validate as V
 from ..blocks import get_activation, softmax_cross_entropy
 from ..blocks.base import Classifier
 from ..blocks.init import normal_out_in
-from .mlp import MLP
+from .mlp import MLP, layer_sizes
 
 
 @dataclass
@@ -79,22 +80,25 @@ class DissipativeLearningMachine(Classifier):
     by ``learn`` after every optimizer step) advances the weight dynamics by ``dt``.
 
     temperature T ≥ 0; dissipation_rate γ in [0, 1); energy_injection_rate ε ≥ 0;
-    current_strength κ; weight_noise σ_w; alpha: weight of −σ in the loss.
+    current_strength κ ≥ 0; weight_noise σ_w ≥ 0; init_std ≥ 0; alpha (any finite real): weight of −σ in the loss.
     """
 
     def __init__(self, sizes, temperature: float = 0.5, dissipation_rate: float = 0.02,
                  energy_injection_rate: float = 0.05, current_strength: float = 0.1, weight_noise: float = 0.01,
                  init_std: float = 0.01, alpha: float = 0.1, dt: float = 0.01, entropy_coupling: str = "coupled",
                  activation: str = "gelu_erf", rng=None):
-        sizes = [int(s) for s in sizes]
-        if len(sizes) < 2 or min(sizes) < 1:
-            raise ValueError(f"a DLM needs at least two positive layer sizes, got {sizes}")
-        if not (temperature >= 0 and math.isfinite(temperature)):
-            raise ValueError(f"temperature must be a finite number >= 0 (it scales noise variance 2T·dt), "
-                             f"got {temperature}")
-        if not 0 <= dissipation_rate < 1:
-            raise ValueError(f"dissipation_rate γ must be in [0, 1), got {dissipation_rate}")
-        V.positive_real("energy_injection_rate", energy_injection_rate, allow_zero=True)
+        sizes = layer_sizes(sizes, "a DLM")
+        V.positive_real("temperature", temperature, allow_zero=True)        # the noise variance 2T·dt
+        if not V.positive_real("dissipation_rate", dissipation_rate, allow_zero=True) < 1:
+            raise V.NeurophysInputError(f"dissipation_rate γ must be in [0, 1) (v ← (1 − γ) v), "
+                                        f"got {dissipation_rate}")
+        V.positive_real("energy_injection_rate", energy_injection_rate, allow_zero=True)   # √(ε dt)
+        V.positive_real("current_strength", current_strength, allow_zero=True)             # κ
+        V.positive_real("weight_noise", weight_noise, allow_zero=True)                     # σ_w, a std
+        V.positive_real("init_std", init_std, allow_zero=True)                             # a std
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not math.isfinite(alpha):
+            raise V.NeurophysInputError(f"alpha (the weight α of the entropy term in L = CE − α σ) must be a "
+                                        f"finite real number, got {V.describe(alpha)}")
         dt = V.positive_real("dt", dt)
         if entropy_coupling not in ("coupled", "detached"):
             raise ValueError(f"entropy_coupling must be 'coupled' or 'detached', got {entropy_coupling!r}")

@@ -14,6 +14,18 @@ from ..blocks import Dense, get_activation
 from ..blocks.base import Classifier
 
 
+def layer_sizes(sizes, who: str = "MLP") -> list:
+    """``sizes`` checked: a sequence (list, tuple, array) of at least two positive integers,
+    returned as a list of ints. Strings and non-integer sizes (2.7) are refused, not truncated."""
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or not hasattr(sizes, "__iter__"):
+        raise V.NeurophysInputError(f"sizes must be a list of layer widths such as [784, 100, 10], "
+                                    f"got {V.describe(sizes)}")
+    sizes = [V.positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes)]
+    if len(sizes) < 2:
+        raise V.NeurophysInputError(f"{who} needs at least two layer sizes (input and output), got sizes={sizes}")
+    return sizes
+
+
 class MLP(Classifier):
     """Training verb: :meth:`~neurophys.blocks.base.Classifier.learn` (one pass of minibatches
     on the softmax cross-entropy); ``predict`` = ``forward``.
@@ -27,10 +39,7 @@ class MLP(Classifier):
 
     def __init__(self, sizes, activation="tanh", out_activation="identity", rng=None,
                  init: str = "xavier", init_scale: float | None = None):
-        sizes = [int(s) for s in sizes]
-        if len(sizes) < 2 or min(sizes) < 1:
-            raise ValueError(f"MLP needs at least two positive layer sizes, got {sizes}")
-        self.sizes = sizes
+        self.sizes = layer_sizes(sizes, "MLP")
         self.act = get_activation(activation)
         self.out_act = get_activation(out_activation)
         self.init, self.init_scale = init, init_scale
@@ -78,6 +87,10 @@ class MLP(Classifier):
         """
         if not self._z:
             raise RuntimeError("MLP.backward called before forward")
+        want = tuple(self._z[-1].shape)    # ∂L/∂hᴸ has the shape of the last forward's output
+        if tuple(getattr(dout, "shape", ())) != want:
+            raise V.NeurophysInputError(f"dout (∂L/∂output) must have the shape of the last forward's output "
+                                        f"{want}, got {V.describe(dout)}")
         g = dout
         for i in reversed(range(len(self.layers))):
             g = g * self._activation(i).df(self._z[i])

@@ -66,6 +66,18 @@ def _stack_backward(layers, dout):
     return dout
 
 
+def _forward_blaming_input(forward, x, name):
+    """forward(x); when the field block fails (StabilityError, FloatingPointError) and x is not
+    normalised (raw 0–255 pixels, |x| > 50), a NeurophysInputError names the input before dt."""
+    try:
+        return forward(x)
+    except (StabilityError, FloatingPointError) as e:
+        hint = V.diagnose_input(x, name)  # blame unnormalised pixels before dt
+        if hint:
+            raise V.NeurophysInputError(f"{hint}(The field block then failed: {e})") from e
+        raise
+
+
 class PhysNet(Sequential):
     """Document 000's network; ``physics`` chooses the field block ('euler', 'splitstep', 'identity').
 
@@ -119,13 +131,7 @@ class PhysNet(Sequential):
             x = x.reshape(x.shape[0], 28, 28, 1)
         elif x.ndim != 4 or x.shape[1:] != (28, 28, 1):
             raise ValueError(f"PhysNet expects MNIST images (batch, 784) or (batch, 28, 28, 1), got {tuple(x.shape)}")
-        try:
-            return super().forward(x)
-        except (StabilityError, FloatingPointError) as e:
-            hint = V.diagnose_input(x, "the input images x")  # blame unnormalised pixels before dt
-            if hint:
-                raise V.NeurophysInputError(f"{hint}(The field block then failed: {e})") from e
-            raise
+        return _forward_blaming_input(super().forward, x, "the input images x")
 
     # ------------------------------------------------------------------ data-parallel shards
     def _shard_bounds(self, x):
@@ -244,6 +250,10 @@ class FieldOnlyNet(Sequential):
             ("flat", Reshape((grid * grid,))),
             ("out", torch_like_dense(grid * grid, n_classes, rng)),
         ])
+
+    def forward(self, x):
+        x = V.as_float_array("x", x)
+        return _forward_blaming_input(super().forward, x, "the input x")
 
     @property
     def field(self):
