@@ -54,6 +54,7 @@ from pathlib import Path
 
 import numpy
 
+from . import __version__
 from . import backend as B
 from . import files
 
@@ -200,11 +201,6 @@ def _worker_init(threads: int = UNIT_THREADS):
         pass
 
 
-def _version() -> str:
-    from . import __version__
-    return __version__
-
-
 def _backend_state():
     return B.name(), numpy.dtype(B.float_dtype()).name
 
@@ -222,7 +218,7 @@ def _run_one(fn, unit: dict, backend_name: str, dtype_name: str, threads: int = 
     nonfinite = {}
     out = {"measurements": files.jsonable(measurements, "measurements", nonfinite), "cpu_seconds": round(time.process_time() - c0, 3),
             "wall_seconds": round(time.perf_counter() - w0, 3), "backend": backend_name, "dtype": dtype_name,
-            "neurophys": _version(), "host": platform.node(), "pid": os.getpid(),
+            "neurophys": __version__, "host": platform.node(), "pid": os.getpid(),
             "blas_threads": threads if limited or os.environ.get("OPENBLAS_NUM_THREADS") == str(threads) else None}
     if nonfinite:   # strict JSON: NaN/inf are stored as null, their keys listed here
         out["nonfinite"] = nonfinite
