@@ -69,7 +69,7 @@ n_eval = min(10000, len(x_train))  # training accuracy on a fixed 10k subset (ch
 # One epoch = one free phase + two nudged phases + one local update per minibatch.
 # The learning rates shrink geometrically from epoch to epoch (to 10 % in the last),
 # which lets the weights settle instead of jittering around the minimum. The default
-# tier trains 5 epochs (about a minute and a half of CPU; the rates decay over those 5);
+# tier trains 5 epochs (under a minute of CPU here; the rates decay over those 5);
 # `--full` trains 15 epochs with shifted images (below), the run behind the 98 % bar.
 #
 # **Against memorisation (full tier).** Trained for 15 epochs on the plain images, the
