@@ -121,19 +121,22 @@ for name in methods:
     s2 = [summarise(R) for R in results[2][name]]
     for key, vals in (("acc10", [s["acc"] for s in s10]), ("bwt10", [s["bwt"] for s in s10]),
                       ("forgetting10", [s["forgetting"] for s in s10]),
+                      # plasticity: accuracy on each task right after learning it, the mean of R's diagonal
+                      ("learned10", [float(numpy.mean(numpy.diag(R))) for R in results[10][name]]),
                       ("acc2", [s["acc"] for s in s2]), ("forgetting2", [s["forgetting"] for s in s2])):
         sp = stats.spread(vals)
         metrics[f"{key}_{name}"] = sp["mean"]
         metrics[f"{key}_{name}_std"] = sp["std"]
     table[name] = (metrics[f"acc10_{name}"], metrics[f"acc10_{name}_std"])
 
-header = f"{'method':9s} | {'A (10 tasks)':>15s} | {'BWT (10)':>15s} | {'A (2 tasks)':>15s} | {'F (2 tasks)':>15s} | published A10"
+header = (f"{'method':9s} | {'A (10 tasks)':>15s} | {'BWT (10)':>15s} | {'learned (10)':>15s} | {'A (2 tasks)':>15s} | "
+          f"{'F (2 tasks)':>15s} | published A10")
 lines = [header, "-" * len(header)]
 for name in methods:
     def pm(k):
         return f"{metrics[f'{k}_{name}']:.3f} ± {metrics[f'{k}_{name}_std']:.3f}"
     ref = REFERENCE_ACC10.get(name)
-    lines.append(f"{name:9s} | {pm('acc10'):>15s} | {pm('bwt10'):>15s} | {pm('acc2'):>15s} | "
+    lines.append(f"{name:9s} | {pm('acc10'):>15s} | {pm('bwt10'):>15s} | {pm('learned10'):>15s} | {pm('acc2'):>15s} | "
                  f"{pm('forgetting2'):>15s} | {ref if ref else '—'}")
 print("\n".join(lines))
 
@@ -169,7 +172,8 @@ ctx.savefig(fig, "average_accuracy_10.png")
 # ## What it means
 # Read the heat maps column by column: fine-tuning's early columns fade to dark as later
 # tasks overwrite them; EWC keeps early columns bright but its diagonal dims towards the
-# end — the springs add up and the network loses the freedom to learn (intransigence);
+# end — the springs add up and the network loses the freedom to learn (intransigence: read
+# `learned10_*`, the mean accuracy on each task just after learning it, beside A10);
 # SI's springs, weighted by the work each weight actually did, are more selective.
 # Replay with only 200 examples already pulls the old tasks back up; joint training shows
 # what the network could hold if it never lost sight of the old data.
