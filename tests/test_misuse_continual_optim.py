@@ -183,3 +183,16 @@ def test_regulariser_defaults_and_limits_are_still_accepted():
     assert EWC().k_max == float("inf") and SI().k_max == float("inf")
     assert EWC(lam=0.0).lam == 0.0 and SI(c=0).c == 0.0
     assert EWC(k_max=10.0, decay=1.0).k_max == 10.0
+
+
+def test_replay_and_joint_counts_and_seeds_are_checked_by_name():
+    from neurophys.learning.replay import ExperienceReplay, ReplayBuffer
+    from neurophys.learning.strategy import Joint
+    from neurophys.validate import NeurophysInputError
+    with pytest.raises(NeurophysInputError, match="capacity"):
+        ReplayBuffer(2.5)                                   # was: silently 2
+    with pytest.raises(NeurophysInputError, match="replay_batch"):
+        ExperienceReplay(capacity=20, replay_batch=0)
+    with pytest.raises(NeurophysInputError, match="seed"):
+        Joint(seed=-1)
+    assert ReplayBuffer(4.0).capacity == 4 and ExperienceReplay(capacity=20).replay_batch is None

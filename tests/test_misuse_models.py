@@ -186,3 +186,13 @@ def test_gru_refuses_bad_loss_weights(name, value):
 
 def test_gru_loss_weight_zero_allowed():
     assert GRUEnergyEncoder(2, 4, n_hidden=4, lambda_e=0.0, lambda_r=0).lambda_e == 0.0
+
+
+def test_world_model_sizes_are_whole_numbers():
+    from neurophys.models.world_model import LinearModel
+    from neurophys.validate import NeurophysInputError
+    with pytest.raises(NeurophysInputError, match="obs_size"):
+        LinearModel(2.7, 1)                                 # was: silently a 2-dimensional state
+    with pytest.raises(NeurophysInputError, match="action_size"):
+        LinearModel(2, 0)
+    assert LinearModel(2.0, 1).obs_size == 2

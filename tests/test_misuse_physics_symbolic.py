@@ -183,3 +183,15 @@ def test_valid_V_and_g_give_the_same_numbers_as_before():
                 step = gpe.euler_step if scheme == "euler" else gpe.splitstep_step
                 ref = step(ref, 0.01, V, g, check=False)
             assert numpy.array_equal(out, ref)
+
+
+def test_the_fused_gpe_path_checks_n_steps_and_g_like_evolve():
+    """With the kernels wanted (here: their CPU emulation), gpe.evolve's own checks still apply."""
+    from neurophys.kernels import dispatch, loader
+    from neurophys.validate import NeurophysInputError
+    psi = (numpy.ones((2, 8, 8)) * 0.1).astype(numpy.complex64)
+    with loader.host_emulation():
+        with pytest.raises(NeurophysInputError, match="n_steps"):
+            dispatch.gpe_evolve(psi, 2.7, 0.01, V=0.0, g=0.1, scheme="euler")
+        with pytest.raises(NeurophysInputError, match=r"\bg\b"):
+            dispatch.gpe_evolve(psi, 2, 0.01, V=0.0, g=float("nan"), scheme="euler")

@@ -35,6 +35,7 @@ import warnings
 import numpy
 
 from .. import backend as B
+from .. import validate as V_
 from ..blocks.activations import ACTIVATIONS
 from ..models import eqprop as M
 from ..physics import gpe as P
@@ -95,8 +96,10 @@ def gpe_evolve(psi, n_steps: int, dt: float, V=0.0, g=0.0, scheme: str = "splits
     """
     if not kernels_wanted(use_kernels):
         return P.evolve(psi, n_steps, dt, V, g, scheme, dx, dy, imaginary, checkpoint, record, check, **scheme_kw)
+    n_steps = V_.positive_int("n_steps", n_steps, minimum=0)   # the checks of gpe.evolve, on the fused path too
+    P.check_g(g, psi)
     reason = None
-    if int(n_steps) < 1:
+    if n_steps < 1:
         reason = "gpe_evolve with n_steps < 1 has nothing to fuse"
     elif checkpoint is not None or record is not None:
         reason = "gpe_evolve with checkpoint= or record= is not fused"

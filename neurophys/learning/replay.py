@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy
 
 from .. import backend as B
+from .. import validate as V
 from .strategy import Strategy
 
 
@@ -16,9 +17,8 @@ class ReplayBuffer:
     """
 
     def __init__(self, capacity: int, seed: int = 0):
-        if int(capacity) < 1:
-            raise ValueError(f"replay capacity must be >= 1, got {capacity}")
-        self.capacity, self.seed = int(capacity), seed
+        self.capacity = V.positive_int("capacity (replay buffer size)", capacity)
+        self.seed = V.seed("seed", seed)
         self.reset()
 
     def reset(self):
@@ -67,7 +67,8 @@ class ExperienceReplay(Strategy):
 
     def __init__(self, capacity: int = 200, replay_batch: int | None = None, seed: int = 0):
         self.buffer = ReplayBuffer(capacity, seed=seed)
-        self.capacity, self.replay_batch = int(capacity), replay_batch
+        self.capacity = self.buffer.capacity
+        self.replay_batch = None if replay_batch is None else V.positive_int("replay_batch", replay_batch)
 
     def reset(self):
         """An empty reservoir, its draws restarted from ``seed``."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy
 
 from .. import backend as B
+from .. import validate as V
 from .tasks import TaskSequence
 
 
@@ -71,7 +72,7 @@ class Joint(Strategy):
     name = "joint"
 
     def __init__(self, same_steps: bool = True, seed: int = 0):
-        self.same_steps, self.seed = same_steps, seed
+        self.same_steps, self.seed = bool(same_steps), V.seed("seed", seed)
 
     def training_data(self, i, tasks):
         xp = B.get_array_module(tasks[0].x_train)

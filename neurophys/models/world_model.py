@@ -56,9 +56,8 @@ class WorldModel(Module):
     name = "model"
 
     def __init__(self, obs_size: int, action_size: int):
-        if int(obs_size) < 1 or int(action_size) < 1:
-            raise ValueError(f"obs_size and action_size must be >= 1, got {obs_size}, {action_size}")
-        self.obs_size, self.action_size = int(obs_size), int(action_size)
+        self.obs_size = V.positive_int("obs_size", obs_size)          # 2.7 is refused, not truncated
+        self.action_size = V.positive_int("action_size", action_size)
         self.n_updates = 0
 
     def _check(self, s, u):
@@ -178,7 +177,8 @@ class RunningScaler:
     """
 
     def __init__(self, size: int, n_fit: int = 200, min_std: float = 1e-6):
-        self.size, self.n_fit, self.min_std = int(size), int(n_fit), float(min_std)
+        self.size, self.n_fit = V.positive_int("size", size), V.positive_int("n_fit", n_fit)
+        self.min_std = V.positive_real("min_std", min_std)
         self.n = 0
         self.mean = numpy.zeros(self.size)
         self.m2 = numpy.zeros(self.size)
