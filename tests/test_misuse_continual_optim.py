@@ -52,12 +52,17 @@ def test_a_strategy_without_state_still_has_reset():
 
 
 # ------------------------------------------------------------------ 2. one optimizer, two models
+# an optimizer with per-parameter state, of each kind
+EACH_OPTIMIZER = pytest.mark.parametrize("make", [lambda: SGD(0.1, momentum=0.9), lambda: Adam(0.01)],
+                                         ids=["sgd", "adam"])
+
+
 def _data():
     rng = numpy.random.default_rng(0)
     return rng.standard_normal((6, 4)).astype(numpy.float32), numpy.array([0, 1, 2, 0, 1, 2])
 
 
-@pytest.mark.parametrize("make", [lambda: SGD(0.1, momentum=0.9), lambda: Adam(0.01)], ids=["sgd", "adam"])
+@EACH_OPTIMIZER
 def test_a_shared_optimizer_refuses_a_second_model(make):
     x, y = _data()
     a, b = MLP([4, 5, 3], rng=B.rng(0)), MLP([4, 5, 3], rng=B.rng(0))
@@ -70,7 +75,7 @@ def test_a_shared_optimizer_refuses_a_second_model(make):
     a.learn(x, y, opt)                    # the first model goes on with its own state
 
 
-@pytest.mark.parametrize("make", [lambda: SGD(0.1, momentum=0.9), lambda: Adam(0.01)], ids=["sgd", "adam"])
+@EACH_OPTIMIZER
 def test_a_shared_optimizer_and_a_wider_model_is_a_named_error_not_a_broadcast_error(make):
     x, y = _data()
     a, d = MLP([4, 5, 3], rng=B.rng(0)), MLP([4, 7, 3], rng=B.rng(0))
@@ -80,7 +85,7 @@ def test_a_shared_optimizer_and_a_wider_model_is_a_named_error_not_a_broadcast_e
         d.learn(x, y, opt)
 
 
-@pytest.mark.parametrize("make", [lambda: SGD(0.1, momentum=0.9), lambda: Adam(0.01)], ids=["sgd", "adam"])
+@EACH_OPTIMIZER
 def test_reset_starts_the_optimizer_afresh_on_new_arrays(make):
     x, y = _data()
     a, b, c = (MLP([4, 5, 3], rng=B.rng(0)) for _ in range(3))
