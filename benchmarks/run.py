@@ -458,7 +458,8 @@ def run_gpu(quick: bool, batches: int, repeat: int):
                                 "convolutions and the rest as cupy arrays)")
         rows.append(r)
         r = bench_eqprop_epoch(torch, "gpu", n_batches=4 if quick else 4 * batches)
-        r["neurophys_impl"] += " on cupy: library as-is (EqPropNet.relax not yet wired to the kernel)"
+        r["neurophys_impl"] += (" on cupy: library as-is (EqPropNet.relax through B.op('eqprop.relax_steps'): "
+                                "the fused kernel where it covers the case)")
         rows.append(r)
     meta = {"device": "gpu", **peaks, "torch": getattr(torch, "__version__", None)}
     return rows, meta

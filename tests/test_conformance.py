@@ -277,3 +277,40 @@ def test_learn_returns_a_finite_loss(case):
     model, xs = _build(case, 0)
     info = case.learn(model, xs, numpy.random.default_rng(0))
     assert numpy.isfinite(info["loss"])
+
+
+# ------------------------------------------------------------------ the same numbers on a GPU
+def _on_cupy_with_params_of(case, host_model):
+    """The case's model built on the cupy backend, its parameters set to ``host_model``'s."""
+    model, _ = _build(case, 0)
+    for k, p in model.params.items():
+        p[...] = B.asarray(B.to_host(host_model.params[k]), dtype=p.dtype)
+    return model
+
+
+def _forward_and_grads(case, model, xs, R):
+    """Output and (where the block has a backward) its parameter gradients for the loss <out, R>."""
+    out = case.call(model, *xs)
+    if case.kind in ("layer",):
+        model.backward(B.asarray(R, dtype=out.dtype))
+        return B.to_host(out), {k: B.to_host(g) for k, g in model.grads.items()}
+    return B.to_host(out), {}
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("case", FLOAT32, ids=[c.name for c in FLOAT32])
+def test_cupy_backend_gives_numpys_numbers(case):
+    """Every float32 block on the cupy backend (kernels where they apply) against NumPy, same parameters."""
+    with B.using("numpy"):
+        ref_model, xs = _build(case, 0)
+        out_ref = case.call(ref_model, *xs)
+        R = numpy.random.default_rng(5).standard_normal(out_ref.shape).astype(numpy.float32)
+        out_ref, grads_ref = _forward_and_grads(case, ref_model, xs, R)
+    with B.using("cupy"):
+        model = _on_cupy_with_params_of(case, ref_model)
+        out, grads = _forward_and_grads(case, model, tuple(B.asarray(a, dtype=a.dtype) for a in xs), R)
+    numpy.testing.assert_allclose(out, out_ref, rtol=1e-4, atol=1e-5, err_msg=f"{case.name} forward")
+    for k in grads_ref:
+        scale = max(1.0, float(numpy.abs(grads_ref[k]).max()))
+        numpy.testing.assert_allclose(grads[k], grads_ref[k], rtol=1e-3, atol=1e-4 * scale,
+                                      err_msg=f"{case.name} ∂L/∂{k}")
