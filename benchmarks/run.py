@@ -77,41 +77,80 @@ def settle_for(device: str) -> float:
     return SETTLE_S if device == "cpu" else 0.0
 
 
-def timeit(fn, repeat: int = 5, warmup: int = 1, sync=None) -> float:
-    """Median wall seconds of fn() over ``repeat`` runs after ``warmup`` runs."""
-    sync = sync or (lambda: None)
-    for _ in range(warmup):
-        fn()
-    sync()
-    times = []
-    for _ in range(repeat):
+def host_clock():
+    """A clock for the CPU: wall seconds of fn()."""
+    def clock(fn):
         t0 = time.perf_counter()
         fn()
-        sync()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        return time.perf_counter() - t0
+    return clock
 
 
-def compare(neuro, ref=None, repeat: int = 5, sync_neuro=None, sync_ref=None, settle: float = 0.0):
+def cupy_clock():
+    """A clock for cupy work: seconds between two CUDA events recorded around fn() on the
+    current stream. A host-side synchronize costs a round trip (hundreds of µs in a sandboxed
+    VM), which would swamp sub-millisecond kernels; the events time the GPU's own timeline
+    (launch gaps included, the round trip not)."""
+    cp = B.xp()
+
+    def clock(fn):
+        start, end = cp.cuda.Event(), cp.cuda.Event()
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        return cp.cuda.get_elapsed_time(start, end) / 1e3
+    return clock
+
+
+def torch_clock(torch):
+    """The same for PyTorch CUDA work, with PyTorch's own events on its current stream."""
+    def clock(fn):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / 1e3
+    return clock
+
+
+def clocks_for(device: str, torch=None):
+    """(neurophys clock, PyTorch clock): wall time on the CPU, CUDA events on a GPU."""
+    if device == "cpu":
+        return host_clock(), host_clock()
+    return cupy_clock(), (torch_clock(torch) if torch is not None else None)
+
+
+def timeit(fn, repeat: int = 5, warmup: int = 1, clock=None) -> float:
+    """Median seconds of fn() by ``clock`` (default: wall time) over ``repeat`` runs after ``warmup`` runs."""
+    clock = clock or host_clock()
+    for _ in range(warmup):
+        clock(fn)
+    return statistics.median(clock(fn) for _ in range(repeat))
+
+
+def compare(neuro, ref=None, repeat: int = 5, clock_neuro=None, clock_ref=None, settle: float = 0.0):
     """Time ``neuro`` and ``ref`` in alternation (a, b, a, b, ...), so that both see the same
     load on a shared machine; returns (best neurophys s, best reference s or None, spreads).
+    The clocks (default: wall time) come from :func:`clocks_for`.
 
     The best of ``repeat`` is the run least disturbed by other programs; the spread
     (median / best) says how disturbed the machine was. ``settle`` seconds of sleep before
     each timed run (untimed) let the other library's idle threads stop spinning: PyTorch's
     OpenMP workers spin-wait ~7 ms of CPU after each call (measured here), which would
     otherwise take a core from the run that follows it."""
-    sync_neuro, sync_ref = sync_neuro or (lambda: None), sync_ref or (lambda: None)
-    neuro(); sync_neuro()
+    clock_neuro, clock_ref = clock_neuro or host_clock(), clock_ref or host_clock()
+    clock_neuro(neuro)
     if ref is not None:
-        ref(); sync_ref()
+        clock_ref(ref)
     tn, tr = [], []
     for _ in range(repeat):
         time.sleep(settle)
-        t0 = time.perf_counter(); neuro(); sync_neuro(); tn.append(time.perf_counter() - t0)
+        tn.append(clock_neuro(neuro))
         if ref is not None:
             time.sleep(settle)
-            t0 = time.perf_counter(); ref(); sync_ref(); tr.append(time.perf_counter() - t0)
+            tr.append(clock_ref(ref))
     spread = {"neurophys_median_over_best": statistics.median(tn) / min(tn)}
     if tr:
         spread["torch_median_over_best"] = statistics.median(tr) / min(tr)
@@ -172,15 +211,14 @@ def bench_gpe_layer(torch, device: str, scheme: str = "euler", batch: int = 128,
             out, tape = D.gpe_evolve(psi0, n_steps, 0.01, prm["V"], prm["g"], scheme=scheme, use_kernels=True)
             D.gpe_evolve_backward(tape, G)
         label = "dispatch.gpe_evolve(+backward), CUDA kernels"
-    ref, sync = None, None
+    ref = None
     if torch is not None:
         dev = "cuda" if device == "gpu" else "cpu"
         xt, dt_ = torch.tensor(x_h, device=dev), torch.tensor(d_h, device=dev)
         from benchmarks import torch_ref as T
-        sync = torch.cuda.synchronize if dev == "cuda" else None
         ref = lambda: T.gpe_layer_forward_backward(xt, dt_, scheme, n_steps, 0.01, prm["V"], prm["g"])
     settle = settle_for(device)
-    t_neuro, t_torch, spread = compare(neuro, ref, repeat, B.synchronize, sync, settle=settle)
+    t_neuro, t_torch, spread = compare(neuro, ref, repeat, *clocks_for(device, torch), settle=settle)
     return row(f"GPE layer fwd+bwd ({scheme}, {batch}x{grid}x{grid}, {n_steps} steps)", device, t_neuro, t_torch,
                neurophys_impl=label, settle_s=settle, **spread)
 
@@ -216,7 +254,7 @@ def bench_eqprop_relax(torch, device: str, cfg=EQPROP_DOC004, batch: int = 128, 
         neuro = lambda: D.eqprop_relax_steps(s0, net.W, net.b, free, net.rho, net.drho, cfg["eps"], 0.0, None, -1,
                                              const, lo, hi, n_steps=n_steps, use_kernels=True)
         label = "dispatch.eqprop_relax_steps, fused CUDA kernel"
-    ref, sync = None, None
+    ref = None
     if torch is not None:
         from benchmarks import torch_ref as T
         dev = "cuda" if device == "gpu" else "cpu"
@@ -224,10 +262,9 @@ def bench_eqprop_relax(torch, device: str, cfg=EQPROP_DOC004, batch: int = 128, 
         b = [torch.tensor(B.to_host(v), device=dev) for v in net.b]
         xt = torch.tensor(x_h, device=dev)
         s0_t = [xt] + [torch.zeros(batch, n, device=dev) for n in cfg["sizes"][1:]]
-        sync = torch.cuda.synchronize if dev == "cuda" else None
         ref = lambda: T.eqprop_relax(xt, W, b, s0_t, n_steps, cfg["eps"], order=net.order)
     settle = settle_for(device)
-    t_neuro, t_torch, spread = compare(neuro, ref, repeat, B.synchronize, sync, settle=settle)
+    t_neuro, t_torch, spread = compare(neuro, ref, repeat, *clocks_for(device, torch), settle=settle)
     sizes = cfg["sizes"]
     # per step, each free-free connection W_l (l >= 1) is used twice (up and down): 2 matvecs
     flops = 2 * batch * n_steps * 2 * sum(sizes[l] * sizes[l + 1] for l in range(1, len(sizes) - 1))
@@ -241,17 +278,17 @@ def _mnist(normalise):
     return load_mnist(normalise=normalise)
 
 
-def alternate_batches(n: int, neuro_step, ref_step=None, sync_neuro=None, sync_ref=None, settle: float = 0.0):
+def alternate_batches(n: int, neuro_step, ref_step=None, clock_neuro=None, clock_ref=None, settle: float = 0.0):
     """Run batch i of neurophys, then batch i of the reference, for i < n; total seconds of each
-    (``settle``: untimed sleep before each batch, as in :func:`compare`)."""
-    sync_neuro, sync_ref = sync_neuro or (lambda: None), sync_ref or (lambda: None)
+    (``settle``: untimed sleep before each batch, as in :func:`compare`; clocks as there)."""
+    clock_neuro, clock_ref = clock_neuro or host_clock(), clock_ref or host_clock()
     tn = tr = 0.0
     for i in range(n):
         time.sleep(settle)
-        t0 = time.perf_counter(); neuro_step(i); sync_neuro(); tn += time.perf_counter() - t0
+        tn += clock_neuro(lambda: neuro_step(i))
         if ref_step is not None:
             time.sleep(settle)
-            t0 = time.perf_counter(); ref_step(i); sync_ref(); tr += time.perf_counter() - t0
+            tr += clock_ref(lambda: ref_step(i))
     return tn, (tr if ref_step is not None else None)
 
 
@@ -283,7 +320,7 @@ def bench_physnet_epoch(torch, device: str, n_batches: int = 10, batch: int = 12
         opt.step(net.params, net.grads)
 
     neuro_step(0)  # warm-up
-    ref_step, sync = None, None
+    ref_step = None
     if torch is not None:
         from benchmarks import torch_ref as T
         dev = "cuda" if device == "gpu" else "cpu"
@@ -292,7 +329,6 @@ def bench_physnet_epoch(torch, device: str, n_batches: int = 10, batch: int = 12
         xt = torch.tensor(B.to_host(x_tr).reshape(-1, 1, 28, 28), device=dev)
         yt = torch.tensor(B.to_host(y_tr), device=dev)
         idx_t = torch.tensor(order, device=dev)
-        sync = torch.cuda.synchronize if dev == "cuda" else None
 
         def ref_step(i):
             ib = idx_t[i * batch:(i + 1) * batch]
@@ -300,7 +336,7 @@ def bench_physnet_epoch(torch, device: str, n_batches: int = 10, batch: int = 12
 
         ref_step(0)  # warm-up
     settle = settle_for(device)
-    t_neuro, t_torch = alternate_batches(n, neuro_step, ref_step, B.synchronize, sync, settle=settle)
+    t_neuro, t_torch = alternate_batches(n, neuro_step, ref_step, *clocks_for(device, torch), settle=settle)
     r = _epoch_row(f"Lesson 03 epoch: PhysNet (doc 000), batch {batch}", device, n, total, t_neuro, t_torch,
                    f"PhysNet + Adam (NumPy; ConvPool2D blocks, GPELayer on (Re, Im) planes; "
                    f"{net.cores} core(s): shards beyond the first in forked copies, Adam in {opt.threads} thread(s))")
@@ -327,7 +363,7 @@ def bench_eqprop_epoch(torch, device: str, cfg=EQPROP_LESSON06, n_batches: int =
         net.train_step(x_tr[idx], y_tr[idx])
 
     neuro_step(0)  # warm-up
-    ref_step, sync = None, None
+    ref_step = None
     if torch is not None:
         from benchmarks import torch_ref as T
         dev = "cuda" if device == "gpu" else "cpu"
@@ -338,7 +374,6 @@ def bench_eqprop_epoch(torch, device: str, cfg=EQPROP_LESSON06, n_batches: int =
         tt = torch.nn.functional.one_hot(torch.tensor(B.to_host(y_tr), device=dev), cfg["sizes"][-1]).float()
         idx_t = torch.tensor(order, device=dev)
         args = (cfg["eps"], cfg["n_free"], cfg["n_nudged"], cfg["beta"], cfg["lr"], cfg["nudging"], net.order)
-        sync = torch.cuda.synchronize if dev == "cuda" else None
 
         def ref_step(i):
             ib = idx_t[i * batch:(i + 1) * batch]
@@ -346,7 +381,7 @@ def bench_eqprop_epoch(torch, device: str, cfg=EQPROP_LESSON06, n_batches: int =
 
         ref_step(0)  # warm-up
     settle = settle_for(device)
-    t_neuro, t_torch = alternate_batches(n, neuro_step, ref_step, B.synchronize, sync, settle=settle)
+    t_neuro, t_torch = alternate_batches(n, neuro_step, ref_step, *clocks_for(device, torch), settle=settle)
     r = _epoch_row(f"{label} epoch: EqProp {'-'.join(map(str, cfg['sizes']))}, batch {batch}, "
                    f"{cfg['n_free']}/{cfg['n_nudged']} steps, {cfg['nudging']}", device, n, total, t_neuro, t_torch,
                    f"EqPropNet.train_step (threads={net.threads})" if device == "cpu" else "EqPropNet.train_step")
@@ -372,10 +407,10 @@ def gpu_peaks():
     except Exception:
         out["nominal_bandwidth_GBs"] = None
     a = cp.empty(64 * 2**20, dtype=cp.float32)  # 256 MiB
-    t = timeit(lambda: a.copy(), 10, sync=B.synchronize)
+    t = timeit(lambda: a.copy(), 10, clock=cupy_clock())
     out["copy_bandwidth_GBs"] = 2 * a.nbytes / t / 1e9
     m = cp.ones((8192, 8192), dtype=cp.float32)
-    t = timeit(lambda: m @ m, 5, sync=B.synchronize)
+    t = timeit(lambda: m @ m, 5, clock=cupy_clock())
     out["sgemm_TFLOPs"] = 2 * 8192**3 / t / 1e12
     return out
 
@@ -388,7 +423,7 @@ def bench_gpe_step_bandwidth(torch, peaks, batch: int = 16, grid: int = 512, n_s
     psi_h = (rng.normal(size=(batch, grid, grid)) + 1j * rng.normal(size=(batch, grid, grid))).astype(
         numpy.complex64) * 0.1
     psi = cp.asarray(psi_h)
-    t_k = timeit(lambda: KG.euler_steps(psi, 0.01, n_steps, -0.15, 0.3, fused=False), 5, sync=B.synchronize)
+    t_k = timeit(lambda: KG.euler_steps(psi, 0.01, n_steps, -0.15, 0.3, fused=False), 5, clock=cupy_clock())
     bytes_moved = 16 * psi.size * n_steps
     bw = bytes_moved / t_k / 1e9
     t_torch = None
@@ -396,7 +431,7 @@ def bench_gpe_step_bandwidth(torch, peaks, batch: int = 16, grid: int = 512, n_s
         from benchmarks import torch_ref as T
         pt = torch.tensor(psi_h, device="cuda")
         with torch.no_grad():
-            t_torch = timeit(lambda: T.gpe_euler(pt, n_steps, 0.01, -0.15, 0.3), 5, sync=torch.cuda.synchronize)
+            t_torch = timeit(lambda: T.gpe_euler(pt, n_steps, 0.01, -0.15, 0.3), 5, clock=torch_clock(torch))
     return row(f"GPE Euler step kernel ({batch}x{grid}x{grid} complex64, {n_steps} launches)", "gpu", t_k, t_torch,
                bandwidth_GBs=bw,
                fraction_of_nominal_bandwidth=(bw / peaks["nominal_bandwidth_GBs"]

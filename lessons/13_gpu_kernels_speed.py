@@ -249,9 +249,33 @@ if bench is not None:
 # the fused kernels against PyTorch CUDA eager, the EqProp relaxation's speedup at batch 32
 # and 128 (the issue's bar: ≥ 10×), and the fraction of the GPU's memory bandwidth that the
 # one-step Euler kernel reaches (bar: ≥ 60 %). Where none answers, nothing is measured and
-# the metrics say so (None) — no GPU number in this course is written by hand.
+# the live metrics say so (None); the last GPU run committed to the repository
+# (`benchmarks/results/gpu.json`, written by `benchmarks/gpu_session.sh` on a GPU machine) is
+# shown instead and recorded under `stored_*`, with its date and card. No GPU number in this
+# course is written by hand.
 
 # %%
+def gpu_summary(rows, meta) -> dict:
+    """The GPU bars from the GPU suite's rows: EqProp relaxation speedup at each batch
+    (bar: >= 10x PyTorch CUDA eager) and the Euler step's fraction of nominal memory bandwidth (bar: >= 60 %)."""
+    out = {"gpu": meta.get("gpu"), "gpu_date": meta.get("date")}
+    for r_ in rows:
+        if "Euler step kernel" in r_["name"]:
+            out["gpu_euler_bandwidth_fraction"] = r_.get("fraction_of_nominal_bandwidth")
+            out["gpu_euler_fraction_of_copy"] = r_.get("fraction_of_copy_bandwidth")
+        if "EqProp relaxation" in r_["name"]:
+            out[f"gpu_relax_speedup_batch{r_['name'].split('batch ')[1].split(',')[0]}"] = r_["speedup"]
+        if r_["name"].startswith("Lesson 03 epoch"):
+            out["gpu_speedup_lesson03_epoch"] = r_["speedup"]
+        if r_["name"].startswith("Lesson 06 epoch"):
+            out["gpu_speedup_lesson06_epoch"] = r_["speedup"]
+    relax = [v for k, v in out.items() if k.startswith("gpu_relax_speedup_batch")]
+    out["gpu_bar_relax_10x_met"] = bool(min(relax) >= 10.0) if relax and None not in relax else None
+    frac = out.get("gpu_euler_bandwidth_fraction")
+    out["gpu_bar_euler_60pct_bandwidth_met"] = None if frac is None else bool(frac >= 0.6)
+    return out
+
+
 metrics["gpu"] = None
 metrics["gpu_bar_relax_10x_met"] = None      # set only where a GPU ran (section 4)
 metrics["gpu_bar_euler_60pct_bandwidth_met"] = None
@@ -271,18 +295,7 @@ if B.gpu_available():
         gpu_rows, meta = bench.run_gpu(quick=ctx.quick, batches=ctx.pick(quick=2, default=4, full=0),
                                        repeat=ctx.pick(quick=2, default=5, full=7))
         print(bench.format_table(gpu_rows))
-        metrics["gpu"] = meta.get("gpu")
-        for r_ in gpu_rows:
-            if "Euler step kernel" in r_["name"]:
-                metrics["gpu_euler_bandwidth_fraction"] = r_.get("fraction_of_nominal_bandwidth") or \
-                    r_.get("fraction_of_copy_bandwidth")
-            if "EqProp relaxation" in r_["name"]:
-                metrics[f"gpu_relax_speedup_batch{r_['name'].split('batch ')[1].split(',')[0]}"] = r_["speedup"]
-        relax = [v for k, v in metrics.items() if k.startswith("gpu_relax_speedup_batch")]
-        if relax and all(v is not None for v in relax):
-            metrics["gpu_bar_relax_10x_met"] = bool(min(relax) >= 10.0)
-        if metrics.get("gpu_euler_bandwidth_fraction") is not None:
-            metrics["gpu_bar_euler_60pct_bandwidth_met"] = bool(metrics["gpu_euler_bandwidth_fraction"] >= 0.6)
+        metrics.update(gpu_summary(gpu_rows, meta))
         files.write_json(ctx.out / "benchmark_gpu.json", {"rows": gpu_rows, "meta": meta})
 else:
     ctx.log("no GPU answers here: the GPU parity check and the GPU benchmarks were not run")
@@ -290,9 +303,10 @@ else:
     if stored.exists():
         old = files.read_json(stored)
         ctx.log(f"stored GPU results from {old['meta'].get('date')} on {old['meta'].get('gpu')} "
-                "(not re-measured in this run):")
+                "(not re-measured in this run; recorded under stored_*):")
         if bench is not None:
             print(bench.format_table(old["rows"]))
+        metrics.update({f"stored_{k}": v for k, v in gpu_summary(old["rows"], old["meta"]).items()})
 
 # %% [markdown]
 # ## What it means
@@ -314,9 +328,16 @@ else:
 #   tens of percent from run to run on a shared 2-core machine (the load average is in
 #   `settings`).
 # * On a **GPU** the fused kernels remove exactly the costs that dominate these two loops:
-#   the sweeps (GPE) and the launches (EqProp). Whether they reach the issue's bars (EqProp ≥ 10×
-#   a PyTorch loop at batch ≤ 128; the Euler step ≥ 60 % of memory bandwidth) is measured by
-#   section 4 on a machine with a GPU; the results.json of this folder says whether it ran.
+#   the sweeps (GPE) and the launches (EqProp). On the one GPU this course has run on (an
+#   NVIDIA H200; `stored_*` in this folder's results.json) they fall short of both bars. The
+#   30-step relaxation runs 6.4–7.0× faster than PyTorch's CUDA loop, not 10×, and nowhere
+#   near document 004's "100×": at batch ≤ 128 a step is a few small matrix products, and what
+#   a fused kernel can save is the loop's launches, about 3.5 ms of them. The Euler step moves
+#   1.6 TB/s, a third of the card's nominal 4.8 TB/s (as fast as cupy's own 256 MiB copy in
+#   the same run). Whole training epochs are *slower* than PyTorch on that GPU (lesson 03:
+#   0.56×, lesson 06: 0.78×): the kernels cover the physics, but convolutions, pooling and the
+#   optimiser run as many small cupy launches, and batches of 32 or 128 MNIST images leave the
+#   card idle between them. A GPU pays here only with larger batches or more of the loop fused.
 #
 # ## Exercises
 # 1. Section 1 counts field copies per NumPy Euler step. Write the step with `out=` arguments

@@ -1,6 +1,7 @@
 """The CUDA kernels: they compile (nvcc -> PTX), their arithmetic matches the NumPy
 reference on the CPU (host emulation), their adjoints pass central differences, bad
 requests fail clearly, and — where a GPU answers — the real kernels match NumPy."""
+import json
 import shutil
 import subprocess
 import warnings
@@ -394,3 +395,10 @@ def test_lesson13_quick(tmp_path):
         assert m["cpu_speedup_eqprop_relax"] > 0
     if not B.gpu_available():
         assert m["gpu"] is None  # nothing is claimed about a GPU that did not run
+        stored = json.loads((course.REPO_ROOT / "benchmarks" / "results" / "gpu.json").read_text())
+        relax128 = next(r["speedup"] for r in stored["rows"] if r["name"].startswith("EqProp relaxation")
+                        and "batch 128" in r["name"])
+        assert m["stored_gpu"] == stored["meta"]["gpu"]  # the committed GPU run, labelled as stored
+        assert m["stored_gpu_relax_speedup_batch128"] == relax128
+        assert m["stored_gpu_bar_relax_10x_met"] is (min(v for k, v in m.items()
+                                                         if k.startswith("stored_gpu_relax_speedup")) >= 10)
