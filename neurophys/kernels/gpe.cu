@@ -106,16 +106,20 @@ __device__ __forceinline__ np_cplx<T> euler_adjoint_point(const T* Gf, const T* 
 }
 
 // ---------------------------------------------------------------- Euler: one step per launch
-// One thread per grid point (grid-stride), any field size. out must not alias psi.
+// One thread per grid point, any field size: the launch grid's x runs over the points r of
+// one plane, its y over the fields b (both grid-stride). Within a plane the index is 32-bit
+// (planes below 2^31 points), so finding (y, x) costs one 32-bit division, not the two 64-bit
+// ones of a flat index over the batch. out must not alias psi.
 template <typename T>
 __device__ void gpe_euler_step(const T* psi, T* out, const T* V, T V0, long v_stride, GpeStep<T> p, int B) {
-    long plane = (long)p.Ny * p.Nx, n = (long)B * plane;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)blockDim.x * gridDim.x) {
-        int b = (int)(i / plane);
-        long r = i - b * plane;
-        int y = (int)(r / p.Nx), x = (int)(r - (long)y * p.Nx);
-        T Vp = np_potential(V, V0, b * v_stride + r);
-        np_store(out, i, euler_point(psi + 2 * b * plane, y, x, Vp, p));
+    unsigned plane = (unsigned)p.Ny * (unsigned)p.Nx;
+    for (unsigned r = blockIdx.x * blockDim.x + threadIdx.x; r < plane; r += blockDim.x * gridDim.x) {
+        int y = (int)(r / (unsigned)p.Nx), x = (int)(r - (unsigned)y * (unsigned)p.Nx);
+        for (int b = blockIdx.y; b < B; b += gridDim.y) {
+            long base = (long)b * plane;
+            T Vp = np_potential(V, V0, b * v_stride + r);
+            np_store(out, base + r, euler_point(psi + 2 * base, y, x, Vp, p));
+        }
     }
 }
 
@@ -151,17 +155,18 @@ __device__ void gpe_euler_multistep(const T* psi0, T* out, T* traj, const T* V, 
 template <typename T>
 __device__ void gpe_euler_adjoint_step(const T* psi, const T* gout, T* gin, T* gV, T* gg, T* gdt, const T* V,
                                        T V0, long v_stride, GpeStep<T> p, int B) {
-    long plane = (long)p.Ny * p.Nx, n = (long)B * plane;
-    for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)blockDim.x * gridDim.x) {
-        int b = (int)(i / plane);
-        long r = i - b * plane;
-        int y = (int)(r / p.Nx), x = (int)(r - (long)y * p.Nx);
-        T dV, dg, ddt;
-        np_store(gin, i, euler_adjoint_point(gout + 2 * b * plane, psi + 2 * b * plane, y, x,
-                                             np_potential(V, V0, b * v_stride + r), p, &dV, &dg, &ddt));
-        gV[i] += dV;
-        gg[i] += dg;
-        gdt[i] += ddt;
+    unsigned plane = (unsigned)p.Ny * (unsigned)p.Nx;  // launched as gpe_euler_step: x over r, y over b
+    for (unsigned r = blockIdx.x * blockDim.x + threadIdx.x; r < plane; r += blockDim.x * gridDim.x) {
+        int y = (int)(r / (unsigned)p.Nx), x = (int)(r - (unsigned)y * (unsigned)p.Nx);
+        for (int b = blockIdx.y; b < B; b += gridDim.y) {
+            long base = (long)b * plane, i = base + r;
+            T dV, dg, ddt;
+            np_store(gin, i, euler_adjoint_point(gout + 2 * base, psi + 2 * base, y, x,
+                                                 np_potential(V, V0, b * v_stride + r), p, &dV, &dg, &ddt));
+            gV[i] += dV;
+            gg[i] += dg;
+            gdt[i] += ddt;
+        }
     }
 }
 

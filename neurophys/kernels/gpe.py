@@ -79,6 +79,11 @@ def _euler_launch_args(field, V, g, dt, dx, dy, imaginary, real, what):
     return Varr, V0, vstride, scal, dims
 
 
+def _points_grid(n_fields: int, plane: int) -> tuple:
+    """Launch grid of the one-step Euler kernels: x over the points of a plane, y over the fields."""
+    return (blocks_for(plane, THREADS), int(min(n_fields, 65535)))
+
+
 def euler_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 0.0, dx: float = 1.0, dy=None,
                 imaginary: bool = False, store_trajectory: bool = False, fused=None, device=None):
     """n_steps forward-Euler steps psi <- psi + c dt [-1/2 lap(psi) + (V + g|psi|^2) psi].
@@ -114,7 +119,7 @@ def euler_steps(psi, dt: float, n_steps: int = 1, V=0.0, g: float = 0.0, dx: flo
             shared_mem=2 * plane * psi.dtype.itemsize)
         return out, traj
     kernel = mod.get_function(f"gpe_euler_step_{suffix}")
-    grid = (blocks_for(psi.size, THREADS),)
+    grid = _points_grid(Bn, Ny * Nx)
     cur = psi
     for k in range(n_steps):
         if traj is not None:
@@ -164,7 +169,7 @@ def euler_steps_adjoint(trajectory, grad_out, dt: float, V=0.0, g: float = 0.0, 
             shared_mem=2 * plane * grad_out.dtype.itemsize)
     else:
         kernel = mod.get_function(f"gpe_euler_adjoint_step_{suffix}")
-        grid = (blocks_for(grad_out.size, THREADS),)
+        grid = _points_grid(Bn, Ny * Nx)
         gin = grad_out
         for k in range(n_steps - 1, -1, -1):
             nxt = xp.empty_like(grad_out)
