@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything in this repository that needs an NVIDIA GPU, in one go (CI has none):
 #   1. the GPU tests: the CUDA kernels and every conformance block on cupy against NumPy;
-#   2. the GPU benchmark suite (CuPy kernels against PyTorch CUDA) -> $OUT/gpu.json;
+#   2. the GPU benchmark suite (CuPy kernels against PyTorch CUDA) -> $OUT/gpu.json, and the
+#      copy bandwidth beside the Euler kernel's -> $OUT/gpu_bandwidth.json;
 #   3. lessons 06 and 03, default tier, on --backend cupy -> $OUT/lessons.tgz.
 # Usage, from the repository root:  OUT=some/folder bash benchmarks/gpu_session.sh
 # Each step has its own time limit and a log in $OUT; a failing step does not stop the next.
@@ -26,7 +27,8 @@ python3 -c "import sys, numpy, cupy, torch; print('python', sys.version.split()[
 'cupy', cupy.__version__, 'torch', torch.__version__)"
 TAIL=25 step tests 90 python3 -m pytest -q -p no:cacheprovider -m gpu -rs \
     tests/test_kernels.py tests/test_conformance.py
-step bench 150 python3 -m benchmarks.run --gpu --out "$OUT"
+step bench 150 python3 -m benchmarks.run --gpu --repeat 15 --batches 20 --out "$OUT"
+step bandwidth 60 python3 -m benchmarks.gpu_bandwidth --out "$OUT"
 step lesson06 80 python3 -m neurophys run 06 --backend cupy --out "$OUT/06"
 step lesson03 150 python3 -m neurophys run 03 --backend cupy --out "$OUT/03"
 tar czf "$OUT/lessons.tgz" -C "$OUT" 06 03 2>/dev/null

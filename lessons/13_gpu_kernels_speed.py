@@ -330,14 +330,15 @@ else:
 # * On a **GPU** the fused kernels remove exactly the costs that dominate these two loops:
 #   the sweeps (GPE) and the launches (EqProp). On the one GPU this course has run on (an
 #   NVIDIA H200; `stored_*` in this folder's results.json) they fall short of both bars. The
-#   30-step relaxation runs 6.4–7.0× faster than PyTorch's CUDA loop, not 10×, and nowhere
+#   30-step relaxation runs 6.2–7.1× faster than PyTorch's CUDA loop, not 10×, and nowhere
 #   near document 004's "100×": at batch ≤ 128 a step is a few small matrix products, and what
-#   a fused kernel can save is the loop's launches, about 3.5 ms of them. The Euler step moves
-#   1.6 TB/s, a third of the card's nominal 4.8 TB/s (as fast as cupy's own 256 MiB copy in
-#   the same run). Whole training epochs are *slower* than PyTorch on that GPU (lesson 03:
-#   0.56×, lesson 06: 0.78×): the kernels cover the physics, but convolutions, pooling and the
-#   optimiser run as many small cupy launches, and batches of 32 or 128 MNIST images leave the
-#   card idle between them. A GPU pays here only with larger batches or more of the loop fused.
+#   a fused kernel can save is the loop's launches, about 3 ms of them. The one-step Euler
+#   kernel moves 1.9 TB/s, 39 % of the card's nominal 4.8 TB/s, where a plain copy reaches
+#   4.2 TB/s (`benchmarks/gpu_bandwidth.py`). Whole training epochs are no faster than
+#   PyTorch on that GPU (lesson 03: 0.57×; lesson 06: 0.78–1.15× over three runs): the kernels
+#   cover the physics, but convolutions, pooling and the optimiser run as many small cupy
+#   launches, and batches of 32 or 128 MNIST images leave the card idle between them. A GPU
+#   pays here only with larger batches or more of the loop fused.
 #
 # ## Exercises
 # 1. Section 1 counts field copies per NumPy Euler step. Write the step with `out=` arguments
