@@ -195,3 +195,16 @@ def test_the_fused_gpe_path_checks_n_steps_and_g_like_evolve():
             dispatch.gpe_evolve(psi, 2.7, 0.01, V=0.0, g=0.1, scheme="euler")
         with pytest.raises(NeurophysInputError, match=r"\bg\b"):
             dispatch.gpe_evolve(psi, 2, 0.01, V=0.0, g=float("nan"), scheme="euler")
+
+
+def test_ground_state_collapse_names_the_attractive_interaction_not_only_dt():
+    """A strongly attractive g has no ground state: the error says so instead of only blaming dt,
+    and split-step is not suggested to a run that already uses it."""
+    from neurophys.physics import gpe
+    from neurophys.validate import DivergenceError
+    X, Y = gpe.grid(16)
+    with numpy.errstate(all="ignore"), pytest.raises(DivergenceError) as e:
+        gpe.ground_state(gpe.gaussian(X, Y, width=3.0), V=gpe.harmonic_trap(X, Y, omega=0.5), g=-1e6, dt=0.05,
+                         n_steps=50)
+    assert "too attractive" in str(e.value) and "dt=0.05" in str(e.value)
+    assert "splitstep" not in str(e.value)

@@ -707,12 +707,15 @@ def ground_state(psi0, V=0.0, g=0.0, dt: float = 0.01, n_steps: int = 2000, N: f
                                            "(e.g. a Gaussian from neurophys.physics.gpe.gaussian)")
     psi = normalise(psi0, N, dx, dy)
     lap = "fd5" if scheme == "euler" else scheme_kw.get("laplacian", "spectral")
+    fix = f"lower dt={dt:g}" + (" or use scheme='splitstep'" if scheme == "euler" else "")
+    if float(numpy.min(B.to_host(g))) < 0:
+        fix += ("; or the interaction is too attractive for a ground state to exist: with g < 0 and g·N "
+                "below a critical value a 2-D field collapses to a point, so try a smaller |g| or N")
     energies = []
     for _ in range(int(n_steps)):
         psi = normalise(step(psi, dt, V, g, dx=dx, dy=dy, imaginary=True, **scheme_kw), N, dx, dy)
         energies.append(float(numpy.sum(B.to_host(energy(psi, V, g, dx, dy, laplacian=lap)))))
-        validate.check_finite("the energy", energies[-1], where=f"imaginary-time step {len(energies)}",
-                              fix=f"lower dt={dt:g} or use scheme='splitstep'")
+        validate.check_finite("the energy", energies[-1], where=f"imaginary-time step {len(energies)}", fix=fix)
         if tol is not None and len(energies) > 10 and abs(energies[-1] - energies[-2]) < tol * abs(energies[-1]):
             break
     return psi, numpy.asarray(energies)
