@@ -196,3 +196,10 @@ def test_world_model_sizes_are_whole_numbers():
     with pytest.raises(NeurophysInputError, match="action_size"):
         LinearModel(2, 0)
     assert LinearModel(2.0, 1).obs_size == 2
+
+
+def test_eqprop_float_class_labels_get_a_hint_to_pass_integers():
+    net = EqPropNet([4, 5, 3], rng=numpy.random.default_rng(0))
+    x = numpy.random.default_rng(1).random((6, 4)).astype(numpy.float32)
+    with pytest.raises(NeurophysInputError, match=r"class labels stored as floats.*astype\(int\)"):
+        net.learn(x, numpy.array([0., 1., 2., 0., 1., 2.]))

@@ -380,8 +380,12 @@ class EqPropNet(Module):
         if t.ndim == 1 and (batch == 1 and t.shape[0] == n_out or n_out == 1 and t.shape[0] == batch):
             t = t.reshape(batch, n_out)
         if t.shape != (batch, n_out):
+            hint = ""
+            if t.ndim == 1 and t.shape[0] == batch and bool((t == B.xp().round(t)).all()):
+                hint = ("; these look like class labels stored as floats: pass them as integers "
+                        "(target.astype(int)) to train on one-hot targets")
             raise V.NeurophysInputError(f"target must have shape ({batch}, {n_out}) (or integer labels), "
-                                        f"got {tuple(t.shape)}")
+                                        f"got {tuple(t.shape)}{hint}")
         return t
 
     # -------------------------------------------------------------- physics
