@@ -11,7 +11,6 @@ median of the repeats after a warm-up. Writes ``gpu_bandwidth.json``. A benchmar
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy
 
 from benchmarks.run import RESULTS, cupy_clock, gpu_peaks, load_torch, timeit, torch_clock
-from neurophys import backend as B
+from neurophys import backend as B, files
 
 SIZES_MIB = (64, 256, 1024, 4096)
 PLANE = 512                      # Euler fields of 512 x 512 complex64: 2 MiB per field
@@ -67,7 +66,7 @@ def main(argv=None):
             "numpy": numpy.__version__}
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "gpu_bandwidth.json"
-    path.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    files.write_json(path, {"meta": meta, "rows": rows})   # atomically
     print(f"wrote {path}")
 
 

@@ -25,7 +25,6 @@ This is a benchmark, not a test: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -55,6 +54,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from neurophys import backend as B  # noqa: E402
+from neurophys import files  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 MNIST_TRAIN = 60000
@@ -551,7 +551,7 @@ def main(argv=None):
         meta["load_average_1min_before"] = load_before
         tag = f"_{meta['threads']}thread{'s' if meta['threads'] > 1 else ''}" if kind == "cpu" else ""
         path = args.out / f"{kind}{tag}{'_quick' if args.quick else ''}.json"
-        path.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+        files.write_json(path, {"meta": meta, "rows": rows})   # atomically
         written.append(path)
         print(f"wrote {path}")
     return written
