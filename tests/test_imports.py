@@ -29,7 +29,7 @@ ROOT = "neurophys"
 LAZY_OK = {"cupy", "gymnasium", "pysr", "matplotlib", "torch", "scipy", "PIL", "tqdm", "importlib", "sympy",
            "jupytext", "nbclient", "nbformat", "dask", "distributed", "latex2mathml", "markdown_it", "mdit_py_plugins",
            "selenium", "cloudpickle", "IPython", "ipywidgets", "pygments", "tkinter", "threadpoolctl",
-           "fcntl", "msvcrt",
+           "fcntl", "msvcrt", "numba",
            # slow to import, and needed by one function each
            "scipy"}
 # the standard library cannot close a circle through neurophys; importing a rarely needed part of it

@@ -16,8 +16,13 @@ pooling window so that the pooling runs over contiguous memory (what PhysNet use
 """
 from __future__ import annotations
 
+import numpy
+
 from .. import backend as B
+from .. import cpu
 from .. import validate as V
+from ..cpu import conv as cpu_conv
+from ..cpu import pool as cpu_pool
 from .base import Module
 from .init import uniform_fan_in
 
@@ -113,9 +118,11 @@ class Conv2D(Module):
         ∂L/∂x             = col2im( ∂L/∂z · W ),  i.e.
         ∂L/∂x_pad[n, y+i, x+j, c] += Σ_f ∂L/∂z[n,y,x,f] W[f, c, i, j]   for each offset (i, j)
 
-    The input gradient is computed in that second form, one (pixels, F) × (F, C) product per
-    offset added onto a shifted window of x_pad: the same sum as col2im, without forming the
-    kh·kw-times-wider patch gradient or scattering C numbers at a time (2-3× faster on the CPU).
+    The input gradient is computed in that second form: one (pixels, F) × (F, kh·kw·C) product
+    per block of images, G[(n, y, x), (i, j, c)] = Σ_f ∂L/∂z[n,y,x,f] W[f, c, i, j], then each offset's
+    columns added onto a shifted window of x_pad, offset after offset. On the CPU those sums are one
+    compiled sweep (:mod:`neurophys.cpu.conv`, the same additions in the same order); elsewhere they
+    are NumPy adds of strided windows.
 
     How the CPU time is spent (memory layout, not arithmetic, is what costs):
 
@@ -131,9 +138,9 @@ class Conv2D(Module):
       the transpose for free), and the input gradient is assembled in the same layout (it is
       returned as a channels-last view of channels-first numbers);
     * the CPU works on ``block`` images at a time: a block's patches (channels last) and
-      outputs are built, multiplied and used while they sit in the core's cache, and the
-      backward rebuilds the channels-last patches from the kept padded image (cheaper than
-      keeping them all).
+      outputs are built, multiplied and used while they sit in the core's cache; a training
+      batch keeps its channels-last patches for the backward (``keep_patches_bytes``), a larger
+      one has them rebuilt there, block by block, from the kept padded image.
 
     The rows of the patch matrix (the output pixels) may come in any order; :class:`ConvPool2D`
     lists them by pooling window. Both are written for an output grid of ``s × s`` *phases*
@@ -155,6 +162,10 @@ class Conv2D(Module):
     block_transposed = 16
     # the output grid's phases per axis (ConvPool2D: 2, the pooling window)
     s = 1
+    # channels last: a batch whose patches take at most this many bytes keeps them for the backward
+    # (PhysNet's 16→32 convolutions, batch 128: 19 and 15 MB); a larger one rebuilds them block by block
+    # there (lesson-03 training step, one thread, idle: rebuilding cost 2-3 ms of a 70 ms step).
+    keep_patches_bytes = 32 << 20
 
     def __init__(self, c_in: int, c_out: int, kernel: int = 3, pad: int = 1, rng=None, input_grad: bool = True):
         if min(int(c_in), int(c_out), int(kernel)) < 1 or int(pad) < 0:
@@ -269,21 +280,36 @@ class Conv2D(Module):
                     c8[i, j] = _touched(planes, 1, i, j, s, n0, n1, Hq, Wq)
         return cols
 
-    def _patch_blocks(self, x_pad, xp):
+    def _patch_blocks(self, x_pad, xp, fill: bool = True):
         """(first, stop, patches) for each block of images, channels last:
 
             cols[(a, b, n, Y, X), (i, j, c)] = x_pad[n, s·Y + a + i, s·X + b + j, c],  last column: ones (the bias).
 
-        The patch array is one work array reused for every block."""
-        C = x_pad.shape[3]
+        A batch whose patches fit in ``keep_patches_bytes`` (a training batch) keeps them all in one
+        work array: the forward fills it block by block, the backward reads it again (``fill=False``).
+        A larger one (evaluation) reuses one block's work array, and the backward refills it."""
+        N, C = x_pad.shape[0], x_pad.shape[3]
         k, s, (Hq, Wq) = self.k, self.s, self._hq
-        K = k * k * C
+        K, per_image = k * k * C, s * s * Hq * Wq
+        if self._keeps_patches(N, x_pad.dtype):
+            patches = self._buffer("cols", (N * per_image, K + 1), x_pad.dtype, xp, fill=lambda a: a[:, K].fill(1))
+            block_cols = lambda n0, n1: patches[n0 * per_image:n1 * per_image]
+        else:
+            fill = True
+            block_cols = lambda n0, n1: self._block_rows("cols_block", N, n0, n1, K + 1, x_pad.dtype, xp,
+                                                         fill=lambda a: a[:, K].fill(1))
         windows = _row_windows(x_pad, k)
-        for n0, n1 in self._blocks(x_pad.shape[0], xp):
-            cols = self._block_rows("cols", x_pad.shape[0], n0, n1, K + 1, x_pad.dtype, xp, fill=lambda a: a[:, K].fill(1))
-            _fill_patches(cols.reshape(s, s, n1 - n0, Hq, Wq, K + 1)[..., :K].reshape(s, s, n1 - n0, Hq, Wq, k, k * C),
-                          windows, n0, s)
+        for n0, n1 in self._blocks(N, xp):
+            cols = block_cols(n0, n1)
+            if fill:
+                _fill_patches(cols.reshape(s, s, n1 - n0, Hq, Wq, K + 1)[..., :K].reshape(s, s, n1 - n0, Hq, Wq, k, k * C),
+                              windows, n0, s)
             yield n0, n1, cols
+
+    def _keeps_patches(self, N, dtype) -> bool:
+        """Whether the patches of N images (channels-last layout) stay whole between forward and backward."""
+        k, s, (Hq, Wq) = self.k, self.s, self._hq
+        return N * s * s * Hq * Wq * (k * k * self.c_in + 1) * numpy.dtype(dtype).itemsize <= self.keep_patches_bytes
 
     def forward(self, x):
         x = _check_nhwc(x, self.c_in, type(self).__name__)
@@ -338,7 +364,7 @@ class Conv2D(Module):
             per_image = s * s * Hq * Wq
             blocks = ((n0, n1, self._cols[:, n0 * per_image:n1 * per_image]) for n0, n1 in self._blocks(N, xp))
         else:
-            blocks = ((n0, n1, cols.T) for n0, n1, cols in self._patch_blocks(self._cols, xp))
+            blocks = ((n0, n1, cols.T) for n0, n1, cols in self._patch_blocks(self._cols, xp, fill=False))
         dx = None
         if self.input_grad and self._transposed:
             dx = xp.zeros((C,) + self._plane_shape(N, H, W), dtype=dz.dtype)      # phase planes, channels first
@@ -346,7 +372,8 @@ class Conv2D(Module):
         elif self.input_grad:
             p = self.pad
             dx = xp.zeros((N, H + 2 * p, W + 2 * p, C), dtype=dz.dtype)           # the padded gradient
-            Wk = xp.ascontiguousarray(self.params["W"].transpose(2, 3, 0, 1)).astype(dz.dtype, copy=False)  # (k, k, F, C)
+            Wk = xp.ascontiguousarray(self.params["W"].transpose(0, 2, 3, 1)).astype(dz.dtype, copy=False)
+            Wk = Wk.reshape(F, K)                                                    # (F, (i, j, c))
             Ho, Wo = H + 2 * p - k + 1, W + 2 * p - k + 1
             dz_img = dz if s == 1 else self._buffer("dz_img", (N, Ho, Wo, F), dz.dtype, xp, fill=lambda a: a.fill(0))
         dWb = None
@@ -374,8 +401,8 @@ class Conv2D(Module):
     def _input_grad_block(self, dx_pad, dz, dzb, Wk, n0, n1, xp):
         """∂L/∂x_pad[n, y + i, x + j, c] += Σ_f ∂L/∂z[n, y, x, f] W[f, c, i, j] for images n0..n1 (channels
         last): ∂L/∂z in image order (ConvPool2D: its block's rows put back in place), then one
-        (pixels, F) × (F, C) product per offset (i, j), added onto a shifted window of the padded
-        gradient (whole image rows)."""
+        (pixels, F) × (F, k·k·C) product, G, whose columns (i, j, ·) are added onto a shifted window of
+        the padded gradient, offset after offset (the CPU: one compiled sweep; else whole image rows)."""
         N, Ho, Wo, F = dz.shape
         s, k = self.s, self.k
         Hq, Wq = self._hq
@@ -385,21 +412,27 @@ class Conv2D(Module):
                     dz[n0:n1, a:a + s * (Hq - 1) + 1:s, b:b + s * (Wq - 1) + 1:s] = dzb[a, b]
         dz2 = dz[n0:n1].reshape(-1, F)
         C = dx_pad.shape[-1]
-        G = self._block_rows("G", N, n0, n1, C, dz2.dtype, xp, per_image=Ho * Wo)
+        G = self._block_rows("G", N, n0, n1, k * k * C, dz2.dtype, xp, per_image=Ho * Wo)
+        xp.matmul(dz2, Wk, out=G)                  # G[(n, y, x), (i, j, c)] = Σ_f ∂L/∂z[n, y, x, f] W[f, c, i, j]
         dxb = dx_pad[n0:n1]
+        if cpu.active(G, dxb):                     # the same sums in one compiled sweep
+            return cpu_conv.add_patches(G, dxb, k, Ho, Wo)
+        G6 = G.reshape(n1 - n0, Ho, Wo, k, k, C)
         for i in range(k):
             for j in range(k):
-                xp.matmul(dz2, Wk[i, j], out=G)
-                dxb[:, i:i + Ho, j:j + Wo, :] += G.reshape(n1 - n0, Ho, Wo, C)
+                dxb[:, i:i + Ho, j:j + Wo, :] += G6[:, :, :, i, j, :]
 
     def _add_input_grad(self, planes, dz2, Wm, n0, n1):
         """Transposed layout: ∂L/∂x_pad[c, n, s·Y + a + i, s·X + b + j] += Σ_f W[f, c, i, j] ∂L/∂z[(a, b, n, Y, X), f]
         for a block, one product for all offsets (a row per (i, j, c)), each offset's rows added onto
-        the channels-first phase planes of the padded gradient in one sum (whole image rows)."""
+        the channels-first phase planes of the padded gradient in one sum (whole image rows; the CPU:
+        the same sums in one compiled sweep)."""
         s, k = self.s, self.k
         Hq, Wq = self._hq
         C = planes.shape[0]
         dcols = (Wm @ dz2.T).reshape(k, k, C, s, s, n1 - n0, Hq, Wq)
+        if cpu.active(planes, dcols):              # the same sums in one compiled sweep
+            return cpu_conv.add_patches_to_planes(planes, dcols, n0)
         for i in range(k):
             for j in range(k):
                 _touched(planes, 1, i, j, s, n0, n1, Hq, Wq)[...] += dcols[i, j]
@@ -465,14 +498,15 @@ class ConvPool2D(Conv2D):
     def _after_block(self, out, z, n0, n1, xp):
         """y = max(top, bottom), top = max(z[0,0], z[0,1]), bottom = max(z[1,0], z[1,1]); the masks
         won[0] = [top ≥ bottom], won[1] = [z[0,0] ≥ z[0,1]], won[2] = [z[1,0] ≥ z[1,1]]."""
+        won, y = self._won[:, n0:n1], out[n0:n1]
+        if cpu.active(z, y):                           # the same numbers in one compiled sweep
+            return cpu_pool.pool_block(z, y, won, self.relu)
         z00, z01, z10, z11 = z[0, 0], z[0, 1], z[1, 0], z[1, 1]
-        won = self._won[:, n0:n1]
         xp.greater_equal(z00, z01, out=won[1])
         xp.greater_equal(z10, z11, out=won[2])
         xp.maximum(z00, z01, out=z00)                  # top    (z[0,0] is not needed any more)
         xp.maximum(z10, z11, out=z10)                  # bottom
         xp.greater_equal(z00, z10, out=won[0])
-        y = out[n0:n1]
         xp.maximum(z00, z10, out=y)
         if self.relu:                                  # max(y, 0) and the mask won[3] = [y > 0]
             xp.greater(y, 0, out=won[3])
@@ -487,6 +521,9 @@ class ConvPool2D(Conv2D):
         g·[win] and g − g·[win] are exactly g or 0: one entry of each window gets ∂L/∂y."""
         dz = self._block_buffer("dz", dy.shape[0], n0, n1, dy.dtype, xp)
         won, g = self._won[:, n0:n1], dy[n0:n1]
+        if cpu.active(g, dz):                          # the same numbers in one compiled sweep
+            cpu_pool.unpool_block(g, won, dz, self.relu)
+            return dz
         top, bottom = dz[0, 1], dz[1, 1]                  # g_top and g_bottom held in place for a moment
         if self.relu:                                     # ∂L/∂y·[y > 0] first (held in bottom)
             xp.multiply(g, won[3], out=bottom)

@@ -47,9 +47,11 @@ import math
 import numpy
 
 from .. import backend as B
+from .. import cpu
 from .. import parallel
 from .. import validate
 from ..blocks.base import Module
+from ..cpu import gpe as cpu_gpe
 
 SCHEMES = ("euler", "splitstep")
 LAPLACIANS = ("fd5", "spectral")
@@ -812,6 +814,21 @@ def _h_real(a, w, out, tmp, dx):
     return out
 
 
+def euler_density_limit(dt: float, V: float, g: float, dx: float = 1.0) -> float:
+    """A max|ψ|² below which :func:`check_euler_dt` (real time, V and g numbers, dx = dy) surely accepts dt:
+
+        dt ≤ 1 / ω_max,  ω_max = 4/dx² + |V| + 2|g| max|ψ|²   ⇔   max|ψ|² ≤ (1/dt − 4/dx² − |V|) / 2|g|
+
+    lowered by a relative 10⁻⁶ so that rounding cannot let a field through that the check refuses
+    (a field above it gets the check itself). −inf when even ψ = 0 is refused, inf when g = 0 and it is not."""
+    room = 1 / dt - (4 / dx ** 2 + abs(V))
+    if room <= 0:
+        return -numpy.inf
+    if g == 0:
+        return numpy.inf
+    return room / (2 * abs(g)) * (1 - 1e-6)
+
+
 def euler_evolve_planes(psi, n_steps: int, dt: float, V: float, g: float, dx: float = 1.0, check: bool = True):
     """:func:`evolve` with ``scheme='euler'`` (real time, numbers V and g) on ψ = u + iv held as its
     real and imaginary parts, one contiguous real array psi = (u, v) of shape (2, batch, Ny, Nx):
@@ -822,12 +839,29 @@ def euler_evolve_planes(psi, n_steps: int, dt: float, V: float, g: float, dx: fl
 
     the same operations as :func:`euler_step` (NumPy's complex arithmetic would cast the real
     w to complex and loop over interleaved numbers). Returns (ψ, tape, max|ψ₀|²): the tape holds
-    the fields before each step, for :func:`euler_evolve_planes_backward`."""
+    the fields before each step, for :func:`euler_evolve_planes_backward`.
+
+    On the CPU each step is one compiled sweep (:mod:`neurophys.cpu.gpe`, the same operations in the
+    same order, so the same numbers); it flags the fields whose max|ψ|² passes
+    :func:`euler_density_limit`, and only those get the exact stability check."""
     n, tmp = numpy.empty_like(psi[0]), numpy.empty_like(psi)
     H = numpy.empty_like(psi)
     stored, n0_max = [], None
+    fused = cpu.active(psi)                                # one compiled sweep per step (neurophys.cpu.gpe)
+    if fused:
+        n_limit = euler_density_limit(dt, V, g, dx) if check else numpy.inf
     for k in range(int(n_steps)):
         stored.append(psi)
+        if fused:
+            new = numpy.empty_like(psi)
+            over = cpu_gpe.euler_step(psi, new, dt, V, g, dx, n_limit=numpy.inf if k == 0 else n_limit)
+            if k == 0 or over:                             # the exact max|ψ|² where it is read
+                n_max = cpu_gpe.density_max(psi)
+                n0_max = n_max if k == 0 else n0_max
+                if check:
+                    check_euler_dt(psi[0], dt, V, g, dx, dx, False, n_max=n_max)
+            psi = new
+            continue
         u, v = psi
         numpy.multiply(u, u, out=n)
         numpy.multiply(v, v, out=tmp[0])
@@ -861,7 +895,14 @@ def euler_evolve_planes_backward(stored, G, dt: float, V: float, g: float, dx: f
     """
     w, s, t, X, Y = (numpy.empty_like(G[0]) for _ in range(5))
     HG, tmp = numpy.empty_like(G), numpy.empty_like(G)
-    for u, v in reversed(stored):
+    fused = cpu.active(G, *stored)                         # one compiled sweep per step (neurophys.cpu.gpe)
+    for psi in reversed(stored):
+        if fused:
+            new = numpy.empty_like(G)
+            cpu_gpe.euler_step_adjoint(psi, G, new, dt, V, g, dx)
+            G = new
+            continue
+        u, v = psi
         P, Q = G
         numpy.multiply(u, u, out=s)
         numpy.multiply(v, v, out=t)
