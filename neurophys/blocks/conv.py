@@ -228,18 +228,23 @@ class Conv2D(Module):
         s, p = self.s, self.pad
         return (s, s, N, -(-(H + 2 * p) // s), -(-(W + 2 * p) // s))
 
+    def _block_size(self, N, xp) -> int:
+        """Images per block: ``block`` (transposed layout: ``block_transposed``) on the CPU, all N on a GPU."""
+        if xp.__name__ != "numpy":
+            return N
+        return max(1, int(self.block_transposed if self._transposed else self.block))
+
     def _blocks(self, N, xp):
-        """(first, stop) of each block of images: ``block`` (transposed layout: ``block_transposed``)
-        at a time on the CPU, all at once on a GPU."""
-        step = N if xp.__name__ != "numpy" else max(1, int(self.block_transposed if self._transposed else self.block))
+        """(first, stop) of each block of images (see :meth:`_block_size`)."""
+        step = self._block_size(N, xp)
         return [(n0, min(N, n0 + step)) for n0 in range(0, N, step)]
 
     def _block_rows(self, name, N, n0, n1, width, dtype, xp, fill=None, per_image=None):
         """A contiguous (rows of images n0..n1, width) array: a view of a work array sized for the
         largest block (the rows of a block: s·s·Hq·Wq per image unless given)."""
-        (a, b), (Hq, Wq) = self._blocks(N, xp)[0], self._hq
+        largest, (Hq, Wq) = min(N, self._block_size(N, xp)), self._hq
         per_image = (self.s * self.s * Hq * Wq if per_image is None else per_image) * width
-        flat = self._buffer(name, ((b - a) * per_image,), dtype, xp,
+        flat = self._buffer(name, (largest * per_image,), dtype, xp,
                             fill=None if fill is None else (lambda f: fill(f.reshape(-1, width))))
         return flat[:(n1 - n0) * per_image].reshape(-1, width)
 
@@ -275,6 +280,9 @@ class Conv2D(Module):
         cols = self._buffer("cols", (K + 1, N * per_image), planes.dtype, xp, fill=lambda a: a[K].fill(1))
         for n0, n1 in self._blocks(N, xp):
             c8 = cols[:K, n0 * per_image:n1 * per_image].reshape(k, k, C, s, s, n1 - n0, Hq, Wq)
+            if cpu.active(planes, c8):                 # the same copies in one compiled sweep
+                cpu_conv.patches_from_planes(c8, planes, n0)
+                continue
             for i in range(k):
                 for j in range(k):
                     c8[i, j] = _touched(planes, 1, i, j, s, n0, n1, Hq, Wq)

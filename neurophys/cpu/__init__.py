@@ -69,8 +69,8 @@ class Loop:
     and NumPy's error model (a division by zero gives inf or NaN, as in NumPy, not an exception).
     A loop may call other loops (helpers, compiled first); ``import neurophys`` does not import numba."""
 
-    def __init__(self, fn):
-        self.fn, self._compiled = fn, None
+    def __init__(self, fn, inline: bool = False):
+        self.fn, self.inline, self._compiled = fn, inline, None
         self.__doc__, self.__name__, self.__qualname__ = fn.__doc__, fn.__name__, fn.__qualname__
 
     def compiled(self):
@@ -81,15 +81,20 @@ class Loop:
             if helpers:      # the same code, seeing the compiled helpers under their names
                 fn = types.FunctionType(fn.__code__, {**fn.__globals__, **helpers}, fn.__name__, fn.__defaults__)
                 fn.__qualname__, fn.__module__ = self.fn.__qualname__, self.fn.__module__
-            self._compiled = _numba().njit(cache=True, nogil=True, error_model="numpy")(fn)
+            self._compiled = _numba().njit(cache=True, nogil=True, error_model="numpy",
+                                           inline="always" if self.inline else "never")(fn)
         return self._compiled
 
     def __call__(self, *args):
         return self.compiled()(*args)
 
 
-def jit(fn) -> Loop:
-    """Decorator: ``fn`` becomes a :class:`Loop`."""
+def jit(fn=None, *, inline: bool = False):
+    """Decorator: ``fn`` becomes a :class:`Loop`; ``@jit(inline=True)`` for a helper that works on one
+    point, so that it is inlined where it is called (a call inside a loop keeps the compiler from
+    turning the loop into vector instructions)."""
+    if fn is None:
+        return lambda f: Loop(f, inline)
     return Loop(fn)
 
 

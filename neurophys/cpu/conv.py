@@ -53,3 +53,26 @@ def add_patches_to_planes(planes, dcols, n0: int):
     planes: the padded input gradient as channels-first phase planes (C, s, s, N, ·, ·); dcols: the
     patch gradients of images n0 … n0 + nb − 1, (k, k, C, s, s, nb, Hq, Wq)."""
     _add_patches_to_planes(planes, dcols, n0)
+
+
+@jit
+def _patches_from_planes(c8, planes, n0):
+    k, C, s, nb, Hq, Wq = c8.shape[0], c8.shape[2], c8.shape[3], c8.shape[5], c8.shape[6], c8.shape[7]
+    for i in range(k):
+        for j in range(k):
+            for c in range(C):
+                for a in range(s):
+                    p, dy = (a + i) % s, (a + i) // s
+                    for b in range(s):
+                        q, dx = (b + j) % s, (b + j) // s
+                        for n in range(nb):
+                            for Y in range(Hq):
+                                for X in range(Wq):
+                                    c8[i, j, c, a, b, n, Y, X] = planes[c, p, q, n0 + n, Y + dy, X + dx]
+
+
+def patches_from_planes(c8, planes, n0: int):
+    """The transposed layout's im2col, the reverse of :func:`add_patches_to_planes`:
+
+        c8[i, j, c, a, b, n, Y, X] = planes[c, (a+i) % s, (b+j) % s, n0 + n, Y + (a+i)//s, X + (b+j)//s]"""
+    _patches_from_planes(c8, planes, n0)

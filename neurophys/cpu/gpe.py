@@ -16,14 +16,14 @@ import numpy
 from . import constants, jit
 
 
-@jit
+@jit(inline=True)
 def _laplacian_sum(a, b, j, up, dn, i, im, ip, four):
     """(a[j, i+1] + a[j, i−1]) + (a[j+1, i] + a[j−1, i]) − 4 a[j, i] in field b: the 5-point ∇²a · dx²,
     summed as :func:`neurophys.physics.gpe._laplacian_real` sums it."""
     return ((a[b, j, ip] + a[b, j, im]) + (a[b, dn, i] + a[b, up, i])) - a[b, j, i] * four
 
 
-@jit
+@jit(inline=True)
 def _euler_point(u, v, out_u, out_v, b, j, up, dn, i, im, ip, dt, V, g, four, minus_half, inv_dx2, scaled):
     """One point of the step; returns its density n = u² + v²."""
     ui, vi = u[b, j, i], v[b, j, i]
@@ -61,7 +61,7 @@ def _euler_sweep(u, v, out_u, out_v, dt, V, g, four, minus_half, inv_dx2, scaled
     return over
 
 
-@jit
+@jit(inline=True)
 def _adjoint_point(u, v, P, Q, out_P, out_Q, b, j, up, dn, i, im, ip, dt, V, g2, dtg, four, minus_half, inv_dx2,
                    scaled):
     ui, vi, Pi, Qi = u[b, j, i], v[b, j, i], P[b, j, i], Q[b, j, i]

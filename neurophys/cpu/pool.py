@@ -12,7 +12,7 @@ import numpy
 from . import jit
 
 
-@jit
+@jit(inline=True)
 def _maximum(a, b):
     """numpy.maximum of two numbers: NaN if either is NaN, else the larger (b when they are equal)."""
     return a if (a > b or a != a) else b
