@@ -313,20 +313,21 @@ else:
 # * The kernels are **right**: on the CPU their arithmetic matches the library to float64
 #   round-off, forward and backward, through the same launch code that runs on a GPU; the
 #   adjoints pass central differences (tests/test_kernels.py); `nvcc` compiles every source.
-# * On the **CPU**, neurophys is plain NumPy: it cannot fuse, so a step costs many sweeps
-#   of the field (section 1), as it does in PyTorch eager. The issue's CPU bar — neurophys at
-#   least as fast as PyTorch on *every* row — is recorded in `cpu_bar_met` for this run. The
-#   GPE rows favour neurophys since the Laplacian is built by slicing instead of `np.roll`,
-#   the density |ψ|² is shared by the Hamiltonian and the stability check, and the
-#   split-step FFTs go through `scipy.fft` on a whole batch at once; the EqProp relaxation
-#   since each step works in place in one buffer per layer (no ρ' = 1 multiply for raw
-#   states). PhysNet's epoch is the close call: PyTorch has oneDNN convolutions against our
-#   im2col + matrix product; that row measured 0.86–1.01× in earlier rounds and 1.30× (one
-#   thread) and 1.24× (two: `PhysNet.cores = 2`) in the committed benchmark
-#   (`benchmarks/results/cpu_*thread*.json`) — so do not read one run's `cpu_bar_met = true`
-#   as settled. The ratios move by
-#   tens of percent from run to run on a shared 2-core machine (the load average is in
-#   `settings`).
+# * On the **CPU**, NumPy cannot fuse: written with whole arrays, a step costs many sweeps of
+#   the field (section 1), as it does in PyTorch eager. The library therefore runs its hot
+#   element-wise loops (this Euler step and its adjoint, the pooling, the convolution's patch
+#   sums, Adam) as compiled sweeps (`neurophys/cpu/`, numba), each doing the NumPy
+#   reference's operations in the same order, so the numbers are the same bit for bit. The
+#   issue's CPU bar — neurophys at least as fast as PyTorch on *every* row — is recorded in
+#   `cpu_bar_met` for this run. The EqProp relaxation leads since each step works in place in
+#   one buffer per layer (no ρ' = 1 multiply for raw states), the split-step layer since its
+#   FFTs go through `scipy.fft` on a whole batch at once. PhysNet's epoch was the close call:
+#   PyTorch has oneDNN convolutions against our im2col + matrix product; that row measured
+#   0.86–1.01× in earlier rounds and 1.30× (one thread) and 1.24× (two: `PhysNet.cores = 2`)
+#   before the compiled loops, and 1.62–1.69× and 1.45–1.53× in three idle runs after them
+#   (`benchmarks/results/cpu_repeats/`) — so do not read one run's `cpu_bar_met = true` as
+#   settled. The ratios move by tens of percent from run to run on a shared 2-core machine
+#   (the load average is in `settings`).
 # * On a **GPU** the fused kernels remove exactly the costs that dominate these two loops:
 #   the sweeps (GPE) and the launches (EqProp). On the one GPU this course has run on (an
 #   NVIDIA H200; `stored_*` in this folder's results.json) they fall short of both bars. The
