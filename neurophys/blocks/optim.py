@@ -134,10 +134,14 @@ class Adam:
                 self.m[k], self.v[k], self.t[k] = xp.zeros_like(theta), xp.zeros_like(theta), 0
             self.t[k] += 1
             m, v, t = self.m[k], self.v[k], self.t[k]
-            if xp.__name__ != "numpy" or not theta.flags.c_contiguous or theta.size <= self.piece:
+            if xp.__name__ != "numpy" or not theta.flags.c_contiguous:
                 pieces.append((theta, xp.asarray(g, dtype=theta.dtype), m, v, t))
                 continue
-            flat = [a.reshape(-1) for a in (theta, xp.ascontiguousarray(g, dtype=theta.dtype), m, v)]
+            g = xp.ascontiguousarray(g, dtype=theta.dtype)
+            if theta.size <= self.piece or cpu.available():    # the compiled sweep: whole arrays, no pieces
+                pieces.append((theta, g, m, v, t))
+                continue
+            flat = [a.reshape(-1) for a in (theta, g, m, v)]
             pieces += [tuple(a[i:i + self.piece] for a in flat) + (t,) for i in range(0, theta.size, self.piece)]
         T = int(self.threads)
         if T < 2 or len(pieces) < 2 or any(get_array_module(p[0]).__name__ != "numpy" for p in pieces):

@@ -50,7 +50,10 @@ def available() -> bool:
 
 def active(*arrays) -> bool:
     """:func:`available`, and every array is a NumPy array (cupy arrays take the reference path)."""
-    return all(type(a) is numpy.ndarray for a in arrays) and available()
+    for a in arrays:
+        if type(a) is not numpy.ndarray:
+            return False
+    return available()
 
 
 @contextlib.contextmanager
