@@ -324,7 +324,7 @@ else:
 #   FFTs go through `scipy.fft` on a whole batch at once. PhysNet's epoch was the close call:
 #   PyTorch has oneDNN convolutions against our im2col + matrix product; that row measured
 #   0.86–1.01× in earlier rounds and 1.30× (one thread) and 1.24× (two: `PhysNet.cores = 2`)
-#   before the compiled loops, and 1.62–1.69× and 1.45–1.53× in three idle runs after them
+#   before the compiled loops, and 1.61–1.67× and 1.56–1.65× in three idle runs after them
 #   (`benchmarks/results/cpu_repeats/`) — so do not read one run's `cpu_bar_met = true` as
 #   settled. The ratios move by tens of percent from run to run on a shared 2-core machine
 #   (the load average is in `settings`).
