@@ -188,3 +188,23 @@ def test_adjoint_identity_holds_for_one_step(f64):
         rhs = (G.conj() * d).real.sum()
         assert cosine_similarity(numpy.array([lhs]), numpy.array([rhs])) > 0.999
         assert abs(lhs - rhs) < 1e-6 * abs(rhs)
+
+
+@pytest.mark.parametrize("param_grads", [False, True])
+def test_splitstep_keep_inner_gives_the_same_backward_bit_for_bit(param_grads):
+    """evolve(..., keep_inner=True) keeps each step's inner fields instead of recomputing them in
+    the backward (what GPELayer does): the same G and parameter gradients, bit for bit."""
+    rng = numpy.random.default_rng(11)
+    psi = (rng.normal(size=(3, 8, 10)) + 1j * rng.normal(size=(3, 8, 10))).astype(numpy.complex64)
+    G = (rng.normal(size=psi.shape) + 1j * rng.normal(size=psi.shape)).astype(numpy.complex64)
+    out = {}
+    for keep in (False, True):
+        psi_n, tape = gpe.evolve(psi, 4, 0.05, V=-0.1, g=0.4, scheme="splitstep", keep_inner=keep)
+        assert (tape.inner is not None) == keep
+        out[keep] = (psi_n,) + gpe.evolve_backward(tape, G, param_grads=param_grads)
+    a, b = out[False], out[True]
+    assert a[0].tobytes() == b[0].tobytes() and a[1].tobytes() == b[1].tobytes()
+    assert a[2].keys() == b[2].keys() and all(numpy.asarray(a[2][k]).tobytes() == numpy.asarray(b[2][k]).tobytes()
+                                              for k in a[2])
+    _, tape = gpe.evolve(psi, 4, 0.05, V=-0.1, g=0.4, scheme="splitstep", keep_inner=True, checkpoint=2)
+    assert tape.inner is None                    # with checkpoints the backward recomputes, as before

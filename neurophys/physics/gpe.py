@@ -34,7 +34,8 @@ PhysNet's 5 steps on a batch of 128 fields of 32×32 keep 5.2 MB). With
 ``checkpoint=k`` it keeps every k-th field and RECOMPUTES the others segment by
 segment in the backward (≈ n_steps/k + k fields, one extra forward pass). The
 split-step backward also recomputes the two inner fields of each step (ψ₁, ψ₂),
-so it costs about two forward steps per step.
+so it costs about two forward steps per step, unless ``keep_inner=True`` kept them
+(:class:`GPELayer` does: four more fields per step, one forward step less per step).
 
 Precision: the split-step's FFTs run in complex128 whatever the field's dtype
 (NumPy's float32 FFT shrinks the norm by a bias of a few 10⁻⁸ per step), and the
@@ -495,7 +496,8 @@ PHASE_OPS = (phase_step, phase_step_adjoint)
 
 
 def splitstep_step(psi, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None,
-                   imaginary: bool = False, laplacian: str = "spectral", check: bool = True, phase_ops=None):
+                   imaginary: bool = False, laplacian: str = "spectral", check: bool = True, phase_ops=None,
+                   keep=None):
     """One Strang split-step Fourier step (second order in dt):
 
         ψ₁ = e^{c dt/2 (V + g|ψ|²)} ψ          half step of potential + interaction
@@ -506,6 +508,8 @@ def splitstep_step(psi, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | No
     or c = −1 (imaginary time). ``laplacian='fd5'`` uses the 5-point Laplacian's symbol.
     ``phase_ops``: (phase_step, phase_step_adjoint) of the real-space half steps, by default
     :data:`PHASE_OPS` (the GPU kernels pass theirs; the rest of the step is this function).
+    ``keep``: a dict that receives the step's inner fields (ψ₁, its factor m₁ = e^{cθ} − 1, F ψ₁
+    and ψ₂), which :func:`splitstep_step_backward` then does not recompute (reference phase steps only).
 
     >>> import numpy
     >>> from neurophys.physics import gpe
@@ -524,15 +528,24 @@ def splitstep_step(psi, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | No
     check_g(g, psi)
     step = (phase_ops or PHASE_OPS)[0]
     K = kinetic_factor(kinetic_symbol(psi.shape, dx, dy, laplacian, dtype=numpy.float64), dt, imaginary)
-    psi1 = step(psi, dt / 2, V, g, imaginary)
-    psi2 = apply_kinetic(psi1, K)
+    if keep is None or phase_ops is not None:
+        psi1 = step(psi, dt / 2, V, g, imaginary)
+        psi2 = apply_kinetic(psi1, K)
+    else:      # the same operations as phase_step and apply_kinetic, keeping what the backward needs
+        _, m1 = _phase(psi, dt / 2, V, g, imaginary)
+        psi1 = psi + m1 * psi
+        fft = fft_module(psi)
+        psi1_k = fft.fft2(psi1.astype(numpy.complex128))
+        psi2 = fft.ifft2(K * psi1_k).astype(psi.dtype)
+        keep.update(psi1=psi1, m1=m1, psi1_k=psi1_k, psi2=psi2)
     return step(psi2, dt / 2, V, g, imaginary)
 
 
 def splitstep_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 1.0, dy: float | None = None,
                             imaginary: bool = False, laplacian: str = "spectral", param_grads: bool = True,
-                            phase_ops=None):
-    """Adjoint of :func:`splitstep_step` at the input field ψ (recomputes the step's inner fields).
+                            phase_ops=None, inner=None):
+    """Adjoint of :func:`splitstep_step` at the input field ψ (recomputes the step's inner fields,
+    unless ``inner`` holds them: the ``keep`` dict of that forward step).
 
     Backwards through the three factors:  the phase steps by :func:`phase_step_adjoint`
     (∂L/∂θ = r; θ = (dt/2)(V + g|ψ|²) gives ∂L/∂V = (dt/2) r, ∂L/∂g = (dt/2) r|ψ|²,
@@ -549,15 +562,17 @@ def splitstep_step_backward(psi, grad_out, dt: float, V=0.0, g=0.0, dx: float = 
     T = kinetic_symbol(psi.shape, dx, dy, laplacian, dtype=numpy.float64)
     K = kinetic_factor(T, dt, imaginary)
     c = -1.0 if imaginary else -1j
-    # forward again, keeping the inner fields
-    if phase_ops is None:  # the reference keeps the first half step's factor for its adjoint
-        _, m1 = _phase(psi, dt / 2, V, g, imaginary)
-        psi1 = psi + m1 * psi
-    else:
-        psi1 = step(psi, dt / 2, V, g, imaginary)
     fft = fft_module(psi)
-    psi1_k = fft.fft2(psi1.astype(numpy.complex128))
-    psi2 = fft.ifft2(K * psi1_k).astype(psi.dtype)
+    if inner:              # the forward kept them (evolve(..., keep_inner=True))
+        psi1, m1, psi1_k, psi2 = inner["psi1"], inner["m1"], inner["psi1_k"], inner["psi2"]
+    else:                  # forward again, keeping the inner fields
+        if phase_ops is None:  # the reference keeps the first half step's factor for its adjoint
+            _, m1 = _phase(psi, dt / 2, V, g, imaginary)
+            psi1 = psi + m1 * psi
+        else:
+            psi1 = step(psi, dt / 2, V, g, imaginary)
+        psi1_k = fft.fft2(psi1.astype(numpy.complex128))
+        psi2 = fft.ifft2(K * psi1_k).astype(psi.dtype)
     # backwards
     G2, gV3, gg3 = adjoint(psi2, grad_out, dt / 2, V, g, imaginary, param_grads)
     G1 = apply_kinetic(G2, K.conj())
@@ -591,22 +606,26 @@ def get_stepper(scheme: str):
 class Tape:
     """What :func:`evolve` keeps for its backward: the stored fields and the step's settings."""
 
-    def __init__(self, scheme, n_steps, kwargs, stored, every):
+    def __init__(self, scheme, n_steps, kwargs, stored, every, inner=None):
         self.scheme, self.n_steps, self.kwargs = scheme, n_steps, kwargs
         self.stored, self.every = stored, every   # stored[j] = field after j·every steps
+        self.inner = inner                        # split-step, keep_inner: inner[j] = step j's inner fields
 
     @property
     def nbytes(self) -> int:
-        return int(sum(p.nbytes for p in self.stored))
+        kept = [a for d in (self.inner or []) for a in d.values()]
+        return int(sum(p.nbytes for p in self.stored) + sum(a.nbytes for a in kept))
 
 
 def evolve(psi, n_steps: int, dt: float, V=0.0, g=0.0, scheme: str = "splitstep", dx: float = 1.0,
            dy: float | None = None, imaginary: bool = False, checkpoint: int | None = None,
-           record=None, check: bool = True, **scheme_kw):
+           record=None, check: bool = True, keep_inner: bool = False, **scheme_kw):
     """Apply ``n_steps`` steps of ``scheme``; returns (ψ_final, tape) for :func:`evolve_backward`.
 
     checkpoint=None stores all n_steps + 1 fields; checkpoint=k stores every k-th and the
-    backward recomputes the steps in between. ``record(step, psi)``, if given, is called
+    backward recomputes the steps in between. ``keep_inner=True`` (split-step, no checkpoints)
+    also keeps each step's inner fields, so that the backward recomputes nothing (about four
+    more fields per step; what :class:`GPELayer` asks for, for its few steps). ``record(step, psi)``, if given, is called
     after each step (for plots of norm and energy). The field is validated once at the start
     and checked for NaN/inf once at the end; Euler's stability refusal runs at every step
     (max|ψ|² can grow), and ``check=False`` skips it.
@@ -622,15 +641,20 @@ def evolve(psi, n_steps: int, dt: float, V=0.0, g=0.0, scheme: str = "splitstep"
     check_g(g, psi)
     kwargs = dict(dt=dt, V=V, g=g, dx=dx, dy=dy, imaginary=imaginary, **scheme_kw)
     stored = [psi]
+    inner = [] if (keep_inner and scheme == "splitstep" and every == 1) else None
     for k in range(1, n_steps + 1):
-        psi = step(psi, check="dt" if (check and scheme == "euler") else False, **kwargs)
+        if inner is not None:
+            inner.append({})
+            psi = step(psi, check=False, keep=inner[-1], **kwargs)
+        else:
+            psi = step(psi, check="dt" if (check and scheme == "euler") else False, **kwargs)
         if k % every == 0 and k < n_steps:
             stored.append(psi)
         if record is not None:
             record(k, psi)
     validate.check_finite("the evolved field ψ", psi, where=f"step {n_steps} of {scheme}",
                           fix=f"lower dt={dt:g} (or use scheme='splitstep'), and check the size of ψ₀, V and g")
-    return psi, Tape(scheme, n_steps, kwargs, stored, every)
+    return psi, Tape(scheme, n_steps, kwargs, stored, every, inner)
 
 
 def evolve_backward(tape: Tape, grad_out, param_grads: bool = True):
@@ -654,8 +678,9 @@ def evolve_backward(tape: Tape, grad_out, param_grads: bool = True):
         fields = [tape.stored[j]]
         for _ in range(start, stop - 1):
             fields.append(step(fields[-1], check=False, **kw))
-        for psi in reversed(fields):
-            G, grads = step_backward(psi, G, param_grads=param_grads, **kw)
+        for i, psi in reversed(list(enumerate(fields))):
+            extra = {"inner": tape.inner[start + i]} if tape.inner else {}
+            G, grads = step_backward(psi, G, param_grads=param_grads, **kw, **extra)
             totals = grads if totals is None else {k: totals[k] + grads[k] for k in grads}
     return G, totals
 
@@ -1068,6 +1093,8 @@ class GPELayer(Module):
         """evolve (the named op) on the whole batch, or on ``threads`` shards side by side."""
         op = B.op("gpe.evolve")
         kw = dict(scheme=self.scheme, dx=self.dx, check=self.check, **self.scheme_kw)
+        if self.scheme == "splitstep" and B.get_array_module(psi0) is numpy:
+            kw["keep_inner"] = True      # a few steps: keep the inner fields, the backward recomputes nothing
         T, n = int(self.threads), psi0.shape[0]
         if (T < 2 or n < 2 * T or B.get_array_module(psi0) is not numpy
                 or numpy.ndim(self.V) > 2 or numpy.ndim(self.g) > 2):   # per-example V/g: not sharded
