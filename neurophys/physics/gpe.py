@@ -1093,8 +1093,8 @@ class GPELayer(Module):
         """evolve (the named op) on the whole batch, or on ``threads`` shards side by side."""
         op = B.op("gpe.evolve")
         kw = dict(scheme=self.scheme, dx=self.dx, check=self.check, **self.scheme_kw)
-        if self.scheme == "splitstep" and B.get_array_module(psi0) is numpy:
-            kw["keep_inner"] = True      # a few steps: keep the inner fields, the backward recomputes nothing
+        if self.scheme == "splitstep" and op is evolve:   # the reference (a kernel op keeps its own tape):
+            kw["keep_inner"] = True      # a few steps, so keep the inner fields; the backward recomputes nothing
         T, n = int(self.threads), psi0.shape[0]
         if (T < 2 or n < 2 * T or B.get_array_module(psi0) is not numpy
                 or numpy.ndim(self.V) > 2 or numpy.ndim(self.g) > 2):   # per-example V/g: not sharded
