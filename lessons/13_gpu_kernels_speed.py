@@ -321,10 +321,11 @@ else:
 #   issue's CPU bar — neurophys at least as fast as PyTorch on *every* row — is recorded in
 #   `cpu_bar_met` for this run. The EqProp relaxation leads since each step works in place in
 #   one buffer per layer (no ρ' = 1 multiply for raw states), the split-step layer since its
-#   FFTs go through `scipy.fft` on a whole batch at once. PhysNet's epoch was the close call:
+#   FFTs go through `scipy.fft` on a whole batch at once and its backward reuses the forward's
+#   inner fields. PhysNet's epoch was the close call:
 #   PyTorch has oneDNN convolutions against our im2col + matrix product; that row measured
 #   0.86–1.01× in earlier rounds and 1.30× (one thread) and 1.24× (two: `PhysNet.cores = 2`)
-#   before the compiled loops, and 1.61–1.67× and 1.56–1.65× in three idle runs after them
+#   before the compiled loops, and 1.56–1.67× and 1.44–1.65× in six idle runs after them
 #   (`benchmarks/results/cpu_repeats/`) — so do not read one run's `cpu_bar_met = true` as
 #   settled. The ratios move by tens of percent from run to run on a shared 2-core machine
 #   (the load average is in `settings`).
