@@ -8,6 +8,8 @@ what cupy runs):
 
     gpe     one forward-Euler step of ψ = (Re, Im) and its adjoint  ←  physics.gpe.euler_evolve_planes(_backward)
     pool    2×2 max-pooling (+ ReLU) of ConvPool2D and its backward  ←  blocks.conv.ConvPool2D
+    conv    a convolution's input-gradient sums (col2im) and the      ←  blocks.conv.Conv2D
+            patch copies of its transposed (few-channel) layout
     adam    Adam's update of θ, m, v                                 ←  blocks.optim.Adam
 
 Same numbers, bit for bit: each loop does the reference's operations in the reference's order
@@ -17,7 +19,7 @@ checks every loop against its reference on random and edge-case inputs (NaN, ±0
 
 Used on the NumPy backend when numba is installed (a dependency of neurophys) and not turned
 off: ``NEUROPHYS_KERNELS=0`` turns off the compiled loops here and the CUDA kernels alike, and
-:func:`disabled` does it for a block of code (the tests and the benchmarks' A/B runs). The loops
+:func:`disabled` does it for a block of code (the tests run both and compare). The loops
 are compiled on first use and cached on disk by numba (``NUMBA_CACHE_DIR`` to move the cache).
 """
 from __future__ import annotations

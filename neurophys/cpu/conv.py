@@ -1,8 +1,13 @@
-"""The input gradient of a channels-last convolution: the patch gradients added back onto the
-padded image (col2im), as one sweep per kernel offset.
+"""A convolution's patch sums and copies, each as one compiled sweep.
 
-The twin of the sums in :meth:`neurophys.blocks.conv.Conv2D._input_grad_block` (one NumPy add of a
-shifted window per offset there): the same additions, offset after offset, so the same numbers.
+The twins of the NumPy loops of :class:`neurophys.blocks.conv.Conv2D` that move or add many short
+runs of numbers (one NumPy call per kernel offset there):
+
+    add_patches            channels last: the input gradient's col2im sums (``_input_grad_block``)
+    add_patches_to_planes  transposed layout: the same sums onto phase planes (``_add_input_grad``)
+    patches_from_planes    transposed layout: the patch copies (``_patches_transposed``)
+
+The same additions in the same order (offset after offset), or pure copies: the same numbers.
 """
 from __future__ import annotations
 
