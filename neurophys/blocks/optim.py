@@ -99,8 +99,8 @@ class Adam:
     the core's cache through the dozen passes of the update instead of streaming a large
     weight matrix from memory a dozen times. Same operations in the same order as the
     formulas above, so the same numbers as written with whole arrays. On the CPU (contiguous
-    arrays, numba installed) the dozen passes are one compiled sweep, :mod:`neurophys.cpu.adam`,
-    again with the same operations in the same order.
+    arrays, numba installed) the dozen passes are one compiled sweep over each whole array,
+    :mod:`neurophys.cpu.adam`, again with the same operations in the same order.
     """
 
     # numbers per piece on the CPU: 6 arrays × 65536 float32 = 1.5 MB, inside a core's 2 MB L2 cache
@@ -157,7 +157,7 @@ class Adam:
         if cpu.active(theta, g, m, v) and all(a.flags.c_contiguous and a.dtype == theta.dtype for a in (g, m, v)) \
                 and theta.flags.c_contiguous:          # the same numbers in one compiled sweep
             return cpu_adam.adam_update(theta.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), t,
-                                    self.lr, self.beta1, self.beta2, self.eps)
+                                        self.lr, self.beta1, self.beta2, self.eps)
         s, r = self._work(theta.shape, theta.dtype, xp, worker)
         b1, b2 = self.beta1, self.beta2
         m *= b1                                   # m ← β₁ m + (1 − β₁) g

@@ -35,7 +35,8 @@ PhysNet's 5 steps on a batch of 128 fields of 32×32 keep 5.2 MB). With
 segment in the backward (≈ n_steps/k + k fields, one extra forward pass). The
 split-step backward also recomputes the two inner fields of each step (ψ₁, ψ₂),
 so it costs about two forward steps per step, unless ``keep_inner=True`` kept them
-(:class:`GPELayer` does: four more fields per step, one forward step less per step).
+(:class:`GPELayer` does: five fields' worth more per step, F ψ₁ in complex128; one forward
+step less per step).
 
 Precision: the split-step's FFTs run in complex128 whatever the field's dtype
 (NumPy's float32 FFT shrinks the norm by a bias of a few 10⁻⁸ per step), and the
@@ -624,11 +625,11 @@ def evolve(psi, n_steps: int, dt: float, V=0.0, g=0.0, scheme: str = "splitstep"
 
     checkpoint=None stores all n_steps + 1 fields; checkpoint=k stores every k-th and the
     backward recomputes the steps in between. ``keep_inner=True`` (split-step, no checkpoints)
-    also keeps each step's inner fields, so that the backward recomputes nothing (about four
-    more fields per step; what :class:`GPELayer` asks for, for its few steps). ``record(step, psi)``, if given, is called
-    after each step (for plots of norm and energy). The field is validated once at the start
-    and checked for NaN/inf once at the end; Euler's stability refusal runs at every step
-    (max|ψ|² can grow), and ``check=False`` skips it.
+    also keeps each step's inner fields, so that the backward recomputes nothing (five fields'
+    worth more per step; what :class:`GPELayer` asks for, for its few steps).
+    ``record(step, psi)``, if given, is called after each step (for plots of norm and energy).
+    The field is validated once at the start and checked for NaN/inf once at the end; Euler's
+    stability refusal runs at every step (max|ψ|² can grow), and ``check=False`` skips it.
     """
     step, _ = get_stepper(scheme)
     n_steps = validate.positive_int("n_steps", n_steps, minimum=0)     # 2.7 steps is refused, not run as 2
