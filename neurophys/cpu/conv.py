@@ -35,8 +35,11 @@ def add_patches(G, dx_pad, k: int, Ho: int, Wo: int):
 
 
 @jit
-def _add_patches_to_planes(planes, dcols, n0):
-    k, C, s, nb, Hq, Wq = dcols.shape[0], dcols.shape[2], dcols.shape[3], dcols.shape[5], dcols.shape[6], dcols.shape[7]
+def _planes_sweep(planes, cols, n0, to_planes):
+    """Walk the pairs (cols[i, j, c, a, b, n, Y, X], planes[c, (a+i) % s, (b+j) % s, n0 + n, Y + (a+i)//s,
+    X + (b+j)//s]), offset (i, j) after offset: add the first onto the second (to_planes), or copy the
+    second into the first."""
+    k, C, s, nb, Hq, Wq = cols.shape[0], cols.shape[2], cols.shape[3], cols.shape[5], cols.shape[6], cols.shape[7]
     for i in range(k):
         for j in range(k):
             for c in range(C):
@@ -47,7 +50,10 @@ def _add_patches_to_planes(planes, dcols, n0):
                         for n in range(nb):
                             for Y in range(Hq):
                                 for X in range(Wq):
-                                    planes[c, p, q, n0 + n, Y + dy, X + dx] += dcols[i, j, c, a, b, n, Y, X]
+                                    if to_planes:
+                                        planes[c, p, q, n0 + n, Y + dy, X + dx] += cols[i, j, c, a, b, n, Y, X]
+                                    else:
+                                        cols[i, j, c, a, b, n, Y, X] = planes[c, p, q, n0 + n, Y + dy, X + dx]
 
 
 def add_patches_to_planes(planes, dcols, n0: int):
@@ -57,27 +63,11 @@ def add_patches_to_planes(planes, dcols, n0: int):
 
     planes: the padded input gradient as channels-first phase planes (C, s, s, N, ·, ·); dcols: the
     patch gradients of images n0 … n0 + nb − 1, (k, k, C, s, s, nb, Hq, Wq)."""
-    _add_patches_to_planes(planes, dcols, n0)
-
-
-@jit
-def _patches_from_planes(c8, planes, n0):
-    k, C, s, nb, Hq, Wq = c8.shape[0], c8.shape[2], c8.shape[3], c8.shape[5], c8.shape[6], c8.shape[7]
-    for i in range(k):
-        for j in range(k):
-            for c in range(C):
-                for a in range(s):
-                    p, dy = (a + i) % s, (a + i) // s
-                    for b in range(s):
-                        q, dx = (b + j) % s, (b + j) // s
-                        for n in range(nb):
-                            for Y in range(Hq):
-                                for X in range(Wq):
-                                    c8[i, j, c, a, b, n, Y, X] = planes[c, p, q, n0 + n, Y + dy, X + dx]
+    _planes_sweep(planes, dcols, n0, True)
 
 
 def patches_from_planes(c8, planes, n0: int):
     """The transposed layout's im2col, the reverse of :func:`add_patches_to_planes`:
 
         c8[i, j, c, a, b, n, Y, X] = planes[c, (a+i) % s, (b+j) % s, n0 + n, Y + (a+i)//s, X + (b+j)//s]"""
-    _patches_from_planes(c8, planes, n0)
+    _planes_sweep(planes, c8, n0, False)
